@@ -1,0 +1,55 @@
+//! The pure core of hearth: everything that can be decided from bytes, a
+//! clock reading and a random source given as arguments.
+//!
+//! This crate holds the wire format ([`envelope`]), throwaway personas and
+//! long-lived moderator keys ([`keys`]), posts ([`post`]), channel names and
+//! gossipsub topics ([`channel`]), proof-of-work stamps ([`pow`]), the one
+//! validation function every received byte goes through ([`validate`]),
+//! and moderation lists with their compiled matcher ([`moderation`]).
+//!
+//! It performs no I/O, reads no clock and draws no randomness of its own:
+//! `now` and RNGs are parameters, so every function here is deterministic and
+//! can be tested, fuzzed and reused by other implementations.
+//!
+//! ```
+//! use hearth_protocol::{ChannelName, Keypair, Limits, NetworkId, PostDraft, ValidationContext, validate};
+//!
+//! let network = NetworkId::default();
+//! let channel = ChannelName::parse("Grief/ES").unwrap();
+//! let persona = Keypair::from_secret_bytes([7; 32]);
+//! let now_ms = 1_700_000_000_000;
+//! let draft = PostDraft::new(channel.clone(), "I'm here too.", now_ms);
+//! let signed = draft.sign(&persona, &network, 0).unwrap();
+//!
+//! let limits = Limits::default();
+//! let ctx = ValidationContext::new(&network, now_ms, &limits).channel(&channel);
+//! let verified = validate(&signed.bytes, &ctx).unwrap();
+//! assert_eq!(verified.id, signed.id);
+//! ```
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod channel;
+pub mod envelope;
+pub mod error;
+mod hash;
+pub mod keys;
+pub mod limits;
+pub mod moderation;
+pub mod names;
+pub mod post;
+pub mod pow;
+pub mod text;
+pub mod validate;
+
+pub use channel::{ChannelName, NetworkId, Topic};
+pub use envelope::{Kind, MessageId, SignedMessage};
+pub use error::{BuildError, ChannelNameError, TextError, ValidationError};
+pub use keys::{Keypair, PublicKey};
+pub use limits::Limits;
+pub use moderation::{
+    BlockEntry, BlockTarget, ListId, ModeratorList, Policy, PolicyError, PolicyList, Scope,
+    Verdict,
+};
+pub use post::{ContentWarning, CwLabel, Post, PostDraft};
+pub use validate::{Message, ValidationContext, Verified, open, validate};

@@ -1,0 +1,68 @@
+//! Hard limits of the protocol, and the time limits a node chooses.
+//!
+//! The constants are part of the wire protocol: a message over any of them is
+//! invalid everywhere. [`Limits`] holds the time window, which each node sets
+//! for itself.
+
+/// Largest envelope of any kind, checked before anything is decoded.
+pub const MAX_MESSAGE_BYTES: usize = MAX_MODERATOR_LIST_BYTES;
+/// Largest signed post envelope.
+pub const MAX_POST_BYTES: usize = 8 * 1024;
+/// Largest signed moderator list envelope.
+pub const MAX_MODERATOR_LIST_BYTES: usize = 512 * 1024;
+
+/// Longest post body, in UTF-8 bytes.
+pub const MAX_BODY_BYTES: usize = 4096;
+/// Longest nickname, in UTF-8 bytes.
+pub const MAX_NICKNAME_BYTES: usize = 32;
+/// Longest free text of a content warning, in UTF-8 bytes.
+pub const MAX_CW_TEXT_BYTES: usize = 64;
+
+/// Longest network id.
+pub const MAX_NETWORK_ID_LEN: usize = 32;
+/// Longest channel name, separators included.
+pub const MAX_CHANNEL_LEN: usize = 64;
+/// Longest part of a channel name between `/`.
+pub const MAX_CHANNEL_SEGMENT_LEN: usize = 32;
+/// Most parts in a channel name (`grief/es` has two).
+pub const MAX_CHANNEL_SEGMENTS: usize = 4;
+
+/// Most entries in one moderator list.
+pub const MAX_LIST_ENTRIES: usize = 10_000;
+/// Longest moderator list title, in UTF-8 bytes.
+pub const MAX_LIST_TITLE_BYTES: usize = 64;
+/// Longest reason attached to a block entry, in UTF-8 bytes.
+pub const MAX_REASON_BYTES: usize = 200;
+/// Longest keyword entry, in UTF-8 bytes.
+pub const MAX_KEYWORD_BYTES: usize = 100;
+/// Longest regular-expression entry, in UTF-8 bytes.
+pub const MAX_REGEX_BYTES: usize = 256;
+
+/// Highest proof-of-work difficulty (leading zero bits) a channel may ask.
+pub const MAX_POW_DIFFICULTY: u8 = 32;
+
+/// The time window a node accepts messages in. Not part of the wire format:
+/// each node chooses, and the defaults suit a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// How far in the future a message may be dated (clock skew), in ms.
+    pub max_clock_skew_ms: u64,
+    /// How old a message may be when received, in ms.
+    pub max_age_ms: u64,
+}
+
+impl Limits {
+    /// Five minutes of clock skew.
+    pub const DEFAULT_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+    /// Thirty days of history.
+    pub const DEFAULT_MAX_AGE_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_clock_skew_ms: Self::DEFAULT_CLOCK_SKEW_MS,
+            max_age_ms: Self::DEFAULT_MAX_AGE_MS,
+        }
+    }
+}
