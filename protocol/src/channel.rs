@@ -14,10 +14,12 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ChannelNameError, TopicError};
+use crate::error::{ChannelNameError, KeyParseError, TopicError};
 use crate::hash::sha256;
 use crate::keys::{PublicKey, parse_hex32};
-use crate::limits::{MAX_CHANNEL_LEN, MAX_CHANNEL_SEGMENT_LEN, MAX_CHANNEL_SEGMENTS, MAX_NETWORK_ID_LEN};
+use crate::limits::{
+    MAX_CHANNEL_LEN, MAX_CHANNEL_SEGMENT_LEN, MAX_CHANNEL_SEGMENTS, MAX_NETWORK_ID_LEN,
+};
 
 /// The topic protocol version, the second part of every topic string.
 pub const TOPIC_VERSION: &str = "1";
@@ -257,10 +259,15 @@ impl Topic {
                 network,
                 channel: ChannelName::try_from(name.to_owned())?,
             }),
-            "mod" => Ok(Topic::Moderator {
-                network,
-                moderator: PublicKey(parse_hex32(name)?),
-            }),
+            "mod" => {
+                // Exactly 64 lowercase hex digits, as `Display` writes them:
+                // one key, one topic string.
+                let moderator = PublicKey(parse_hex32(name)?);
+                if moderator.to_string() != name {
+                    return Err(TopicError::Key(KeyParseError::NotHex));
+                }
+                Ok(Topic::Moderator { network, moderator })
+            }
             _ => Err(not_hearth()),
         }
     }
@@ -300,13 +307,25 @@ mod tests {
 
     #[test]
     fn user_input_is_normalised() {
-        assert_eq!(ChannelName::parse("  #Grief/ES ").unwrap().as_str(), "grief/es");
+        assert_eq!(
+            ChannelName::parse("  #Grief/ES ").unwrap().as_str(),
+            "grief/es"
+        );
         assert_eq!(ChannelName::parse("anxiety").unwrap().as_str(), "anxiety");
     }
 
     #[test]
     fn invalid_names_say_what_is_allowed() {
-        for bad in ["", "a b", "grief//es", "-sad", "sad-", "a/b/c/d/e", "ünï", "a_b"] {
+        for bad in [
+            "",
+            "a b",
+            "grief//es",
+            "-sad",
+            "sad-",
+            "a/b/c/d/e",
+            "ünï",
+            "a_b",
+        ] {
             let err = ChannelName::parse(bad).unwrap_err().to_string();
             assert!(err.contains("a-z"), "{bad:?}: {err}");
         }
@@ -342,13 +361,20 @@ mod tests {
 
     #[test]
     fn foreign_and_future_topics_are_refused() {
-        assert!(matches!(Topic::parse("meshsub/foo"), Err(TopicError::NotHearth(_))));
+        assert!(matches!(
+            Topic::parse("meshsub/foo"),
+            Err(TopicError::NotHearth(_))
+        ));
         assert!(matches!(
             Topic::parse("hearth/2/main/channel/x"),
             Err(TopicError::Version(_))
         ));
         assert!(Topic::parse("hearth/1/main/channel/Bad").is_err());
         assert!(Topic::parse("hearth/1/main/other/x").is_err());
+        let upper = format!("hearth/1/main/mod/{}", "AB".repeat(32));
+        assert!(matches!(Topic::parse(&upper), Err(TopicError::Key(_))));
+        let padded = format!("hearth/1/main/mod/ {}", "ab".repeat(32));
+        assert!(matches!(Topic::parse(&padded), Err(TopicError::Key(_))));
     }
 
     #[test]

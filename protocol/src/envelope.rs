@@ -167,7 +167,9 @@ impl<'a> RawEnvelope<'a> {
         let signed_len = reader.pos;
         let signature = reader.array::<64>()?;
         if reader.pos != bytes.len() {
-            return Err(ValidationError::Malformed("trailing bytes after the signature"));
+            return Err(ValidationError::Malformed(
+                "trailing bytes after the signature",
+            ));
         }
         let signed_part = bytes
             .get(..signed_len)

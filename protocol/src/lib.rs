@@ -27,7 +27,10 @@
 //! assert_eq!(verified.id, signed.id);
 //! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod channel;
 pub mod envelope;
@@ -48,8 +51,7 @@ pub use error::{BuildError, ChannelNameError, TextError, ValidationError};
 pub use keys::{Keypair, PublicKey};
 pub use limits::Limits;
 pub use moderation::{
-    BlockEntry, BlockTarget, ListId, ModeratorList, Policy, PolicyError, PolicyList, Scope,
-    Verdict,
+    BlockEntry, BlockTarget, ListId, ModeratorList, Policy, PolicyError, PolicyList, Scope, Verdict,
 };
 pub use post::{ContentWarning, CwLabel, Post, PostDraft};
 pub use validate::{Message, ValidationContext, Verified, open, validate};

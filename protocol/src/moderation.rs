@@ -168,7 +168,9 @@ impl ModeratorListWire {
             text::check_line("list title", &self.title, MAX_LIST_TITLE_BYTES)?;
         }
         if self.entries.len() > MAX_LIST_ENTRIES {
-            return Err(FieldError::Field("moderator list has more than 10000 entries"));
+            return Err(FieldError::Field(
+                "moderator list has more than 10000 entries",
+            ));
         }
         self.entries.iter().try_for_each(BlockEntry::check_fields)
     }
@@ -349,7 +351,10 @@ impl Policy {
         let mut compiled = Vec::new();
         for (li, list) in policy.lists.iter().enumerate() {
             for (ei, entry) in list.entries.iter().enumerate() {
-                let at = EntryRef { list: li, entry: ei };
+                let at = EntryRef {
+                    list: li,
+                    entry: ei,
+                };
                 let problem = |problem: String| PolicyError {
                     list: list.id,
                     entry: ei,
@@ -362,7 +367,9 @@ impl Policy {
                 match &entry.target {
                     BlockTarget::Persona(k) => policy.personas.entry(*k).or_default().push(at),
                     BlockTarget::Post(id) => policy.posts.entry(*id).or_default().push(at),
-                    BlockTarget::Channel(c) => policy.channels.entry(c.clone()).or_default().push(at),
+                    BlockTarget::Channel(c) => {
+                        policy.channels.entry(c.clone()).or_default().push(at)
+                    }
                     BlockTarget::Keyword(k) => {
                         keywords.push(k.to_lowercase());
                         policy.keyword_refs.push(at);
@@ -482,7 +489,9 @@ impl Policy {
                     .map(|(i, _)| i)
                     .collect(),
             };
-            let refs = hits.into_iter().filter_map(|i| self.regex_refs.get(i).copied());
+            let refs = hits
+                .into_iter()
+                .filter_map(|i| self.regex_refs.get(i).copied());
             if let Some(v) = self.first_applicable(refs, channel) {
                 return Some(v);
             }
@@ -536,6 +545,10 @@ impl Policy {
 fn post_texts(post: &Post) -> Vec<&str> {
     let mut texts = vec![post.body.as_str()];
     texts.extend(post.nickname.as_deref());
-    texts.extend(post.content_warning.as_ref().and_then(|cw| cw.text.as_deref()));
+    texts.extend(
+        post.content_warning
+            .as_ref()
+            .and_then(|cw| cw.text.as_deref()),
+    );
     texts
 }

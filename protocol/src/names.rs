@@ -35,8 +35,14 @@ pub const ANIMALS: [&str; 64] = [
 pub fn name_for_key(key: &[u8; 32]) -> String {
     let [a, b, c, d, ..] = sha256(&[NAME_TAG, key]);
     // Both lists have 64 entries, so the masked index is always in range.
-    let adjective = ADJECTIVES.get(usize::from(a) & 63).copied().unwrap_or_default();
-    let animal = ANIMALS.get(usize::from(b) & 63).copied().unwrap_or_default();
+    let adjective = ADJECTIVES
+        .get(usize::from(a) & 63)
+        .copied()
+        .unwrap_or_default();
+    let animal = ANIMALS
+        .get(usize::from(b) & 63)
+        .copied()
+        .unwrap_or_default();
     format!("{adjective}-{animal}-{c:02x}{d:02x}")
 }
 
@@ -50,7 +56,10 @@ mod tests {
         for list in [&ADJECTIVES, &ANIMALS] {
             let set: HashSet<_> = list.iter().collect();
             assert_eq!(set.len(), 64);
-            assert!(list.iter().all(|w| w.bytes().all(|b| b.is_ascii_lowercase())));
+            assert!(
+                list.iter()
+                    .all(|w| w.bytes().all(|b| b.is_ascii_lowercase()))
+            );
         }
     }
 

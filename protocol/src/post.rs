@@ -123,17 +123,32 @@ impl ContentWarning {
 
     fn check(&self) -> Result<(), FieldError> {
         if self.labels.is_empty() && self.text.is_none() {
-            return Err(FieldError::Field("content warning has neither labels nor text"));
+            return Err(FieldError::Field(
+                "content warning has neither labels nor text",
+            ));
         }
         if self.labels.len() > MAX_CW_LABELS {
             return Err(FieldError::Field("content warning has more than 8 labels"));
+        }
+        // `Other(0)` would be sent as code 0 and read back as `SelfHarm`:
+        // the signer's copy and every receiver's would differ.
+        if self
+            .labels
+            .iter()
+            .any(|l| matches!(l, CwLabel::Other(code) if CwLabel::from(*code) != *l))
+        {
+            return Err(FieldError::Field(
+                "content-warning label Other(code) uses a known label's code",
+            ));
         }
         if !self
             .labels
             .windows(2)
             .all(|w| matches!(w, [a, b] if u8::from(*a) < u8::from(*b)))
         {
-            return Err(FieldError::Field("content-warning labels are not in ascending order"));
+            return Err(FieldError::Field(
+                "content-warning labels are not in ascending order",
+            ));
         }
         if let Some(text) = &self.text {
             text::check_line("content-warning text", text, MAX_CW_TEXT_BYTES)?;
@@ -215,13 +230,18 @@ impl PostFields {
         if let Some(nick) = &self.nickname {
             text::check_line("nickname", nick, MAX_NICKNAME_BYTES)?;
             if nick.trim() != nick {
-                return Err(FieldError::Field("nickname starts or ends with white space"));
+                return Err(FieldError::Field(
+                    "nickname starts or ends with white space",
+                ));
             }
         }
         if let Some(cw) = &self.content_warning {
             cw.check()?;
         }
-        if self.expires_ms.is_some_and(|expires| expires <= self.created_ms) {
+        if self
+            .expires_ms
+            .is_some_and(|expires| expires <= self.created_ms)
+        {
             return Err(FieldError::Field("post expires before it was written"));
         }
         Ok(())
@@ -298,7 +318,12 @@ impl PostDraft {
         network: &NetworkId,
         difficulty: u8,
     ) -> Result<SignedMessage, BuildError> {
-        self.sign_with_cap(persona, network, difficulty, pow::default_iteration_cap(difficulty))
+        self.sign_with_cap(
+            persona,
+            network,
+            difficulty,
+            pow::default_iteration_cap(difficulty),
+        )
     }
 
     /// [`sign`](PostDraft::sign) with an explicit cap on proof-of-work
@@ -378,12 +403,21 @@ mod tests {
             draft("").sign(&key, &net, 0),
             Err(BuildError::Text(TextError::Empty { .. }))
         ));
-        assert!(draft(&"x".repeat(MAX_BODY_BYTES)).sign(&key, &net, 0).is_ok());
+        assert!(
+            draft(&"x".repeat(MAX_BODY_BYTES))
+                .sign(&key, &net, 0)
+                .is_ok()
+        );
         assert!(matches!(
             draft(&"x".repeat(MAX_BODY_BYTES + 1)).sign(&key, &net, 0),
             Err(BuildError::Text(TextError::TooLong { .. }))
         ));
-        assert!(draft("hi").with_nickname(" pad").sign(&key, &net, 0).is_err());
+        assert!(
+            draft("hi")
+                .with_nickname(" pad")
+                .sign(&key, &net, 0)
+                .is_err()
+        );
         assert!(draft("hi").with_expiry(1_000).sign(&key, &net, 0).is_err());
         assert!(
             draft("hi")

@@ -6,8 +6,8 @@
 //! the same checks minus the clock, the channel and the work, for bytes a
 //! node reads back from its own store or from history sync.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::channel::{ChannelName, NetworkId};
 use crate::envelope::{Kind, MessageId, RawEnvelope, SignedMessage};
@@ -105,6 +105,9 @@ pub fn validate(bytes: &[u8], ctx: &ValidationContext<'_>) -> Result<Verified, V
     let (raw, message) = decode(bytes, ctx.network)?;
     match &message {
         Message::Post(post) => {
+            if ctx.moderator.is_some() {
+                return Err(ValidationError::Field("post on a moderator topic"));
+            }
             if let Some(expected) = ctx.channel
                 && &post.channel != expected
             {
@@ -134,6 +137,9 @@ pub fn validate(bytes: &[u8], ctx: &ValidationContext<'_>) -> Result<Verified, V
             }
         }
         Message::ModeratorList(list) => {
+            if ctx.channel.is_some() {
+                return Err(ValidationError::Field("moderator list on a channel topic"));
+            }
             if ctx.moderator.is_some_and(|m| m != &list.moderator) {
                 return Err(ValidationError::Field(
                     "moderator list signed by another key than its topic names",
@@ -201,12 +207,14 @@ fn decode<'a>(
 /// Decodes a postcard body and refuses it unless re-encoding gives the
 /// same bytes: one message, one encoding, one id.
 fn decode_canonical<T: DeserializeOwned + Serialize>(body: &[u8]) -> Result<T, ValidationError> {
-    let value: T =
-        postcard::from_bytes(body).map_err(|_| ValidationError::Malformed("body does not decode"))?;
+    let value: T = postcard::from_bytes(body)
+        .map_err(|_| ValidationError::Malformed("body does not decode"))?;
     let again = postcard::to_allocvec(&value)
         .map_err(|_| ValidationError::Malformed("body does not re-encode"))?;
     if again != body {
-        return Err(ValidationError::Malformed("body is not in canonical encoding"));
+        return Err(ValidationError::Malformed(
+            "body is not in canonical encoding",
+        ));
     }
     Ok(value)
 }

@@ -1,0 +1,46 @@
+//! The node's typed errors.
+
+use hearth_protocol::{BuildError, ChannelName};
+use thiserror::Error;
+
+use crate::store::StoreError;
+
+/// Why a node operation failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The store could not be opened, read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The configuration is inconsistent; the message says what to change.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Building the libp2p transport or swarm failed.
+    #[error("network set-up failed: {0}")]
+    Network(String),
+    /// A listen address could not be bound.
+    #[error("cannot listen on {address}: {reason}")]
+    Listen {
+        /// The address asked for.
+        address: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A dial could not be started.
+    #[error("cannot dial {address}: {reason}")]
+    Dial {
+        /// The address asked for.
+        address: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The post could not be built or signed.
+    #[error("cannot publish: {0}")]
+    Post(#[from] BuildError),
+    /// The operation needs the node to be in the channel first.
+    #[error("not in channel {0}; join it first")]
+    NotJoined(ChannelName),
+    /// The node has shut down; the handle can no longer reach it.
+    #[error("the node has shut down")]
+    Stopped,
+}

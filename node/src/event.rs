@@ -1,0 +1,192 @@
+//! What a node tells its embedder, and the records it returns.
+
+use hearth_protocol::{ChannelName, MessageId, Post, PublicKey, Verdict};
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::broadcast;
+
+/// A post as the node holds it: verified content plus what this node knows
+/// about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostRecord {
+    /// The post's id.
+    pub id: MessageId,
+    /// The verified post.
+    pub post: Post,
+    /// When this node stored it, in ms since the Unix epoch.
+    pub received_ms: u64,
+    /// Whether this node's user wrote it.
+    pub own: bool,
+    /// Why the post is hidden, if the user's policy hides it.
+    pub verdict: Option<Verdict>,
+}
+
+impl PostRecord {
+    /// True when the user's policy hides the post.
+    pub fn is_hidden(&self) -> bool {
+        self.verdict.is_some()
+    }
+}
+
+/// A persona as the embedder sees it: never the secret key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonaInfo {
+    /// The channel it speaks in.
+    pub channel: ChannelName,
+    /// Its public key.
+    pub key: PublicKey,
+    /// Its human-readable name.
+    pub name: String,
+    /// When it was created, in ms since the Unix epoch.
+    pub created_ms: u64,
+}
+
+/// A connected peer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerInfo {
+    /// Its libp2p peer id.
+    pub peer: PeerId,
+    /// The addresses it is connected on.
+    pub addresses: Vec<Multiaddr>,
+    /// The channels it shares with this node.
+    pub channels: Vec<ChannelName>,
+    /// Its gossip score, if scored.
+    pub score: Option<f64>,
+}
+
+/// A joined channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInfo {
+    /// The channel.
+    pub channel: ChannelName,
+    /// Peers subscribed to it.
+    pub peers: usize,
+    /// This node's persona in it.
+    pub persona: PersonaInfo,
+}
+
+/// The outcome of a publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    /// The post's id.
+    pub id: MessageId,
+    /// Peers it was sent to now. Zero is normal in a quiet channel: the post
+    /// is stored and sent when peers of the channel appear.
+    pub peers: usize,
+}
+
+/// A snapshot of the node's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// This node's peer id.
+    pub peer_id: PeerId,
+    /// The network it is in.
+    pub network: String,
+    /// Full listen addresses, ending in `/p2p/<peer id>`.
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Joined channels.
+    pub channels: Vec<ChannelInfo>,
+    /// Connected peers.
+    pub connected_peers: usize,
+    /// Posts in the store.
+    pub stored_posts: usize,
+    /// Own posts still waiting for a peer.
+    pub pending_posts: usize,
+    /// Entries in the user's own blocklist.
+    pub blocklist_entries: usize,
+    /// Followed moderators.
+    pub followed_moderators: usize,
+}
+
+/// Something that happened in the node.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The node listens on a new address (full, with `/p2p/<peer id>`).
+    Listening {
+        /// The address.
+        address: Multiaddr,
+    },
+    /// The node joined a channel.
+    Joined {
+        /// The channel.
+        channel: ChannelName,
+        /// The persona it speaks with there.
+        persona: PersonaInfo,
+    },
+    /// The node left a channel.
+    Left {
+        /// The channel.
+        channel: ChannelName,
+    },
+    /// A post arrived (or was written here). Hidden posts come with their
+    /// verdict so an interface can say why; they are never relayed.
+    Post(Box<PostRecord>),
+    /// An own post went out to peers (at publish, or later when peers of a
+    /// quiet channel appeared).
+    Sent {
+        /// The post.
+        id: MessageId,
+        /// Its channel.
+        channel: ChannelName,
+        /// Peers it was sent to.
+        peers: usize,
+    },
+    /// A connection to a peer opened.
+    PeerConnected {
+        /// The peer.
+        peer: PeerId,
+        /// The remote address.
+        address: Multiaddr,
+    },
+    /// The last connection to a peer closed.
+    PeerDisconnected {
+        /// The peer.
+        peer: PeerId,
+    },
+    /// A peer was disconnected and refused for a while because its score
+    /// fell below the graylist threshold.
+    PeerBanned {
+        /// The peer.
+        peer: PeerId,
+        /// Its score.
+        score: f64,
+    },
+    /// The number of peers in a channel changed.
+    ChannelPeers {
+        /// The channel.
+        channel: ChannelName,
+        /// Peers subscribed to it now.
+        peers: usize,
+    },
+    /// Received bytes were refused. Reported so tools can count abuse; the
+    /// sender is not shown to the user.
+    Refused {
+        /// The channel topic it arrived on, if it was a channel.
+        channel: Option<ChannelName>,
+        /// Why.
+        reason: String,
+    },
+    /// This subscriber fell behind and missed events.
+    Lagged {
+        /// How many.
+        missed: u64,
+    },
+}
+
+/// A stream of [`Event`]s from one node. Each subscriber gets every event
+/// from the moment it subscribed; one that falls behind by more than the
+/// buffer receives [`Event::Lagged`] and continues.
+pub struct EventStream {
+    pub(crate) inner: broadcast::Receiver<Event>,
+}
+
+impl EventStream {
+    /// The next event, or `None` once the node has stopped.
+    pub async fn next(&mut self) -> Option<Event> {
+        match self.inner.recv().await {
+            Ok(event) => Some(event),
+            Err(broadcast::error::RecvError::Lagged(missed)) => Some(Event::Lagged { missed }),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The cloneable handle through which everything talks to the node task.
+//!
+//! Each method sends one [`Command`] to the task that owns the swarm, the
+//! store and the policy, and waits for its answer. Nothing else touches
+//! them.
+
+use std::time::Duration;
+
+use hearth_protocol::{BlockEntry, ChannelName, ContentWarning, MessageId, NetworkId, PublicKey, Scope};
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tracing::Instrument;
+
+use crate::error::NodeError;
+use crate::event::{ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status};
+
+/// What to publish, beyond the text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostOptions {
+    /// The text.
+    pub text: String,
+    /// The post this answers.
+    pub reply_to: Option<MessageId>,
+    /// A content warning to fold the post behind.
+    pub content_warning: Option<ContentWarning>,
+    /// A nickname to show beside the persona's name.
+    pub nickname: Option<String>,
+    /// Stop showing and relaying the post after this long.
+    pub expires_in: Option<Duration>,
+}
+
+impl PostOptions {
+    /// Options with only a text.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Which posts of a channel to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Only posts created at or after this time (ms since the Unix epoch).
+    pub since_ms: Option<u64>,
+    /// At most this many, the newest ones, returned oldest first.
+    pub limit: usize,
+    /// Include posts the user's policy hides (each carries its verdict).
+    pub include_hidden: bool,
+}
+
+impl Default for HistoryQuery {
+    fn default() -> Self {
+        Self {
+            since_ms: None,
+            limit: 100,
+            include_hidden: false,
+        }
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
+
+/// A request to the node task. One variant per [`NodeHandle`] method.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Join(ChannelName, Reply<PersonaInfo>),
+    Leave(ChannelName, Reply<bool>),
+    Channels(Reply<Vec<ChannelInfo>>),
+    Publish(ChannelName, PostOptions, Reply<Published>),
+    History(ChannelName, HistoryQuery, Reply<Vec<PostRecord>>),
+    Post(MessageId, Reply<Option<PostRecord>>),
+    Peers(Reply<Vec<PeerInfo>>),
+    ListenAddrs(Reply<Vec<Multiaddr>>),
+    Dial(Multiaddr, Reply<()>),
+    Persona(ChannelName, Reply<PersonaInfo>),
+    Personas(Reply<Vec<PersonaInfo>>),
+    RotatePersona(ChannelName, Reply<PersonaInfo>),
+    Block(BlockEntry, Reply<bool>),
+    Unblock(BlockEntry, Reply<bool>),
+    Blocklist(Reply<Vec<BlockEntry>>),
+    Follow(PublicKey, Scope, Reply<()>),
+    Unfollow(PublicKey, Reply<bool>),
+    Follows(Reply<Vec<(PublicKey, Scope)>>),
+    Status(Reply<Status>),
+    Shutdown(Reply<()>),
+}
+
+impl Command {
+    /// The command's name, for tracing spans.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Command::Join(..) => "join",
+            Command::Leave(..) => "leave",
+            Command::Channels(..) => "channels",
+            Command::Publish(..) => "publish",
+            Command::History(..) => "history",
+            Command::Post(..) => "post",
+            Command::Peers(..) => "peers",
+            Command::ListenAddrs(..) => "listen_addrs",
+            Command::Dial(..) => "dial",
+            Command::Persona(..) => "persona",
+            Command::Personas(..) => "personas",
+            Command::RotatePersona(..) => "rotate_persona",
+            Command::Block(..) => "block",
+            Command::Unblock(..) => "unblock",
+            Command::Blocklist(..) => "blocklist",
+            Command::Follow(..) => "follow",
+            Command::Unfollow(..) => "unfollow",
+            Command::Follows(..) => "follows",
+            Command::Status(..) => "status",
+            Command::Shutdown(..) => "shutdown",
+        }
+    }
+}
+
+/// A handle to a running node. Cheap to clone; every clone talks to the
+/// same node. The node stops when [`NodeHandle::shutdown`] is called or the
+/// last handle is dropped.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    pub(crate) commands: mpsc::Sender<Command>,
+    /// Weak, so that event streams end when the node task (the only strong
+    /// sender) stops.
+    pub(crate) events: broadcast::WeakSender<Event>,
+    pub(crate) peer_id: PeerId,
+    pub(crate) network: NetworkId,
+}
+
+impl NodeHandle {
+    async fn request<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        let command = make(tx);
+        let span = tracing::debug_span!("command", name = command.name());
+        async move {
+            self.commands
+                .send(command)
+                .await
+                .map_err(|_| NodeError::Stopped)?;
+            rx.await.map_err(|_| NodeError::Stopped)?
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// This node's libp2p peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The network this node is in.
+    pub fn network(&self) -> &NetworkId {
+        &self.network
+    }
+
+    /// Subscribes to the node's events from now on. On a stopped node the
+    /// stream ends at once.
+    pub fn events(&self) -> EventStream {
+        let inner = match self.events.upgrade() {
+            Some(sender) => sender.subscribe(),
+            None => broadcast::channel(1).1,
+        };
+        EventStream { inner }
+    }
+
+    /// Joins a channel (idempotent) and returns the persona used there.
+    pub async fn join(&self, channel: ChannelName) -> Result<PersonaInfo, NodeError> {
+        self.request(|r| Command::Join(channel, r)).await
+    }
+
+    /// Leaves a channel; returns whether the node was in it.
+    pub async fn leave(&self, channel: ChannelName) -> Result<bool, NodeError> {
+        self.request(|r| Command::Leave(channel, r)).await
+    }
+
+    /// The joined channels with their peer counts and personas.
+    pub async fn channels(&self) -> Result<Vec<ChannelInfo>, NodeError> {
+        self.request(Command::Channels).await
+    }
+
+    /// Publishes a text post in a joined channel.
+    pub async fn publish(
+        &self,
+        channel: ChannelName,
+        text: impl Into<String>,
+    ) -> Result<Published, NodeError> {
+        self.publish_with(channel, PostOptions::text(text)).await
+    }
+
+    /// Publishes a post with options (reply, content warning, nickname,
+    /// expiry). The post is stored and flushed before this returns; with no
+    /// peers it is sent as soon as peers of the channel appear.
+    pub async fn publish_with(
+        &self,
+        channel: ChannelName,
+        options: PostOptions,
+    ) -> Result<Published, NodeError> {
+        self.request(|r| Command::Publish(channel, options, r)).await
+    }
+
+    /// Stored posts of a channel (joined or not).
+    pub async fn history(
+        &self,
+        channel: ChannelName,
+        query: HistoryQuery,
+    ) -> Result<Vec<PostRecord>, NodeError> {
+        self.request(|r| Command::History(channel, query, r)).await
+    }
+
+    /// One stored post, hidden or not, with its verdict: what `/why` asks.
+    pub async fn post(&self, id: MessageId) -> Result<Option<PostRecord>, NodeError> {
+        self.request(|r| Command::Post(id, r)).await
+    }
+
+    /// Connected peers.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>, NodeError> {
+        self.request(Command::Peers).await
+    }
+
+    /// Full listen addresses, each ending in `/p2p/<peer id>`.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NodeError> {
+        self.request(Command::ListenAddrs).await
+    }
+
+    /// Dials an address (with or without `/p2p/<peer id>`).
+    pub async fn dial(&self, address: Multiaddr) -> Result<(), NodeError> {
+        self.request(|r| Command::Dial(address, r)).await
+    }
+
+    /// The persona for a channel, created if there is none yet.
+    pub async fn persona(&self, channel: ChannelName) -> Result<PersonaInfo, NodeError> {
+        self.request(|r| Command::Persona(channel, r)).await
+    }
+
+    /// Every persona the node holds.
+    pub async fn personas(&self) -> Result<Vec<PersonaInfo>, NodeError> {
+        self.request(Command::Personas).await
+    }
+
+    /// Drops the persona of a channel and creates a new, unlinked one.
+    pub async fn rotate_persona(&self, channel: ChannelName) -> Result<PersonaInfo, NodeError> {
+        self.request(|r| Command::RotatePersona(channel, r)).await
+    }
+
+    /// Adds an entry to the user's own blocklist; returns whether it was new.
+    /// Takes effect for every later post and for history reads.
+    pub async fn block(&self, entry: BlockEntry) -> Result<bool, NodeError> {
+        self.request(|r| Command::Block(entry, r)).await
+    }
+
+    /// Removes an entry from the user's own blocklist; returns whether it
+    /// was there.
+    pub async fn unblock(&self, entry: BlockEntry) -> Result<bool, NodeError> {
+        self.request(|r| Command::Unblock(entry, r)).await
+    }
+
+    /// The user's own blocklist.
+    pub async fn blocklist(&self) -> Result<Vec<BlockEntry>, NodeError> {
+        self.request(Command::Blocklist).await
+    }
+
+    /// Follows a moderator's lists, for one channel or for all.
+    pub async fn follow(&self, moderator: PublicKey, scope: Scope) -> Result<(), NodeError> {
+        self.request(|r| Command::Follow(moderator, scope, r)).await
+    }
+
+    /// Stops following a moderator; their entries stop applying at once.
+    pub async fn unfollow(&self, moderator: PublicKey) -> Result<bool, NodeError> {
+        self.request(|r| Command::Unfollow(moderator, r)).await
+    }
+
+    /// The followed moderators and where each applies.
+    pub async fn follows(&self) -> Result<Vec<(PublicKey, Scope)>, NodeError> {
+        self.request(Command::Follows).await
+    }
+
+    /// A snapshot of the node's state.
+    pub async fn status(&self) -> Result<Status, NodeError> {
+        self.request(Command::Status).await
+    }
+
+    /// Stops the node: flushes the store, closes connections, and returns
+    /// when everything is written. Later calls on any clone return
+    /// [`NodeError::Stopped`].
+    pub async fn shutdown(&self) -> Result<(), NodeError> {
+        match self.request(Command::Shutdown).await {
+            Ok(()) | Err(NodeError::Stopped) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The node's personas: one throwaway signing key per channel.
+//!
+//! In [`PersonaMode::Stored`] they live in the store, so a person keeps
+//! their name in a channel they come back to; in [`PersonaMode::Ephemeral`]
+//! only in memory. Keys come from the operating system's RNG and are never
+//! derived from the libp2p key.
+
+use std::collections::HashMap;
+
+use hearth_protocol::{ChannelName, Keypair};
+
+use crate::config::PersonaMode;
+use crate::event::PersonaInfo;
+use crate::store::{PersonaRecord, Store, StoreError};
+
+pub(crate) struct Personas {
+    mode: PersonaMode,
+    cache: HashMap<ChannelName, (Keypair, u64)>,
+}
+
+impl Personas {
+    pub fn new(mode: PersonaMode) -> Self {
+        Self {
+            mode,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The persona of `channel`, created (and stored) if there is none.
+    pub fn get(
+        &mut self,
+        store: &Store,
+        channel: &ChannelName,
+        now_ms: u64,
+    ) -> Result<(Keypair, u64), StoreError> {
+        if let Some(found) = self.cache.get(channel) {
+            return Ok(found.clone());
+        }
+        if self.mode == PersonaMode::Stored
+            && let Some(record) = store.persona(channel)?
+        {
+            let found = (Keypair::from_secret_bytes(record.secret), record.created_ms);
+            self.cache.insert(channel.clone(), found.clone());
+            return Ok(found);
+        }
+        self.create(store, channel, now_ms)
+    }
+
+    /// Replaces the persona of `channel` with a new, unlinked one.
+    pub fn rotate(
+        &mut self,
+        store: &Store,
+        channel: &ChannelName,
+        now_ms: u64,
+    ) -> Result<(Keypair, u64), StoreError> {
+        self.create(store, channel, now_ms)
+    }
+
+    fn create(
+        &mut self,
+        store: &Store,
+        channel: &ChannelName,
+        now_ms: u64,
+    ) -> Result<(Keypair, u64), StoreError> {
+        let key = Keypair::generate(&mut rand::rng());
+        if self.mode == PersonaMode::Stored {
+            store.put_persona(
+                channel,
+                &PersonaRecord {
+                    secret: key.secret_bytes(),
+                    created_ms: now_ms,
+                },
+            )?;
+        }
+        self.cache.insert(channel.clone(), (key.clone(), now_ms));
+        Ok((key, now_ms))
+    }
+
+    /// Every persona: stored ones and those only in memory.
+    pub fn list(&self, store: &Store) -> Result<Vec<PersonaInfo>, StoreError> {
+        let mut all: HashMap<ChannelName, PersonaInfo> = HashMap::new();
+        if self.mode == PersonaMode::Stored {
+            for (channel, record) in store.personas()? {
+                let key = Keypair::from_secret_bytes(record.secret);
+                all.insert(channel.clone(), info(&channel, &key, record.created_ms));
+            }
+        }
+        for (channel, (key, created)) in &self.cache {
+            all.insert(channel.clone(), info(channel, key, *created));
+        }
+        let mut list: Vec<_> = all.into_values().collect();
+        list.sort_by(|a, b| a.channel.cmp(&b.channel));
+        Ok(list)
+    }
+}
+
+/// The public view of a persona.
+pub(crate) fn info(channel: &ChannelName, key: &Keypair, created_ms: u64) -> PersonaInfo {
+    let public = key.public();
+    PersonaInfo {
+        channel: channel.clone(),
+        key: public,
+        name: public.name(),
+        created_ms,
+    }
+}

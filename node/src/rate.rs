@@ -1,0 +1,122 @@
+//! Token-bucket rate limits keyed by persona or peer.
+//!
+//! Time is a parameter, so the limiter is tested without a clock. Memory is
+//! bounded: past `max_keys` buckets, the ones that have refilled completely
+//! (idle keys) are dropped first, and if none have, the new key is refused
+//! a bucket and judged by a shared overflow bucket.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use crate::config::Rate;
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    last_ms: u64,
+}
+
+/// Rate limits for many keys.
+#[derive(Debug)]
+pub(crate) struct RateLimiter<K> {
+    rate: Rate,
+    buckets: HashMap<K, Bucket>,
+    overflow: Bucket,
+    max_keys: usize,
+}
+
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    pub fn new(rate: Rate, max_keys: usize) -> Self {
+        Self {
+            rate,
+            buckets: HashMap::new(),
+            overflow: Bucket {
+                tokens: f64::from(rate.burst),
+                last_ms: 0,
+            },
+            max_keys,
+        }
+    }
+
+    /// Takes one token for `key` at `now_ms`; false when the key is over
+    /// its rate.
+    pub fn allow(&mut self, key: &K, now_ms: u64) -> bool {
+        let rate = self.rate;
+        if !self.buckets.contains_key(key) && self.buckets.len() >= self.max_keys {
+            self.evict_idle(now_ms);
+        }
+        let full = Bucket {
+            tokens: f64::from(rate.burst),
+            last_ms: now_ms,
+        };
+        let bucket = if self.buckets.len() < self.max_keys || self.buckets.contains_key(key) {
+            self.buckets.entry(key.clone()).or_insert(full)
+        } else {
+            &mut self.overflow
+        };
+        take(bucket, rate, now_ms)
+    }
+
+    fn evict_idle(&mut self, now_ms: u64) {
+        let rate = self.rate;
+        self.buckets
+            .retain(|_, b| refilled(b, rate, now_ms) < f64::from(rate.burst));
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.buckets.len()
+    }
+}
+
+fn refilled(bucket: &Bucket, rate: Rate, now_ms: u64) -> f64 {
+    let elapsed = now_ms.saturating_sub(bucket.last_ms) as f64;
+    let per_ms = f64::from(rate.per_minute) / 60_000.0;
+    (bucket.tokens + elapsed * per_ms).min(f64::from(rate.burst))
+}
+
+fn take(bucket: &mut Bucket, rate: Rate, now_ms: u64) -> bool {
+    bucket.tokens = refilled(bucket, rate, now_ms);
+    bucket.last_ms = bucket.last_ms.max(now_ms);
+    if bucket.tokens >= 1.0 {
+        bucket.tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RATE: Rate = Rate {
+        per_minute: 60,
+        burst: 3,
+    };
+
+    #[test]
+    fn burst_then_refill_at_the_rate() {
+        let mut limiter = RateLimiter::new(RATE, 10);
+        assert!((0..3).all(|_| limiter.allow(&"a", 0)));
+        assert!(!limiter.allow(&"a", 0));
+        // One token per second.
+        assert!(!limiter.allow(&"a", 999));
+        assert!(limiter.allow(&"a", 1_000));
+        // Other keys are independent.
+        assert!(limiter.allow(&"b", 1_000));
+    }
+
+    #[test]
+    fn memory_stays_bounded_and_idle_keys_are_dropped() {
+        let mut limiter = RateLimiter::new(RATE, 2);
+        assert!(limiter.allow(&1, 0));
+        assert!(limiter.allow(&2, 0));
+        // Both buckets are partly used: a third key shares the overflow.
+        assert!(limiter.allow(&3, 0));
+        assert_eq!(limiter.len(), 2);
+        // After a full refill, idle keys make room.
+        assert!(limiter.allow(&4, 10_000));
+        assert!(limiter.len() <= 2);
+    }
+}

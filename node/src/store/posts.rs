@@ -1,0 +1,445 @@
+//! Posts and their indexes, seen ids, pending own posts, and retention.
+
+use std::sync::atomic::Ordering;
+
+use hearth_protocol::{ChannelName, MessageId};
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionResult;
+
+use super::{Store, StoreError, StoredPost, decode, encode, keys};
+
+/// How many deletions [`Store::sweep`] groups into one transaction.
+const SWEEP_CHUNK: usize = 256;
+
+/// What one [`Store::sweep`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepStats {
+    /// Posts past their author's expiry.
+    pub expired: usize,
+    /// Posts older than the maximum age.
+    pub too_old: usize,
+    /// The oldest posts of channels over their maximum count.
+    pub over_count: usize,
+    /// Seen ids past their replay-protection time.
+    pub seen_forgotten: usize,
+}
+
+impl SweepStats {
+    /// Posts deleted, for every reason.
+    pub fn posts(&self) -> usize {
+        self.expired + self.too_old + self.over_count
+    }
+}
+
+/// A post to delete, with the index keys by which it was found: they are
+/// removed even when the post record itself is missing or corrupt, so
+/// dangling index entries clean themselves up.
+struct Doomed {
+    id: MessageId,
+    /// `(channel bytes, by_channel key)`.
+    by_channel: Option<(Vec<u8>, Vec<u8>)>,
+    expiry: Option<[u8; keys::TIME_ID_LEN]>,
+}
+
+impl Store {
+    /// Stores a post, with its channel index (and expiry index) in the same
+    /// transaction. Returns false, changing nothing, if a post with this id
+    /// is already stored.
+    ///
+    /// One sled transaction over the three trees rather than a batch per
+    /// tree: sled seals a transaction's writes into the log as one unit, so
+    /// after a crash the post and its index entries are all there or all
+    /// missing, and the "already stored?" check and the writes cannot
+    /// interleave with a concurrent insert of the same id.
+    pub fn insert_post(&self, id: &MessageId, post: &StoredPost) -> Result<bool, StoreError> {
+        let value = encode(post)?;
+        let index = keys::by_channel(&post.channel, post.created_ms, id);
+        let expiry = post.expires_ms.map(|at| keys::time_id(at, id));
+        let inner = &self.inner;
+        let inserted = (&inner.posts, &inner.by_channel, &inner.expiry).transaction(
+            |(posts, by_channel, by_expiry)| -> ConflictableTransactionResult<bool, StoreError> {
+                if posts.get(id.as_bytes())?.is_some() {
+                    return Ok(false);
+                }
+                posts.insert(&id.as_bytes()[..], value.as_slice())?;
+                by_channel.insert(index.as_slice(), &[][..])?;
+                if let Some(key) = &expiry {
+                    by_expiry.insert(&key[..], &[][..])?;
+                }
+                Ok(true)
+            },
+        )?;
+        if inserted {
+            inner.post_count.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(inserted)
+    }
+
+    /// A stored post. A record that does not decode is reported as
+    /// [`StoreError::Corrupt`].
+    pub fn get_post(&self, id: &MessageId) -> Result<Option<StoredPost>, StoreError> {
+        match self.inner.posts.get(id.as_bytes())? {
+            None => Ok(None),
+            Some(value) => self.decode_one("posts", id.as_bytes(), &value).map(Some),
+        }
+    }
+
+    /// Whether a post with this id is stored.
+    pub fn contains_post(&self, id: &MessageId) -> Result<bool, StoreError> {
+        Ok(self.inner.posts.contains_key(id.as_bytes())?)
+    }
+
+    /// Deletes a post with its index entries and pending marker. Returns
+    /// whether it was stored.
+    pub fn remove_post(&self, id: &MessageId) -> Result<bool, StoreError> {
+        let removed = self.delete(&[Doomed {
+            id: *id,
+            by_channel: None,
+            expiry: None,
+        }])?;
+        Ok(removed > 0)
+    }
+
+    /// The newest `limit` posts of `channel` created at or after
+    /// `since_ms`, returned oldest first. Posts created in the same
+    /// millisecond are ordered by id. Corrupt records are skipped (and do
+    /// not count towards `limit`).
+    pub fn channel_posts(
+        &self,
+        channel: &ChannelName,
+        since_ms: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(MessageId, StoredPost)>, StoreError> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let name = channel.as_str().as_bytes();
+        let start = keys::channel_at(name, since_ms.unwrap_or(0));
+        let end = keys::channel_end(name);
+        for item in self.inner.by_channel.range(start..end).rev() {
+            let (key, _) = item?;
+            let Some((_, _, id)) = keys::parse_by_channel(&key) else {
+                self.skip_corrupt("by_channel", &key, "malformed index key");
+                continue;
+            };
+            let Some(value) = self.inner.posts.get(id.as_bytes())? else {
+                // An index entry whose post is gone: cleaned by the sweep.
+                continue;
+            };
+            if let Some(post) = self.decode_listed("posts", id.as_bytes(), &value) {
+                out.push((id, post));
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// How many posts are stored. Kept in memory (counted once at open),
+    /// so this is cheap.
+    pub fn post_count(&self) -> usize {
+        self.inner.post_count.load(Ordering::Relaxed)
+    }
+
+    /// How many posts of `channel` are stored (a scan of its index).
+    pub fn channel_post_count(&self, channel: &ChannelName) -> Result<usize, StoreError> {
+        let prefix = keys::channel_prefix(channel.as_str().as_bytes());
+        let mut count = 0;
+        for key in self.inner.by_channel.scan_prefix(prefix).keys() {
+            key?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    // ---- seen ids ----
+
+    /// Remembers that a message was seen, until `until_ms` (kept beyond
+    /// the post's retention, so a replay of a deleted post is recognised).
+    /// Returns false if it was already seen; its time is then raised to
+    /// `until_ms` if that is later, never lowered.
+    pub fn mark_seen(&self, id: &MessageId, until_ms: u64) -> Result<bool, StoreError> {
+        let key = id.as_bytes();
+        let new_value = until_ms.to_be_bytes();
+        let new_index = keys::time_id(until_ms, id);
+        let inner = &self.inner;
+        let fresh = (&inner.seen, &inner.seen_expiry).transaction(
+            |(seen, by_time)| -> ConflictableTransactionResult<bool, StoreError> {
+                let old = seen.get(&key[..])?;
+                let old_until = old.as_deref().and_then(keys::be_u64);
+                if let Some(old_until) = old_until {
+                    if old_until >= until_ms {
+                        return Ok(false);
+                    }
+                    by_time.remove(&keys::time_id(old_until, id)[..])?;
+                }
+                seen.insert(&key[..], &new_value[..])?;
+                by_time.insert(&new_index[..], &[][..])?;
+                Ok(old.is_none())
+            },
+        )?;
+        Ok(fresh)
+    }
+
+    /// Whether a message was seen (and not yet forgotten by a sweep).
+    pub fn is_seen(&self, id: &MessageId) -> Result<bool, StoreError> {
+        Ok(self.inner.seen.contains_key(id.as_bytes())?)
+    }
+
+    // ---- own posts waiting for a first peer ----
+
+    /// Marks an own post as not yet sent to any peer.
+    pub fn add_pending(&self, channel: &ChannelName, id: &MessageId) -> Result<(), StoreError> {
+        let key = keys::pending(channel.as_str().as_bytes(), id);
+        self.inner.pending.insert(key, &[][..])?;
+        Ok(())
+    }
+
+    /// Clears the pending mark of an own post.
+    pub fn remove_pending(&self, channel: &ChannelName, id: &MessageId) -> Result<(), StoreError> {
+        let key = keys::pending(channel.as_str().as_bytes(), id);
+        self.inner.pending.remove(key)?;
+        Ok(())
+    }
+
+    /// The pending own posts of `channel`, oldest first (by the post's
+    /// `created_ms`; ids whose post is missing or corrupt come last).
+    pub fn pending(&self, channel: &ChannelName) -> Result<Vec<MessageId>, StoreError> {
+        let prefix = keys::channel_prefix(channel.as_str().as_bytes());
+        let mut found = Vec::new();
+        for key in self.inner.pending.scan_prefix(&prefix).keys() {
+            let key = key?;
+            let Some(id) = key.get(prefix.len()..).and_then(keys::message_id) else {
+                self.skip_corrupt("pending", &key, "malformed key");
+                continue;
+            };
+            let created = match self.inner.posts.get(id.as_bytes())? {
+                Some(value) => decode::<StoredPost>(&value).ok().map(|p| p.created_ms),
+                None => None,
+            };
+            found.push((created.unwrap_or(u64::MAX), id));
+        }
+        found.sort();
+        Ok(found.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// How many own posts wait for a peer, in all channels.
+    pub fn pending_count(&self) -> usize {
+        self.inner.pending.len()
+    }
+
+    // ---- retention ----
+
+    /// Applies retention at `now_ms`, in this order: deletes posts whose
+    /// `expires_ms <= now_ms`; posts with `created_ms < now_ms -
+    /// max_age_ms`; then, per channel, the oldest posts beyond
+    /// `max_per_channel`; and forgets seen ids whose `until_ms <= now_ms`.
+    /// Every deleted post loses its index entries and its pending mark
+    /// (own posts follow the same rules). Nothing else is touched.
+    pub fn sweep(
+        &self,
+        now_ms: u64,
+        max_age_ms: u64,
+        max_per_channel: usize,
+    ) -> Result<SweepStats, StoreError> {
+        let mut stats = SweepStats::default();
+        let inner = &self.inner;
+
+        // Expired: a range scan of the expiry index up to now.
+        let mut doomed = Vec::new();
+        let expired = match keys::time_id_upper(now_ms) {
+            Some(upper) => inner.expiry.range(..upper),
+            None => inner.expiry.iter(),
+        };
+        for key in expired.keys() {
+            let key = key?;
+            match keys::parse_time_id(&key) {
+                Some((_, id)) => doomed.push(Doomed {
+                    id,
+                    by_channel: None,
+                    expiry: <[u8; keys::TIME_ID_LEN]>::try_from(key.as_ref()).ok(),
+                }),
+                None => {
+                    self.skip_corrupt("expiry", &key, "malformed index key");
+                    inner.expiry.remove(key)?;
+                }
+            }
+            stats.expired += self.delete_when_full(&mut doomed)?;
+        }
+        stats.expired += self.delete(&doomed)?;
+
+        // Too old and over count: channel by channel along the index.
+        let cutoff = now_ms.saturating_sub(max_age_ms);
+        let mut next: Vec<u8> = Vec::new();
+        while let Some(first) = inner.by_channel.range(next.as_slice()..).keys().next() {
+            let first = first?;
+            let Some((channel, _)) = keys::split_channel(&first) else {
+                self.skip_corrupt("by_channel", &first, "malformed index key");
+                inner.by_channel.remove(&first)?;
+                continue;
+            };
+            let channel = channel.to_vec();
+            next = keys::channel_end(&channel);
+
+            let old = inner
+                .by_channel
+                .range(keys::channel_prefix(&channel)..keys::channel_at(&channel, cutoff));
+            stats.too_old += self.delete_index_range(&channel, old)?;
+
+            let count = self.count_range(&channel)?;
+            if count > max_per_channel {
+                let oldest = inner
+                    .by_channel
+                    .scan_prefix(keys::channel_prefix(&channel))
+                    .take(count - max_per_channel);
+                stats.over_count += self.delete_index_range(&channel, oldest)?;
+            }
+        }
+
+        stats.seen_forgotten = self.forget_seen(now_ms)?;
+        Ok(stats)
+    }
+
+    fn count_range(&self, channel: &[u8]) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for key in self
+            .inner
+            .by_channel
+            .scan_prefix(keys::channel_prefix(channel))
+            .keys()
+        {
+            key?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Deletes the posts of `channel` whose index entries `entries` yields.
+    fn delete_index_range(
+        &self,
+        channel: &[u8],
+        entries: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+    ) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        let mut doomed = Vec::new();
+        for item in entries {
+            let (key, _) = item?;
+            match keys::parse_by_channel(&key) {
+                Some((_, _, id)) => doomed.push(Doomed {
+                    id,
+                    by_channel: Some((channel.to_vec(), key.to_vec())),
+                    expiry: None,
+                }),
+                None => {
+                    self.skip_corrupt("by_channel", &key, "malformed index key");
+                    self.inner.by_channel.remove(key)?;
+                }
+            }
+            removed += self.delete_when_full(&mut doomed)?;
+        }
+        Ok(removed + self.delete(&doomed)?)
+    }
+
+    fn delete_when_full(&self, doomed: &mut Vec<Doomed>) -> Result<usize, StoreError> {
+        if doomed.len() < SWEEP_CHUNK {
+            return Ok(0);
+        }
+        let removed = self.delete(doomed)?;
+        doomed.clear();
+        Ok(removed)
+    }
+
+    /// Deletes posts with every index entry and pending mark that points
+    /// to them, in one transaction. Returns how many post records existed.
+    fn delete(&self, doomed: &[Doomed]) -> Result<usize, StoreError> {
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let inner = &self.inner;
+        let removed = (&inner.posts, &inner.by_channel, &inner.expiry, &inner.pending)
+            .transaction(
+                |(posts, by_channel, by_expiry, pending)| -> ConflictableTransactionResult<usize, StoreError> {
+                    let mut removed = 0;
+                    for d in doomed {
+                        if let Some((channel, key)) = &d.by_channel {
+                            by_channel.remove(key.as_slice())?;
+                            pending.remove(keys::pending(channel, &d.id))?;
+                        }
+                        if let Some(key) = &d.expiry {
+                            by_expiry.remove(&key[..])?;
+                        }
+                        let Some(value) = posts.remove(&d.id.as_bytes()[..])? else {
+                            continue;
+                        };
+                        removed += 1;
+                        // A corrupt record is still deleted; only the index
+                        // entries it was found by can then be removed.
+                        if let Ok(post) = decode::<StoredPost>(&value) {
+                            by_channel.remove(keys::by_channel(&post.channel, post.created_ms, &d.id))?;
+                            pending.remove(keys::pending(post.channel.as_str().as_bytes(), &d.id))?;
+                            if let Some(at) = post.expires_ms {
+                                by_expiry.remove(&keys::time_id(at, &d.id)[..])?;
+                            }
+                        }
+                    }
+                    Ok(removed)
+                },
+            )?;
+        // The count only moves by what a committed transaction removed.
+        let _ = inner
+            .post_count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(removed))
+            });
+        Ok(removed)
+    }
+
+    /// Forgets seen ids whose time has come, along the `seen_expiry` index.
+    fn forget_seen(&self, now_ms: u64) -> Result<usize, StoreError> {
+        let inner = &self.inner;
+        let due = match keys::time_id_upper(now_ms) {
+            Some(upper) => inner.seen_expiry.range(..upper),
+            None => inner.seen_expiry.iter(),
+        };
+        let mut forgotten = 0;
+        let mut chunk = Vec::new();
+        let mut keys_iter = due.keys();
+        loop {
+            let next = keys_iter.next().transpose()?;
+            let done = next.is_none();
+            if let Some(key) = next {
+                chunk.push(key);
+            }
+            if chunk.len() >= SWEEP_CHUNK || (done && !chunk.is_empty()) {
+                forgotten += (&inner.seen, &inner.seen_expiry).transaction(
+                    |(seen, by_time)| -> ConflictableTransactionResult<usize, StoreError> {
+                        let mut forgotten = 0;
+                        for key in &chunk {
+                            by_time.remove(key.as_ref())?;
+                            let Some((until, id)) = keys::parse_time_id(key) else {
+                                continue;
+                            };
+                            // Only if the entry still ends at this time: a
+                            // later mark_seen may have extended it.
+                            let current = seen.get(&id.as_bytes()[..])?;
+                            // A value that is not a time is dropped too.
+                            let Some(current) = current else { continue };
+                            if keys::be_u64(&current).is_none_or(|t| t == until) {
+                                seen.remove(&id.as_bytes()[..])?;
+                                forgotten += 1;
+                            }
+                        }
+                        Ok(forgotten)
+                    },
+                )?;
+                chunk.clear();
+            }
+            if done {
+                return Ok(forgotten);
+            }
+        }
+    }
+}

@@ -1,0 +1,416 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hearth_protocol::{BlockEntry, BlockTarget, ChannelName, MessageId, PublicKey, Scope};
+use libp2p::PeerId;
+
+use super::*;
+
+const CACHE: u64 = 4 * 1024 * 1024;
+
+fn channel(name: &str) -> ChannelName {
+    ChannelName::parse(name).unwrap()
+}
+
+fn id(n: u32) -> MessageId {
+    MessageId::of(&n.to_be_bytes())
+}
+
+fn post(channel_name: &str, created_ms: u64, expires_ms: Option<u64>) -> StoredPost {
+    StoredPost {
+        bytes: format!("{channel_name}@{created_ms}").into_bytes(),
+        channel: channel(channel_name),
+        created_ms,
+        expires_ms,
+        received_ms: created_ms + 5,
+        own: false,
+    }
+}
+
+fn times(posts: &[(MessageId, StoredPost)]) -> Vec<u64> {
+    posts.iter().map(|(_, p)| p.created_ms).collect()
+}
+
+/// Every key of one of the store's trees.
+fn tree_keys(tree: &sled::Tree) -> Vec<Vec<u8>> {
+    tree.iter().keys().map(|k| k.unwrap().to_vec()).collect()
+}
+
+fn open(dir: &Path) -> Store {
+    Store::open(dir, CACHE).unwrap()
+}
+
+#[test]
+fn a_reopened_store_has_everything_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let grief = channel("grief/es");
+    let moderator = PublicKey([3; 32]);
+    let block = BlockEntry::new(BlockTarget::Keyword("spam".into()), "ads").in_channel(grief.clone());
+    let persona = PersonaRecord {
+        secret: [9; 32],
+        created_ms: 77,
+    };
+    let peer = PeerId::random();
+    let peer_record = PeerRecord {
+        addresses: vec!["/ip4/10.0.0.1/tcp/4001".into()],
+        last_seen_ms: 1234,
+    };
+    {
+        let store = open(dir.path());
+        assert!(store.insert_post(&id(1), &post("grief/es", 10, None)).unwrap());
+        assert!(store.insert_post(&id(2), &post("grief/es", 20, Some(99))).unwrap());
+        store.put_persona(&grief, &persona).unwrap();
+        assert!(store.add_block(&block).unwrap());
+        store.follow(&moderator, &Scope::Channel(grief.clone())).unwrap();
+        store.put_moderator_list(&moderator, b"signed list").unwrap();
+        store.add_channel(&grief).unwrap();
+        store.remember_peer(&peer, &peer_record).unwrap();
+        store.set_peer_key(b"protobuf keypair").unwrap();
+        store.add_pending(&grief, &id(2)).unwrap();
+        assert!(store.mark_seen(&id(1), 500).unwrap());
+        store.flush().unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(store.post_count(), 2);
+    assert_eq!(
+        store.channel_posts(&grief, None, 10).unwrap(),
+        vec![(id(1), post("grief/es", 10, None)), (id(2), post("grief/es", 20, Some(99)))]
+    );
+    assert_eq!(store.persona(&grief).unwrap(), Some(persona.clone()));
+    assert_eq!(store.personas().unwrap(), vec![(grief.clone(), persona)]);
+    assert_eq!(store.blocklist().unwrap(), vec![block]);
+    assert_eq!(store.follows().unwrap(), vec![(moderator, Scope::Channel(grief.clone()))]);
+    assert_eq!(store.moderator_list(&moderator).unwrap(), Some(b"signed list".to_vec()));
+    assert_eq!(store.channels().unwrap(), vec![grief.clone()]);
+    assert_eq!(store.known_peers(10).unwrap(), vec![(peer, peer_record)]);
+    assert_eq!(store.peer_key().unwrap(), Some(b"protobuf keypair".to_vec()));
+    assert_eq!(store.pending(&grief).unwrap(), vec![id(2)]);
+    assert_eq!(store.pending_count(), 1);
+    assert!(store.is_seen(&id(1)).unwrap());
+    assert_eq!(store.corrupt_records(), 0);
+}
+
+#[test]
+fn a_second_open_of_the_same_directory_is_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(dir.path());
+    let err = Store::open(dir.path(), CACHE).unwrap_err();
+    match &err {
+        StoreError::InUse(path) => assert_eq!(path, dir.path()),
+        other => panic!("expected InUse, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the store at {} is in use by another hearth process",
+            dir.path().display()
+        )
+    );
+    // Once the first is gone (every clone), the directory opens again.
+    let clone = first.clone();
+    drop(first);
+    assert!(matches!(
+        Store::open(dir.path(), CACHE),
+        Err(StoreError::InUse(_))
+    ));
+    drop(clone);
+    open(dir.path());
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = |db: &sled::Db| {
+        let mut names = db.tree_names();
+        names.sort();
+        (names, db.checksum().unwrap())
+    };
+    let before = {
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        meta.insert("schema", &2u32.to_be_bytes()).unwrap();
+        db.open_tree("posts_v2").unwrap().insert("k", "v").unwrap();
+        db.flush().unwrap();
+        snapshot(&db)
+    };
+    let err = Store::open(dir.path(), CACHE).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 2, supported: SCHEMA_VERSION }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("newer hearth"), "{err}");
+    let db = sled::Config::new().path(dir.path()).open().unwrap();
+    assert_eq!(snapshot(&db), before, "no tree was added and no record changed");
+}
+
+#[test]
+fn a_database_that_is_not_a_hearth_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        db.insert("something", "else").unwrap();
+        db.flush().unwrap();
+    }
+    assert!(matches!(
+        Store::open(dir.path(), CACHE),
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+#[test]
+fn channel_posts_are_the_newest_n_oldest_first_from_since() {
+    let store = Store::temporary(CACHE).unwrap();
+    let grief = channel("grief");
+    // Inserted out of order, with neighbours whose names extend "grief".
+    for t in [5u64, 1, 9, 3, 7, 2, 10, 4, 8, 6] {
+        store.insert_post(&id(t as u32), &post("grief", t, None)).unwrap();
+    }
+    store.insert_post(&id(100), &post("grief-uk", 11, None)).unwrap();
+    store.insert_post(&id(101), &post("grief/es", 12, None)).unwrap();
+    store.insert_post(&id(102), &post("anxiety", 13, None)).unwrap();
+
+    assert_eq!(times(&store.channel_posts(&grief, None, 3).unwrap()), [8, 9, 10]);
+    assert_eq!(
+        times(&store.channel_posts(&grief, Some(5), 100).unwrap()),
+        [5, 6, 7, 8, 9, 10]
+    );
+    assert_eq!(times(&store.channel_posts(&grief, Some(9), 1).unwrap()), [10]);
+    assert_eq!(times(&store.channel_posts(&grief, Some(11), 10).unwrap()), [] as [u64; 0]);
+    assert!(store.channel_posts(&grief, None, 0).unwrap().is_empty());
+    assert_eq!(
+        store.channel_posts(&channel("grief/es"), None, 10).unwrap(),
+        vec![(id(101), post("grief/es", 12, None))]
+    );
+    assert_eq!(store.channel_post_count(&grief).unwrap(), 10);
+    assert_eq!(store.post_count(), 13);
+}
+
+#[test]
+fn a_post_is_stored_once() {
+    let store = Store::temporary(CACHE).unwrap();
+    assert!(store.insert_post(&id(1), &post("grief", 1, None)).unwrap());
+    assert!(!store.insert_post(&id(1), &post("grief", 2, None)).unwrap());
+    assert_eq!(store.get_post(&id(1)).unwrap(), Some(post("grief", 1, None)));
+    assert_eq!(store.channel_post_count(&channel("grief")).unwrap(), 1);
+    assert_eq!(store.post_count(), 1);
+    assert!(store.contains_post(&id(1)).unwrap());
+    assert!(!store.contains_post(&id(2)).unwrap());
+    assert_eq!(store.get_post(&id(2)).unwrap(), None);
+}
+
+#[test]
+fn sweep_removes_expired_too_old_and_over_count_and_nothing_else() {
+    let store = Store::temporary(CACHE).unwrap();
+    let now = 1_000_000;
+    let max_age = 10_000;
+    let (grief, anxiety) = (channel("grief"), channel("anxiety"));
+    let keep = |store: &Store, n: u32, p: StoredPost| {
+        assert!(store.insert_post(&id(n), &p).unwrap());
+    };
+    // grief: one expired now, one expiring later, one too old, three fine.
+    keep(&store, 1, post("grief", now - 100, Some(now)));
+    keep(&store, 2, post("grief", now - 100, Some(now + 1)));
+    keep(&store, 3, post("grief", now - max_age - 1, None));
+    keep(&store, 4, post("grief", now - max_age, None));
+    keep(&store, 5, post("grief", now - 50, None));
+    keep(&store, 6, post("grief", now - 40, None));
+    // anxiety: five fine posts, two over the count of three.
+    for n in 10..15 {
+        keep(&store, n, post("anxiety", now - 1000 + u64::from(n), None));
+    }
+    // Pending marks on a deleted and on a kept own post.
+    store.add_pending(&grief, &id(1)).unwrap();
+    store.add_pending(&grief, &id(3)).unwrap();
+    store.add_pending(&anxiety, &id(10)).unwrap();
+    store.add_pending(&anxiety, &id(14)).unwrap();
+    // Seen ids: one due, one later, one raised past now.
+    assert!(store.mark_seen(&id(50), now).unwrap());
+    assert!(store.mark_seen(&id(51), now + 1).unwrap());
+    assert!(store.mark_seen(&id(52), now - 5).unwrap());
+    assert!(!store.mark_seen(&id(52), now + 5).unwrap());
+    assert!(!store.mark_seen(&id(52), 0).unwrap(), "never lowered");
+    // Settings that the sweep must not touch.
+    store.add_channel(&grief).unwrap();
+    store.put_persona(&grief, &PersonaRecord { secret: [1; 32], created_ms: 0 }).unwrap();
+
+    let stats = store.sweep(now, max_age, 3).unwrap();
+
+    assert_eq!(
+        stats,
+        SweepStats { expired: 1, too_old: 1, over_count: 3, seen_forgotten: 1 }
+    );
+    // grief had 4 left after expiry and age (2, 4, 5, 6): the oldest, 4, went.
+    assert_eq!(times(&store.channel_posts(&grief, None, 100).unwrap()), [
+        now - 100,
+        now - 50,
+        now - 40
+    ]);
+    let left: Vec<MessageId> = store
+        .channel_posts(&anxiety, None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(left, [id(12), id(13), id(14)]);
+    assert_eq!(store.post_count(), 6);
+    assert_eq!(tree_keys(&store.inner.posts).len(), 6);
+    assert_eq!(tree_keys(&store.inner.by_channel).len(), 6, "no dangling index entry");
+    assert_eq!(
+        tree_keys(&store.inner.expiry),
+        vec![keys::time_id(now + 1, &id(2)).to_vec()]
+    );
+    assert_eq!(store.pending(&grief).unwrap(), Vec::<MessageId>::new());
+    assert_eq!(store.pending(&anxiety).unwrap(), vec![id(14)]);
+    assert_eq!(store.pending_count(), 1);
+    assert!(!store.is_seen(&id(50)).unwrap());
+    assert!(store.is_seen(&id(51)).unwrap());
+    assert!(store.is_seen(&id(52)).unwrap());
+    assert_eq!(tree_keys(&store.inner.seen_expiry).len(), 2);
+    assert_eq!(store.channels().unwrap(), vec![grief.clone()]);
+    assert!(store.persona(&grief).unwrap().is_some());
+
+    // A second sweep at the same time finds nothing more.
+    assert_eq!(store.sweep(now, max_age, 3).unwrap(), SweepStats::default());
+}
+
+#[test]
+fn a_corrupt_post_is_skipped_and_the_rest_stays_readable() {
+    let store = Store::temporary(CACHE).unwrap();
+    let grief = channel("grief");
+    for n in 1..=3 {
+        store.insert_post(&id(n), &post("grief", u64::from(n), None)).unwrap();
+    }
+    store.inner.posts.insert(id(2).as_bytes(), &[0xff, 0xff, 0xff][..]).unwrap();
+    // A valid post followed by garbage is corrupt too.
+    let mut trailing = postcard::to_allocvec(&post("grief", 3, None)).unwrap();
+    trailing.push(0);
+    store.inner.posts.insert(id(3).as_bytes(), trailing).unwrap();
+    store.insert_post(&id(4), &post("grief", 4, None)).unwrap();
+
+    assert_eq!(times(&store.channel_posts(&grief, None, 10).unwrap()), [1, 4]);
+    // Corrupt records do not use up the limit.
+    assert_eq!(times(&store.channel_posts(&grief, None, 2).unwrap()), [1, 4]);
+    assert!(matches!(store.get_post(&id(2)), Err(StoreError::Corrupt(_))));
+    assert!(store.corrupt_records() >= 5);
+
+    // Corrupt records in listings of settings are skipped as well.
+    store.inner.personas.insert("grief", &[1u8][..]).unwrap();
+    store.inner.personas.insert("NOT A CHANNEL", &[1u8][..]).unwrap();
+    store.put_persona(&channel("anxiety"), &PersonaRecord { secret: [2; 32], created_ms: 1 }).unwrap();
+    assert_eq!(store.personas().unwrap().len(), 1);
+    store.inner.peers.insert("not a peer id", &[][..]).unwrap();
+    assert!(store.known_peers(10).unwrap().is_empty());
+
+    // The sweep still deletes the corrupt post, with its index entry.
+    let stats = store.sweep(100, 1000, 2).unwrap();
+    assert_eq!(stats.over_count, 2);
+    assert_eq!(times(&store.channel_posts(&grief, None, 10).unwrap()), [4]);
+    assert_eq!(tree_keys(&store.inner.by_channel).len(), 2);
+}
+
+#[test]
+fn a_temporary_store_leaves_nothing_on_disk() {
+    let store = Store::temporary(CACHE).unwrap();
+    let path = store.path().to_owned();
+    store.insert_post(&id(1), &post("grief", 1, None)).unwrap();
+    store.flush().unwrap();
+    assert!(path.join("db").is_file(), "the store lives in {}", path.display());
+    let clone = store.clone();
+    drop(store);
+    assert!(path.exists(), "a clone keeps it alive");
+    drop(clone);
+    // sled removes the directory when its last internal handle goes, which
+    // may be a background thread finishing just after the drop.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while path.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!path.exists(), "{} is still there", path.display());
+}
+
+#[test]
+fn known_peers_keep_the_most_recently_seen() {
+    let store = Store::temporary(CACHE).unwrap();
+    let peers: Vec<PeerId> = (0..MAX_KNOWN_PEERS + 4).map(|_| PeerId::random()).collect();
+    for (i, peer) in peers.iter().enumerate() {
+        let record = PeerRecord {
+            addresses: vec![format!("/ip4/10.0.0.{}/tcp/1", i % 250)],
+            last_seen_ms: 1000 + i as u64,
+        };
+        store.remember_peer(peer, &record).unwrap();
+    }
+    // Seeing an old peer again keeps it.
+    let refreshed = PeerRecord { addresses: vec![], last_seen_ms: 99_999 };
+    store.remember_peer(&peers[0], &refreshed).unwrap();
+
+    let known = store.known_peers(usize::MAX).unwrap();
+    assert_eq!(known.len(), MAX_KNOWN_PEERS);
+    assert_eq!(known[0], (peers[0], refreshed));
+    assert_eq!(known[1].0, *peers.last().unwrap());
+    // Peers 0 to 3 went when 256 to 259 came; 4 went when 0 came back.
+    let dropped = &peers[1..=4];
+    assert!(known.iter().all(|(p, _)| !dropped.contains(p)));
+    assert!(known.iter().any(|(p, _)| *p == peers[5]));
+    assert_eq!(store.known_peers(2).unwrap().len(), 2);
+}
+
+#[test]
+fn blocklist_and_follows_report_what_changed() {
+    let store = Store::temporary(CACHE).unwrap();
+    let entry = BlockEntry::new(BlockTarget::Persona(PublicKey([1; 32])), "spam");
+    assert!(store.add_block(&entry).unwrap());
+    assert!(!store.add_block(&entry).unwrap());
+    assert!(store.remove_block(&entry).unwrap());
+    assert!(!store.remove_block(&entry).unwrap());
+    assert!(store.blocklist().unwrap().is_empty());
+
+    let moderator = PublicKey([2; 32]);
+    store.follow(&moderator, &Scope::All).unwrap();
+    store.put_moderator_list(&moderator, b"v1").unwrap();
+    assert!(store.unfollow(&moderator).unwrap());
+    assert_eq!(store.moderator_list(&moderator).unwrap(), None);
+    assert!(store.follows().unwrap().is_empty());
+    assert!(!store.unfollow(&moderator).unwrap());
+
+    let grief = channel("grief");
+    store.add_channel(&grief).unwrap();
+    assert!(store.remove_channel(&grief).unwrap());
+    assert!(!store.remove_channel(&grief).unwrap());
+}
+
+#[test]
+fn pending_posts_come_oldest_first_per_channel() {
+    let store = Store::temporary(CACHE).unwrap();
+    let grief = channel("grief");
+    for (n, t) in [(1, 30), (2, 10), (3, 20)] {
+        store.insert_post(&id(n), &post("grief", t, None)).unwrap();
+        store.add_pending(&grief, &id(n)).unwrap();
+    }
+    store.add_pending(&channel("grief-uk"), &id(9)).unwrap();
+    assert_eq!(store.pending(&grief).unwrap(), vec![id(2), id(3), id(1)]);
+    store.remove_pending(&grief, &id(3)).unwrap();
+    assert_eq!(store.pending(&grief).unwrap(), vec![id(2), id(1)]);
+    assert_eq!(store.pending_count(), 3);
+    assert!(store.remove_post(&id(2)).unwrap());
+    assert_eq!(store.pending(&grief).unwrap(), vec![id(1)]);
+    assert_eq!(store.post_count(), 2);
+}
+
+#[test]
+fn persona_debug_hides_the_secret() {
+    let record = PersonaRecord { secret: [0xab; 32], created_ms: 1 };
+    let shown = format!("{record:?}");
+    assert!(!shown.contains("171") && !shown.contains("ab"), "{shown}");
+}
+
+#[tokio::test]
+async fn flush_async_completes_and_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let store = Store::temporary(CACHE).unwrap();
+    store.insert_post(&id(1), &post("grief", 1, None)).unwrap();
+    let flushing = store.flush_async();
+    assert_send(&flushing);
+    flushing.await.unwrap();
+}
