@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex_syntax::hir::{Hir, HirKind, Look};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -29,8 +30,8 @@ use crate::post::{FieldError, Post, encode};
 use crate::text;
 use crate::validate::Message;
 
-/// Most regular expressions one compiled policy holds; later ones are
-/// skipped and reported.
+/// Most regular expressions one list contributes to a policy; later ones
+/// are skipped and reported, and other lists are not affected.
 pub const MAX_POLICY_REGEXES: usize = 2_000;
 /// Compiled-size limit of one regular expression, in bytes.
 pub const REGEX_SIZE_LIMIT: usize = 256 * 1024;
@@ -348,7 +349,7 @@ impl Policy {
         let total: usize = policy.lists.iter().map(|l| l.entries.len()).sum();
         let mut keywords = Vec::new();
         let mut patterns = Vec::new();
-        let mut compiled = Vec::new();
+        let mut regexes_per_list = HashMap::new();
         for (li, list) in policy.lists.iter().enumerate() {
             for (ei, entry) in list.entries.iter().enumerate() {
                 let at = EntryRef {
@@ -375,24 +376,20 @@ impl Policy {
                         policy.keyword_refs.push(at);
                     }
                     BlockTarget::Regex(r) => {
-                        if patterns.len() >= MAX_POLICY_REGEXES {
+                        let in_list = regexes_per_list.entry(li).or_insert(0usize);
+                        if *in_list >= MAX_POLICY_REGEXES {
                             policy
                                 .problems
                                 .push(problem("too many regular expressions".to_owned()));
                             continue;
                         }
-                        match RegexBuilder::new(r)
-                            .size_limit(REGEX_SIZE_LIMIT)
-                            .dfa_size_limit(REGEX_SIZE_LIMIT)
-                            .case_insensitive(true)
-                            .build()
-                        {
-                            Ok(re) => {
-                                patterns.push(r.clone());
-                                compiled.push(re);
+                        match prepare_regex(r) {
+                            Ok(pattern) => {
+                                *in_list += 1;
+                                patterns.push(pattern);
                                 policy.regex_refs.push(at);
                             }
-                            Err(e) => policy.problems.push(problem(e.to_string())),
+                            Err(e) => policy.problems.push(problem(e)),
                         }
                     }
                 }
@@ -418,11 +415,38 @@ impl Policy {
             policy.regexes = match RegexSetBuilder::new(&patterns)
                 .size_limit(REGEX_SET_SIZE_LIMIT)
                 .dfa_size_limit(REGEX_SET_SIZE_LIMIT)
-                .case_insensitive(true)
                 .build()
             {
                 Ok(set) => RegexMatcher::Set(set),
-                Err(_) => RegexMatcher::Each(compiled),
+                // Too big together: compile one by one under the
+                // per-pattern limit, and report the ones that do not fit.
+                Err(_) => {
+                    let mut each = Vec::new();
+                    let mut refs = Vec::new();
+                    for (pattern, at) in patterns.iter().zip(&policy.regex_refs) {
+                        match RegexBuilder::new(pattern)
+                            .size_limit(REGEX_SIZE_LIMIT)
+                            .dfa_size_limit(REGEX_SIZE_LIMIT)
+                            .build()
+                        {
+                            Ok(re) => {
+                                each.push(re);
+                                refs.push(*at);
+                            }
+                            Err(e) => {
+                                let list =
+                                    policy.lists.get(at.list).map_or(ListId::Local, |l| l.id);
+                                policy.problems.push(PolicyError {
+                                    list,
+                                    entry: at.entry,
+                                    problem: e.to_string(),
+                                });
+                            }
+                        }
+                    }
+                    policy.regex_refs = refs;
+                    RegexMatcher::Each(each)
+                }
             };
         }
         policy.usable = total.saturating_sub(policy.problems.len());
@@ -541,6 +565,56 @@ impl Policy {
     }
 }
 
+/// Checks a pattern's syntax and rewrites it for matching: case-insensitive,
+/// and with Unicode word boundaries (`\b`, `\B`, `\b{start}` …) replaced by
+/// ASCII ones. A Unicode word boundary forces the regex engine off its fast
+/// path on any non-ASCII text, which makes matching a post in most languages
+/// a thousand times slower and lets a hostile post stall a node.
+fn prepare_regex(pattern: &str) -> Result<String, String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .nest_limit(REGEX_NEST_LIMIT)
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string())?;
+    Ok(ascii_word_boundaries(hir).to_string())
+}
+
+/// Deepest nesting a pattern may have; bounds the recursion below.
+const REGEX_NEST_LIMIT: u32 = 64;
+
+fn ascii_word_boundaries(hir: Hir) -> Hir {
+    if !hir.properties().look_set().contains_word_unicode() {
+        return hir;
+    }
+    match hir.into_kind() {
+        HirKind::Look(look) => Hir::look(match look {
+            Look::WordUnicode => Look::WordAscii,
+            Look::WordUnicodeNegate => Look::WordAsciiNegate,
+            Look::WordStartUnicode => Look::WordStartAscii,
+            Look::WordEndUnicode => Look::WordEndAscii,
+            Look::WordStartHalfUnicode => Look::WordStartHalfAscii,
+            Look::WordEndHalfUnicode => Look::WordEndHalfAscii,
+            other => other,
+        }),
+        HirKind::Repetition(mut rep) => {
+            rep.sub = Box::new(ascii_word_boundaries(*rep.sub));
+            Hir::repetition(rep)
+        }
+        HirKind::Capture(mut cap) => {
+            cap.sub = Box::new(ascii_word_boundaries(*cap.sub));
+            Hir::capture(cap)
+        }
+        HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(ascii_word_boundaries).collect()),
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.into_iter().map(ascii_word_boundaries).collect())
+        }
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(lit) => Hir::literal(lit.0),
+        HirKind::Class(class) => Hir::class(class),
+    }
+}
+
 /// The texts of a post that keywords and patterns are matched against.
 fn post_texts(post: &Post) -> Vec<&str> {
     let mut texts = vec![post.body.as_str()];
@@ -551,4 +625,73 @@ fn post_texts(post: &Post) -> Vec<&str> {
             .and_then(|cw| cw.text.as_deref()),
     );
     texts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ChannelName, Keypair, NetworkId, PostDraft};
+
+    fn post(body: &str) -> (MessageId, Post) {
+        let signed = PostDraft::new(ChannelName::parse("grief").unwrap(), body, 1)
+            .sign(
+                &Keypair::from_secret_bytes([1; 32]),
+                &NetworkId::default(),
+                0,
+            )
+            .unwrap();
+        match signed.message {
+            Message::Post(p) => (signed.id, p),
+            Message::ModeratorList(_) => unreachable!(),
+        }
+    }
+
+    fn regex_list(id: ListId, patterns: impl IntoIterator<Item = String>) -> PolicyList {
+        PolicyList {
+            id,
+            applies_to: Scope::All,
+            entries: patterns
+                .into_iter()
+                .map(|p| BlockEntry::new(BlockTarget::Regex(p), "pattern"))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn word_boundaries_still_bound_words_after_the_ascii_rewrite() {
+        let policy = Policy::compile([regex_list(ListId::Local, [r"\bsad\b".to_owned()])]);
+        assert!(policy.problems().is_empty(), "{:?}", policy.problems());
+        let (id, hit) = post("so SAD today");
+        assert!(policy.check(&id, &hit).is_some());
+        let (id, miss) = post("sadness is different");
+        assert!(policy.check(&id, &miss).is_none());
+        let (id, spanish) = post("estoy triste, muy triste y sad.");
+        assert!(policy.check(&id, &spanish).is_some());
+    }
+
+    #[test]
+    fn bad_patterns_are_reported_and_the_rest_still_applies() {
+        let policy = Policy::compile([regex_list(
+            ListId::Local,
+            ["(unclosed".to_owned(), "fine".to_owned()],
+        )]);
+        assert_eq!(policy.problems().len(), 1);
+        assert_eq!(policy.problems()[0].entry, 0);
+        let (id, p) = post("this is fine");
+        assert_eq!(policy.check(&id, &p).unwrap().entry, 1);
+    }
+
+    #[test]
+    fn a_list_full_of_patterns_does_not_crowd_out_another_lists_patterns() {
+        let moderator = ListId::Moderator(Keypair::from_secret_bytes([2; 32]).public());
+        let flood = regex_list(
+            moderator,
+            (0..=MAX_POLICY_REGEXES).map(|i| format!("zz{i}qq")),
+        );
+        let own = regex_list(ListId::Local, ["hopeless".to_owned()]);
+        let policy = Policy::compile([flood, own]);
+        assert_eq!(policy.problems().len(), 1, "only the one over the cap");
+        let (id, p) = post("feeling hopeless");
+        assert_eq!(policy.check(&id, &p).unwrap().list, ListId::Local);
+    }
 }

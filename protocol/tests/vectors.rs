@@ -1,0 +1,492 @@
+//! Checks the published test vectors in `docs/test-vectors.json` against
+//! this implementation, so the specification's vectors and the code cannot
+//! drift apart.
+//!
+//! The test only reads and checks: for every positive vector it signs the
+//! given inputs with the given seed and compares every byte, then validates
+//! the bytes; for every negative vector it checks that validation fails with
+//! the named error and the named penalty class.
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use hearth_protocol::channel::TOPIC_VERSION;
+use hearth_protocol::envelope::{ENVELOPE_VERSION, SIGNATURE_TAG};
+use hearth_protocol::moderation::{BlockEntry, BlockTarget, ModeratorList, Scope};
+use hearth_protocol::pow::{POW_TAG, leading_zero_bits};
+use hearth_protocol::{
+    ChannelName, ContentWarning, CwLabel, Keypair, Kind, Limits, Message, MessageId, NetworkId,
+    PostDraft, PublicKey, Topic, ValidationContext, ValidationError, open, validate,
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+const VECTORS: &str = include_str!("../../docs/test-vectors.json");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Vectors {
+    about: String,
+    limits: VectorLimits,
+    posts: Vec<PostVector>,
+    moderator_lists: Vec<ListVector>,
+    names: Vec<NameVector>,
+    negative: Vec<Negative>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VectorLimits {
+    max_clock_skew_ms: u64,
+    max_age_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostVector {
+    name: String,
+    seed: String,
+    network: String,
+    difficulty: u8,
+    input: PostInput,
+    public_key: String,
+    persona_name: String,
+    nonce: u64,
+    body_hex: String,
+    signed_data_hex: String,
+    envelope_hex: String,
+    signature_hex: String,
+    message_id: String,
+    topic: String,
+    rendezvous_key: String,
+    validate_at_ms: u64,
+    #[serde(default)]
+    pow_hash: Option<String>,
+    #[serde(default)]
+    pow_bits: Option<u8>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostInput {
+    channel: String,
+    created_ms: u64,
+    expires_ms: Option<u64>,
+    reply_to: Option<String>,
+    content_warning: Option<CwInput>,
+    nickname: Option<String>,
+    body: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CwInput {
+    labels: Vec<u8>,
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListVector {
+    name: String,
+    seed: String,
+    network: String,
+    input: ListInput,
+    public_key: String,
+    persona_name: String,
+    body_hex: String,
+    signed_data_hex: String,
+    envelope_hex: String,
+    signature_hex: String,
+    message_id: String,
+    topic: String,
+    validate_at_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListInput {
+    sequence: u64,
+    created_ms: u64,
+    title: String,
+    entries: Vec<EntryInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryInput {
+    target: String,
+    value: String,
+    scope: Option<String>,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameVector {
+    public_key: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Negative {
+    name: String,
+    bytes_hex: String,
+    #[serde(default)]
+    zero_pad_to: Option<usize>,
+    check: String,
+    network: String,
+    #[serde(default)]
+    now_ms: Option<u64>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    moderator: Option<String>,
+    #[serde(default)]
+    difficulty: Option<u8>,
+    error: String,
+    invalid: bool,
+}
+
+fn vectors() -> Vectors {
+    serde_json::from_str(VECTORS).unwrap_or_else(|e| panic!("docs/test-vectors.json: {e}"))
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    hex::decode(s).unwrap_or_else(|e| panic!("bad hex {s:?}: {e}"))
+}
+
+fn unhex32(s: &str) -> [u8; 32] {
+    unhex(s)
+        .try_into()
+        .unwrap_or_else(|_| panic!("not 32 bytes: {s:?}"))
+}
+
+fn varint(mut value: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+    out
+}
+
+fn network(s: &str) -> NetworkId {
+    let id = NetworkId::try_from(s.to_owned()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(id.as_str(), s, "vector networks are in wire form");
+    id
+}
+
+fn channel(s: &str) -> ChannelName {
+    ChannelName::try_from(s.to_owned()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn limits(v: &Vectors) -> Limits {
+    let limits = Limits {
+        max_clock_skew_ms: v.limits.max_clock_skew_ms,
+        max_age_ms: v.limits.max_age_ms,
+    };
+    assert_eq!(limits, Limits::default(), "vectors use the default limits");
+    limits
+}
+
+/// Checks the layout rules of the specification on one envelope: the
+/// envelope is the concatenation of its parts, the signed data is the tag
+/// plus everything before the signature, the signature verifies strictly
+/// and the id is SHA-256 of the envelope.
+#[allow(clippy::too_many_arguments)]
+fn check_layout(
+    name: &str,
+    kind: Kind,
+    network: &str,
+    public_key: &str,
+    body_hex: &str,
+    signed_data_hex: &str,
+    envelope_hex: &str,
+    signature_hex: &str,
+    message_id: &str,
+) {
+    let body = unhex(body_hex);
+    let signature = unhex(signature_hex);
+    let mut envelope = vec![ENVELOPE_VERSION, kind.code()];
+    envelope.extend(varint(network.len() as u64));
+    envelope.extend_from_slice(network.as_bytes());
+    envelope.extend(unhex(public_key));
+    envelope.extend(varint(body.len() as u64));
+    envelope.extend_from_slice(&body);
+    let mut signed = SIGNATURE_TAG.to_vec();
+    signed.extend_from_slice(&envelope);
+    assert_eq!(hex::encode(&signed), signed_data_hex, "{name}: signed data");
+    envelope.extend_from_slice(&signature);
+    assert_eq!(
+        hex::encode(&envelope),
+        envelope_hex,
+        "{name}: envelope layout"
+    );
+    let id: [u8; 32] = Sha256::digest(&envelope).into();
+    assert_eq!(
+        hex::encode(id),
+        message_id,
+        "{name}: id = SHA-256(envelope)"
+    );
+    let key = VerifyingKey::from_bytes(&unhex32(public_key)).unwrap_or_else(|e| panic!("{e}"));
+    let signature = Signature::from_slice(&signature).unwrap_or_else(|e| panic!("{e}"));
+    key.verify_strict(&signed, &signature)
+        .unwrap_or_else(|e| panic!("{name}: signature over the signed data: {e}"));
+}
+
+#[test]
+fn post_vectors_sign_to_the_given_bytes_and_validate() {
+    let v = vectors();
+    assert!(v.about.contains("docs/protocol.md"));
+    let limits = limits(&v);
+    assert!(v.posts.len() >= 3);
+    for p in &v.posts {
+        let name = p.name.as_str();
+        let key = Keypair::from_secret_bytes(unhex32(&p.seed));
+        let net = network(&p.network);
+        let ch = channel(&p.input.channel);
+        let mut draft = PostDraft::new(ch.clone(), p.input.body.clone(), p.input.created_ms);
+        if let Some(expires) = p.input.expires_ms {
+            draft = draft.with_expiry(expires);
+        }
+        if let Some(parent) = &p.input.reply_to {
+            draft = draft.with_reply_to(MessageId(unhex32(parent)));
+        }
+        if let Some(cw) = &p.input.content_warning {
+            let labels = cw.labels.iter().map(|&c| CwLabel::from(c));
+            draft = draft.with_content_warning(ContentWarning::new(labels, cw.text.clone()));
+        }
+        if let Some(nick) = &p.input.nickname {
+            draft = draft.with_nickname(nick.clone());
+        }
+        let signed = draft
+            .sign(&key, &net, p.difficulty)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+
+        assert_eq!(key.public().to_string(), p.public_key, "{name}: public key");
+        assert_eq!(key.public().name(), p.persona_name, "{name}: persona name");
+        assert_eq!(
+            hex::encode(&signed.bytes),
+            p.envelope_hex,
+            "{name}: envelope"
+        );
+        assert_eq!(signed.id.to_string(), p.message_id, "{name}: message id");
+        let post = signed.message.as_post().unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(post.nonce, p.nonce, "{name}: nonce");
+        if let Some(cw) = &p.input.content_warning {
+            let codes: Vec<u8> = post
+                .content_warning
+                .iter()
+                .flat_map(|w| w.labels.iter().map(|&l| u8::from(l)))
+                .collect();
+            assert_eq!(codes, cw.labels, "{name}: label codes kept in order");
+        }
+        check_layout(
+            name,
+            Kind::Post,
+            &p.network,
+            &p.public_key,
+            &p.body_hex,
+            &p.signed_data_hex,
+            &p.envelope_hex,
+            &p.signature_hex,
+            &p.message_id,
+        );
+
+        // The body ends with the nonce varint; the work covers the rest.
+        let body = unhex(&p.body_hex);
+        let nonce = varint(p.nonce);
+        assert!(body.ends_with(&nonce), "{name}: nonce is the last field");
+        let fields = body.get(..body.len() - nonce.len()).unwrap_or_default();
+        let work: [u8; 32] = Sha256::new()
+            .chain_update(POW_TAG)
+            .chain_update(unhex(&p.public_key))
+            .chain_update(varint(p.network.len() as u64))
+            .chain_update(p.network.as_bytes())
+            .chain_update(fields)
+            .chain_update(p.nonce.to_le_bytes())
+            .finalize()
+            .into();
+        assert!(leading_zero_bits(&work) >= p.difficulty, "{name}: work");
+        if let Some(expected) = &p.pow_hash {
+            assert_eq!(&hex::encode(work), expected, "{name}: work hash");
+            assert_eq!(
+                Some(leading_zero_bits(&work)),
+                p.pow_bits,
+                "{name}: work bits"
+            );
+        }
+
+        assert_eq!(ch.topic(&net).to_string(), p.topic, "{name}: topic");
+        assert_eq!(
+            Topic::parse(&p.topic).ok(),
+            Some(ch.topic(&net)),
+            "{name}: topic parse"
+        );
+        assert!(p.topic.starts_with(&format!("hearth/{TOPIC_VERSION}/")));
+        assert_eq!(
+            hex::encode(ch.rendezvous_key(&net)),
+            p.rendezvous_key,
+            "{name}: rendezvous"
+        );
+
+        let bytes = unhex(&p.envelope_hex);
+        let ctx = ValidationContext::new(&net, p.validate_at_ms, &limits)
+            .channel(&ch)
+            .difficulty(p.difficulty);
+        let verified = validate(&bytes, &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(verified.id, signed.id, "{name}");
+        assert_eq!(verified.message, signed.message, "{name}: decoded content");
+        let opened = open(&bytes, &net).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(opened.message, signed.message, "{name}: open");
+    }
+}
+
+#[test]
+fn moderator_list_vectors_sign_to_the_given_bytes_and_validate() {
+    let v = vectors();
+    let limits = limits(&v);
+    assert!(!v.moderator_lists.is_empty());
+    for l in &v.moderator_lists {
+        let name = l.name.as_str();
+        let key = Keypair::from_secret_bytes(unhex32(&l.seed));
+        let net = network(&l.network);
+        let entries: Vec<BlockEntry> = l
+            .input
+            .entries
+            .iter()
+            .map(|e| {
+                let target = match e.target.as_str() {
+                    "persona" => BlockTarget::Persona(PublicKey(unhex32(&e.value))),
+                    "post" => BlockTarget::Post(MessageId(unhex32(&e.value))),
+                    "keyword" => BlockTarget::Keyword(e.value.clone()),
+                    "regex" => BlockTarget::Regex(e.value.clone()),
+                    "channel" => BlockTarget::Channel(channel(&e.value)),
+                    other => panic!("{name}: unknown target kind {other:?}"),
+                };
+                BlockEntry {
+                    target,
+                    scope: e
+                        .scope
+                        .as_deref()
+                        .map_or(Scope::All, |c| Scope::Channel(channel(c))),
+                    reason: e.reason.clone(),
+                }
+            })
+            .collect();
+        let signed = ModeratorList::sign(
+            &key,
+            &net,
+            l.input.sequence,
+            l.input.created_ms,
+            l.input.title.clone(),
+            entries.clone(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+
+        assert_eq!(key.public().to_string(), l.public_key, "{name}: public key");
+        assert_eq!(key.public().name(), l.persona_name, "{name}: name");
+        assert_eq!(
+            hex::encode(&signed.bytes),
+            l.envelope_hex,
+            "{name}: envelope"
+        );
+        assert_eq!(signed.id.to_string(), l.message_id, "{name}: message id");
+        check_layout(
+            name,
+            Kind::ModeratorList,
+            &l.network,
+            &l.public_key,
+            &l.body_hex,
+            &l.signed_data_hex,
+            &l.envelope_hex,
+            &l.signature_hex,
+            &l.message_id,
+        );
+        let topic = Topic::Moderator {
+            network: net.clone(),
+            moderator: key.public(),
+        };
+        assert_eq!(topic.to_string(), l.topic, "{name}: topic");
+        assert_eq!(
+            Topic::parse(&l.topic).ok(),
+            Some(topic),
+            "{name}: topic parse"
+        );
+
+        let bytes = unhex(&l.envelope_hex);
+        let moderator = key.public();
+        let ctx = ValidationContext::new(&net, l.validate_at_ms, &limits).moderator(&moderator);
+        let verified = validate(&bytes, &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(verified.id, signed.id, "{name}");
+        match &verified.message {
+            Message::ModeratorList(list) => {
+                assert_eq!(list.entries, entries, "{name}: entries");
+                assert_eq!(list.sequence, l.input.sequence, "{name}: sequence");
+                assert_eq!(list.moderator, moderator, "{name}: moderator");
+            }
+            Message::Post(_) => panic!("{name}: decoded as a post"),
+        }
+    }
+}
+
+#[test]
+fn name_vectors_match() {
+    for n in vectors().names {
+        assert_eq!(
+            PublicKey(unhex32(&n.public_key)).name(),
+            n.name,
+            "{}",
+            n.public_key
+        );
+    }
+}
+
+/// The variant name of an error, from its `Debug` form (`TooLarge { .. }`,
+/// `Malformed("..")`, `BadSignature`).
+fn variant(e: &ValidationError) -> String {
+    format!("{e:?}")
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect()
+}
+
+#[test]
+fn negative_vectors_fail_with_the_named_error() {
+    let v = vectors();
+    let limits = limits(&v);
+    assert!(v.negative.len() >= 5);
+    for n in &v.negative {
+        let name = n.name.as_str();
+        let mut bytes = unhex(&n.bytes_hex);
+        if let Some(len) = n.zero_pad_to {
+            bytes.resize(len, 0);
+        }
+        let net = network(&n.network);
+        let ch = n.channel.as_deref().map(channel);
+        let moderator = n.moderator.as_deref().map(|m| PublicKey(unhex32(m)));
+        let result = match n.check.as_str() {
+            "validate" => {
+                let now = n.now_ms.unwrap_or_else(|| panic!("{name}: now_ms"));
+                let mut ctx = ValidationContext::new(&net, now, &limits)
+                    .difficulty(n.difficulty.unwrap_or(0));
+                if let Some(ch) = &ch {
+                    ctx = ctx.channel(ch);
+                }
+                if let Some(m) = &moderator {
+                    ctx = ctx.moderator(m);
+                }
+                validate(&bytes, &ctx)
+            }
+            "open" => open(&bytes, &net),
+            other => panic!("{name}: unknown check {other:?}"),
+        };
+        let err = match result {
+            Ok(_) => panic!("{name}: accepted, expected {}", n.error),
+            Err(e) => e,
+        };
+        assert_eq!(variant(&err), n.error, "{name}: {err}");
+        assert_eq!(err.is_invalid(), n.invalid, "{name}: is_invalid for {err}");
+    }
+}
