@@ -196,7 +196,9 @@ impl Default for NodeConfig {
 }
 
 fn default_tcp() -> Multiaddr {
-    "/ip4/0.0.0.0/tcp/0".parse().unwrap_or_else(|_| Multiaddr::empty())
+    "/ip4/0.0.0.0/tcp/0"
+        .parse()
+        .unwrap_or_else(|_| Multiaddr::empty())
 }
 
 fn default_quic() -> Multiaddr {

@@ -6,13 +6,17 @@
 
 use std::time::Duration;
 
-use hearth_protocol::{BlockEntry, ChannelName, ContentWarning, MessageId, NetworkId, PublicKey, Scope};
+use hearth_protocol::{
+    BlockEntry, ChannelName, ContentWarning, MessageId, NetworkId, PublicKey, Scope,
+};
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::Instrument;
 
 use crate::error::NodeError;
-use crate::event::{ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status};
+use crate::event::{
+    ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
+};
 
 /// What to publish, beyond the text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -129,10 +133,7 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
-    async fn request<T>(
-        &self,
-        make: impl FnOnce(Reply<T>) -> Command,
-    ) -> Result<T, NodeError> {
+    async fn request<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
         let (tx, rx) = oneshot::channel();
         let command = make(tx);
         let span = tracing::debug_span!("command", name = command.name());
@@ -199,7 +200,8 @@ impl NodeHandle {
         channel: ChannelName,
         options: PostOptions,
     ) -> Result<Published, NodeError> {
-        self.request(|r| Command::Publish(channel, options, r)).await
+        self.request(|r| Command::Publish(channel, options, r))
+            .await
     }
 
     /// Stored posts of a channel (joined or not).

@@ -54,7 +54,9 @@ impl Moderation {
                         });
                     }
                 }
-                Err(e) => tracing::warn!(%moderator, error = %e, "stored moderator list unreadable"),
+                Err(e) => {
+                    tracing::warn!(%moderator, error = %e, "stored moderator list unreadable")
+                }
             }
         }
         self.policy = Policy::compile(lists);
@@ -69,11 +71,15 @@ impl Moderation {
         self.policy.check(id, post)
     }
 
-    /// Whether a post from `author`, forwarded by `peer`, is within the
-    /// flood limits. Both buckets are charged.
-    pub fn within_rate(&mut self, author: &PublicKey, peer: &PeerId, now_ms: u64) -> bool {
-        let persona_ok = self.per_persona.allow(author, now_ms);
-        let peer_ok = self.per_peer.allow(peer, now_ms);
-        persona_ok && peer_ok
+    /// Whether `peer` may have another message looked at. Charged before
+    /// validation, so a flood of junk costs the node a hash lookup per
+    /// message instead of a signature check.
+    pub fn peer_within_rate(&mut self, peer: &PeerId, now_ms: u64) -> bool {
+        self.per_peer.allow(peer, now_ms)
+    }
+
+    /// Whether `author` may have another post accepted.
+    pub fn persona_within_rate(&mut self, author: &PublicKey, now_ms: u64) -> bool {
+        self.per_persona.allow(author, now_ms)
     }
 }

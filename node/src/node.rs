@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hearth_protocol::{ChannelName, NetworkId};
-use libp2p::identity::Keypair;
 use libp2p::Multiaddr;
+use libp2p::identity::Keypair;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::config::{IdentityMode, NodeConfig, NodeLimits, PersonaMode, Retention, Storage};
@@ -161,10 +161,16 @@ impl NodeBuilder {
     /// [`NodeHandle::listen_addrs`] is complete.
     pub async fn start(self) -> Result<NodeHandle, NodeError> {
         let config = self.config;
-        let store = match &config.storage {
-            Storage::Path(dir) => Store::open(dir, config.cache_bytes)?,
-            Storage::Memory => Store::temporary(config.cache_bytes)?,
-        };
+        // Opening may wait for sled's file lock: keep it off the runtime's
+        // worker threads.
+        let storage = config.storage.clone();
+        let cache = config.cache_bytes;
+        let store = tokio::task::spawn_blocking(move || match storage {
+            Storage::Path(dir) => Store::open(&dir, cache),
+            Storage::Memory => Store::temporary(cache),
+        })
+        .await
+        .map_err(|e| NodeError::Config(format!("store task failed: {e}")))??;
         let key = identity(&store, config.identity)?;
         let peer_id = key.public().to_peer_id();
         let mut swarm = swarm::build(key, &config)?;

@@ -12,12 +12,12 @@ use hearth_protocol::{
     BuildError, ChannelName, Message, MessageId, NetworkId, PostDraft, PublicKey, SignedMessage,
     Topic, ValidationContext, open, validate,
 };
+use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, PublishError, TopicHash};
 use libp2p::kad::{self, GetProvidersOk, QueryResult, RecordKey};
 use libp2p::multiaddr::Protocol;
-use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::core::transport::ListenerId;
 use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -48,7 +48,11 @@ const BOOTSTRAP_RETRY: Duration = Duration::from_secs(30);
 const KNOWN_PEERS_AT_START: usize = 8;
 
 type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
-type Signing = JoinHandle<(ChannelName, Result<SignedMessage, BuildError>, Reply<Published>)>;
+type Signing = JoinHandle<(
+    ChannelName,
+    Result<SignedMessage, BuildError>,
+    Reply<Published>,
+)>;
 
 struct Channel {
     topic: IdentTopic,
@@ -122,7 +126,11 @@ impl Service {
     pub fn start_up(&mut self) -> Result<(), NodeError> {
         self.dial_bootstrap();
         for (_, record) in self.store.known_peers(KNOWN_PEERS_AT_START)? {
-            for address in record.addresses.iter().filter_map(|a| a.parse::<Multiaddr>().ok()) {
+            for address in record
+                .addresses
+                .iter()
+                .filter_map(|a| a.parse::<Multiaddr>().ok())
+            {
                 // Peer ids change across restarts unless persisted, so dial
                 // the address alone and let the handshake say who is there.
                 let address = without_p2p(address);
@@ -146,6 +154,7 @@ impl Service {
     pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut stopped = None;
         loop {
             // Evaluated even when the branch is disabled, so never unwrap.
             let flush_at = self
@@ -155,7 +164,7 @@ impl Service {
                 command = commands.recv() => match command {
                     Some(Command::Shutdown(reply)) => {
                         let result = self.shut_down().await;
-                        let _ = reply.send(result);
+                        stopped = Some((reply, result));
                         break;
                     }
                     Some(command) => {
@@ -188,6 +197,13 @@ impl Service {
                     }
                 }
             }
+        }
+        // Close the store (releasing its lock; a temporary one is deleted)
+        // and the swarm's sockets before `shutdown` returns, so the caller
+        // can reopen the directory or exit at once.
+        drop(self);
+        if let Some((reply, result)) = stopped {
+            let _ = reply.send(result);
         }
     }
 
@@ -222,7 +238,12 @@ impl Service {
             Command::Join(channel, reply) => {
                 let result = self.join(channel);
                 let result = match result {
-                    Ok(info) => self.store.flush_async().await.map(|()| info).map_err(Into::into),
+                    Ok(info) => self
+                        .store
+                        .flush_async()
+                        .await
+                        .map(|()| info)
+                        .map_err(Into::into),
                     Err(e) => Err(e),
                 };
                 let _ = reply.send(result);
@@ -233,7 +254,9 @@ impl Service {
             Command::Channels(reply) => {
                 let _ = reply.send(self.channel_infos());
             }
-            Command::Publish(channel, options, reply) => self.publish(channel, options, reply).await,
+            Command::Publish(channel, options, reply) => {
+                self.publish(channel, options, reply).await
+            }
             Command::History(channel, query, reply) => {
                 let _ = reply.send(self.history(&channel, query));
             }
@@ -252,10 +275,13 @@ impl Service {
                 let _ = reply.send(Ok(self.listen_addrs.clone()));
             }
             Command::Dial(address, reply) => {
-                let result = self.swarm.dial(address.clone()).map_err(|e| NodeError::Dial {
-                    address: address.to_string(),
-                    reason: e.to_string(),
-                });
+                let result = self
+                    .swarm
+                    .dial(address.clone())
+                    .map_err(|e| NodeError::Dial {
+                        address: address.to_string(),
+                        reason: e.to_string(),
+                    });
                 let _ = reply.send(result);
             }
             Command::Persona(channel, reply) => {
@@ -298,7 +324,10 @@ impl Service {
                 let _ = reply.send(self.store.blocklist().map_err(Into::into));
             }
             Command::Follow(moderator, scope, reply) => {
-                let result = self.store.follow(&moderator, &scope).map_err(NodeError::from);
+                let result = self
+                    .store
+                    .follow(&moderator, &scope)
+                    .map_err(NodeError::from);
                 if result.is_ok() {
                     self.subscribe_moderator(moderator);
                 }
@@ -414,7 +443,12 @@ impl Service {
         }
     }
 
-    async fn publish(&mut self, channel: ChannelName, options: PostOptions, reply: Reply<Published>) {
+    async fn publish(
+        &mut self,
+        channel: ChannelName,
+        options: PostOptions,
+        reply: Reply<Published>,
+    ) {
         if !self.channels.contains_key(&channel) {
             let _ = reply.send(Err(NodeError::NotJoined(channel)));
             return;
@@ -467,7 +501,9 @@ impl Service {
         signed: SignedMessage,
     ) -> Result<Published, NodeError> {
         let Message::Post(post) = &signed.message else {
-            return Err(NodeError::Config("only posts are published to channels".into()));
+            return Err(NodeError::Config(
+                "only posts are published to channels".into(),
+            ));
         };
         let now = now_ms();
         let stored = StoredPost {
@@ -531,7 +567,11 @@ impl Service {
             .saturating_add(self.config.limits.messages.max_clock_skew_ms)
     }
 
-    fn history(&self, channel: &ChannelName, query: HistoryQuery) -> Result<Vec<PostRecord>, NodeError> {
+    fn history(
+        &self,
+        channel: &ChannelName,
+        query: HistoryQuery,
+    ) -> Result<Vec<PostRecord>, NodeError> {
         // Hidden posts are filtered after reading, so read in growing
         // windows until `limit` visible posts are found or the channel ends.
         let mut window = query.limit.max(1);
@@ -781,7 +821,8 @@ impl Service {
     fn on_kad(&mut self, event: kad::Event) {
         match event {
             kad::Event::OutboundQueryProgressed {
-                result: QueryResult::GetProviders(Ok(GetProvidersOk::FoundProviders { providers, .. })),
+                result:
+                    QueryResult::GetProviders(Ok(GetProvidersOk::FoundProviders { providers, .. })),
                 ..
             } => {
                 // Dial now, while the query still holds the providers'
@@ -818,9 +859,16 @@ impl Service {
         if self.bans.contains_key(&peer) {
             return;
         }
+        // From a fresh port, not the listen port: two nodes that discover
+        // each other at the same instant (mDNS answers both ways at once)
+        // would otherwise open one TCP connection from both ends at once
+        // (a TCP simultaneous open), on which both run the noise handshake
+        // as initiator and fail, and neither dials again (libp2p/specs#389).
+        // Port reuse only helps hole punching, which hearth does not do.
         let opts = DialOpts::peer_id(peer)
             .addresses(addresses)
             .condition(PeerCondition::DisconnectedAndNotDialing)
+            .allocate_new_port()
             .build();
         if let Err(e) = self.swarm.dial(opts) {
             tracing::debug!(%peer, error = %e, "not dialled");
@@ -862,13 +910,22 @@ impl Service {
             // anything else is not ours to judge.
             _ => return MessageAcceptance::Ignore,
         };
+        if !self.moderation.peer_within_rate(source, now) {
+            return MessageAcceptance::Ignore;
+        }
         match topic {
             Topic::Channel { channel, .. } => self.on_post(source, &channel, &message.data, now),
             Topic::Moderator { moderator, .. } => self.on_list(&moderator, &message.data, now),
         }
     }
 
-    fn on_post(&mut self, source: &PeerId, channel: &ChannelName, data: &[u8], now: u64) -> MessageAcceptance {
+    fn on_post(
+        &mut self,
+        source: &PeerId,
+        channel: &ChannelName,
+        data: &[u8],
+        now: u64,
+    ) -> MessageAcceptance {
         if !self.channels.contains_key(channel) {
             return MessageAcceptance::Ignore;
         }
@@ -904,7 +961,7 @@ impl Service {
                 return MessageAcceptance::Ignore;
             }
         }
-        if !self.moderation.within_rate(&post.author, source, now) {
+        if !self.moderation.persona_within_rate(&post.author, now) {
             self.emit(Event::Refused {
                 channel: Some(channel.clone()),
                 reason: format!("rate limit exceeded by {}", post.author.name()),
@@ -929,7 +986,8 @@ impl Service {
             tracing::error!(error = %e, "cannot store post; not relayed");
             return MessageAcceptance::Ignore;
         }
-        self.flush_due.get_or_insert_with(|| Instant::now() + FLUSH_DELAY);
+        self.flush_due
+            .get_or_insert_with(|| Instant::now() + FLUSH_DELAY);
         let hidden = verdict.is_some();
         self.emit(Event::Post(Box::new(PostRecord {
             id,
@@ -986,7 +1044,8 @@ impl Service {
             .and_then(|()| self.moderation.rebuild(&self.store, &self.network));
         match stored {
             Ok(()) => {
-                self.flush_due.get_or_insert_with(|| Instant::now() + FLUSH_DELAY);
+                self.flush_due
+                    .get_or_insert_with(|| Instant::now() + FLUSH_DELAY);
                 MessageAcceptance::Accept
             }
             Err(e) => {
@@ -1027,7 +1086,8 @@ impl Service {
                 if let Err(e) = self.store.remove_pending(channel, &id) {
                     tracing::warn!(error = %e, "cannot clear pending mark");
                 }
-                self.flush_due.get_or_insert_with(|| Instant::now() + FLUSH_DELAY);
+                self.flush_due
+                    .get_or_insert_with(|| Instant::now() + FLUSH_DELAY);
                 self.emit(Event::Sent {
                     id,
                     channel: channel.clone(),
@@ -1120,7 +1180,8 @@ impl Service {
         for (peer, score) in low {
             tracing::info!(%peer, score, "peer banned for a low gossip score");
             self.swarm.behaviour_mut().blocked.block_peer(peer);
-            self.bans.insert(peer, now + self.config.limits.ban_duration);
+            self.bans
+                .insert(peer, now + self.config.limits.ban_duration);
             self.emit(Event::PeerBanned { peer, score });
         }
     }

@@ -19,8 +19,8 @@ use libp2p::identity::Keypair;
 use libp2p::kad::{self, store::MemoryStore};
 use libp2p::swarm::{NetworkBehaviour, behaviour::toggle::Toggle};
 use libp2p::{
-    StreamProtocol, Swarm, SwarmBuilder, allow_block_list, connection_limits, identify,
-    mdns, memory_connection_limits, noise, ping, tcp, yamux,
+    StreamProtocol, Swarm, SwarmBuilder, allow_block_list, connection_limits, identify, mdns,
+    memory_connection_limits, noise, ping, tcp, yamux,
 };
 
 use crate::config::NodeConfig;

@@ -90,11 +90,19 @@ where
         }
     })
     .await;
-    assert!(done == Ok(true), "{what} did not happen within {DEADLINE:?}");
+    assert!(
+        done == Ok(true),
+        "{what} did not happen within {DEADLINE:?}"
+    );
 }
 
 /// Waits until `node` counts at least `peers` peers in `channel`.
-pub async fn wait_channel_peers(node: &NodeHandle, events: &mut EventStream, channel: &ChannelName, peers: usize) {
+pub async fn wait_channel_peers(
+    node: &NodeHandle,
+    events: &mut EventStream,
+    channel: &ChannelName,
+    peers: usize,
+) {
     wait_until(events, &format!("{peers} peers in {channel}"), || async {
         node.channels()
             .await

@@ -17,8 +17,8 @@
 //! | `seen_expiry` | until_ms BE ++ id | empty |
 //! | `pending` | channel ++ `0x00` ++ id | empty |
 //! | `personas` | channel name | [`PersonaRecord`] |
-//! | `blocklist` | SHA-256 of the encoded entry | [`BlockEntry`] |
-//! | `follows` | moderator key (32) | [`Scope`] |
+//! | `blocklist` | SHA-256 of the encoded entry | [`BlockEntry`](hearth_protocol::BlockEntry) |
+//! | `follows` | moderator key (32) | [`Scope`](hearth_protocol::Scope) |
 //! | `mod_lists` | moderator key (32) | the signed list envelope, as received |
 //! | `channels` | channel name | empty |
 //! | `peers` | `PeerId::to_bytes()` | [`PeerRecord`] |
@@ -36,9 +36,15 @@
 //!
 //! Durability: sled writes in the background every 500 ms;
 //! [`Store::flush`] is the point after which a write survives a crash.
+//!
+//! Files: [`Store::open`] creates the directory readable by its user only
+//! (persona secrets live in it). [`Store::temporary`] uses a fresh private
+//! directory, in memory (`/dev/shm`) on Linux, deleted when the store is
+//! dropped.
 
 mod keys;
 mod posts;
+mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -46,14 +52,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hearth_protocol::{BlockEntry, ChannelName, PublicKey, Scope};
-use libp2p::PeerId;
+use hearth_protocol::ChannelName;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionResult, TransactionError};
+use sled::transaction::TransactionError;
 use thiserror::Error;
 
 pub use posts::SweepStats;
@@ -65,6 +70,10 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// How many peers [`Store::remember_peer`] keeps; the least recently seen
 /// go first.
 pub const MAX_KNOWN_PEERS: usize = 256;
+
+/// How long [`Store::open`] waits for a store that is in use to become
+/// free before it returns [`StoreError::InUse`].
+pub const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 const SCHEMA_KEY: &[u8] = b"schema";
 const PEER_KEY: &[u8] = b"peer_key";
@@ -181,6 +190,26 @@ struct Inner {
     peers: sled::Tree,
     post_count: AtomicUsize,
     corrupt: AtomicU64,
+    /// Last, so it runs after every sled handle above has been dropped.
+    _cleanup: RemoveOnDrop,
+}
+
+/// Deletes a temporary store's directory when the store is dropped.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let Some(dir) = &self.0 else { return };
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                dir = %dir.display(),
+                error = %e,
+                "could not delete a temporary store"
+            ),
+        }
+    }
 }
 
 impl fmt::Debug for Store {
@@ -197,30 +226,42 @@ impl Store {
     /// bounds sled's page cache.
     ///
     /// Fails with [`StoreError::InUse`] when another process (or another
-    /// `Store` in this one) has the directory open, and with
-    /// [`StoreError::NewerSchema`] when a newer hearth wrote it; in that
-    /// case nothing in the store is changed.
+    /// `Store` in this one) has the directory open, after waiting up to
+    /// [`LOCK_WAIT`] for it to close (this blocks the calling thread).
+    /// Fails with [`StoreError::NewerSchema`] when a newer hearth wrote the
+    /// store; nothing in it is changed then.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        create_private_dir(dir)?;
+        create_private_dir(dir, true)?;
         let config = sled::Config::new().path(dir).cache_capacity(cache_bytes);
-        Self::start(&config, dir.to_path_buf())
+        Self::start(&config, dir.to_path_buf(), RemoveOnDrop(None))
     }
 
-    /// A store that lives only as long as this value and its clones: sled
-    /// keeps it in a fresh temporary directory (under `/dev/shm` on Linux)
-    /// and deletes it when the last clone is dropped.
+    /// A store that lives only as long as this value and its clones, in a
+    /// fresh directory only this user can read (under `/dev/shm` on Linux
+    /// when it is writable, so it stays in memory; else the system's
+    /// temporary directory). The directory is deleted when the last clone
+    /// is dropped.
+    ///
+    /// sled's own `temporary` mode is also set, but not relied on: sled
+    /// drops its last handle from background threads, sometimes after the
+    /// process has exited, which left directories (with persona secrets)
+    /// behind; the store deletes its directory itself, at once.
     pub fn temporary(cache_bytes: u64) -> Result<Store, StoreError> {
+        let dir = private_temp_dir()?;
+        let cleanup = RemoveOnDrop(Some(dir.clone()));
         let config = sled::Config::new()
+            .path(&dir)
             .temporary(true)
             .cache_capacity(cache_bytes);
-        // `get_path` is public but hidden in sled 0.34: the generated
-        // temporary directory, so `path()` can report where it lives.
-        let path = config.get_path();
-        Self::start(&config, path)
+        Self::start(&config, dir, cleanup)
     }
 
-    fn start(config: &sled::Config, path: PathBuf) -> Result<Store, StoreError> {
-        let db = config.open().map_err(|e| open_error(e, &path))?;
+    fn start(
+        config: &sled::Config,
+        path: PathBuf,
+        cleanup: RemoveOnDrop,
+    ) -> Result<Store, StoreError> {
+        let db = open_waiting(config, &path)?;
         // Check the version before any other tree is opened: opening a tree
         // creates it, and a newer store must be left exactly as it is.
         let meta = db.open_tree("meta")?;
@@ -278,14 +319,14 @@ impl Store {
             corrupt: AtomicU64::new(0),
             path,
             db,
+            _cleanup: cleanup,
         };
         Ok(Store {
             inner: Arc::new(inner),
         })
     }
 
-    /// The directory the store lives in (for a temporary store, the one
-    /// sled generated).
+    /// The directory the store lives in.
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
@@ -306,233 +347,6 @@ impl Store {
     /// work runs on sled's own thread pool.
     pub async fn flush_async(&self) -> Result<(), StoreError> {
         self.inner.db.flush_async().await?;
-        Ok(())
-    }
-
-    // ---- personas ----
-
-    /// The persona stored for `channel`.
-    pub fn persona(&self, channel: &ChannelName) -> Result<Option<PersonaRecord>, StoreError> {
-        let key = channel.as_str().as_bytes();
-        match self.inner.personas.get(key)? {
-            None => Ok(None),
-            Some(value) => self.decode_one("personas", key, &value).map(Some),
-        }
-    }
-
-    /// Stores (or replaces) the persona for `channel`.
-    pub fn put_persona(
-        &self,
-        channel: &ChannelName,
-        record: &PersonaRecord,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .personas
-            .insert(channel.as_str().as_bytes(), encode(record)?)?;
-        Ok(())
-    }
-
-    /// Removes the persona of `channel`, so the next one is fresh. Returns
-    /// whether there was one.
-    pub fn remove_persona(&self, channel: &ChannelName) -> Result<bool, StoreError> {
-        Ok(self
-            .inner
-            .personas
-            .remove(channel.as_str().as_bytes())?
-            .is_some())
-    }
-
-    /// Every stored persona, by channel name.
-    pub fn personas(&self) -> Result<Vec<(ChannelName, PersonaRecord)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.inner.personas.iter() {
-            let (key, value) = item?;
-            let Some(channel) = keys::channel_name(&key) else {
-                self.skip_corrupt("personas", &key, "key is not a channel name");
-                continue;
-            };
-            if let Some(record) = self.decode_listed("personas", &key, &value) {
-                out.push((channel, record));
-            }
-        }
-        Ok(out)
-    }
-
-    // ---- the user's own blocklist ----
-
-    /// Adds an entry to the user's blocklist. Returns false if the same
-    /// entry (target, scope and reason) is already there.
-    pub fn add_block(&self, entry: &BlockEntry) -> Result<bool, StoreError> {
-        let value = encode(entry)?;
-        let key = sha256(&value);
-        let swapped = self.inner.blocklist.compare_and_swap(
-            key,
-            None as Option<&[u8]>,
-            Some(value.as_slice()),
-        )?;
-        Ok(swapped.is_ok())
-    }
-
-    /// Removes an entry from the user's blocklist. Returns whether it was
-    /// there.
-    pub fn remove_block(&self, entry: &BlockEntry) -> Result<bool, StoreError> {
-        let key = sha256(&encode(entry)?);
-        Ok(self.inner.blocklist.remove(key)?.is_some())
-    }
-
-    /// The user's blocklist. The order is stable (by the entries' hashes)
-    /// but not the order they were added in.
-    pub fn blocklist(&self) -> Result<Vec<BlockEntry>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.inner.blocklist.iter() {
-            let (key, value) = item?;
-            out.extend(self.decode_listed("blocklist", &key, &value));
-        }
-        Ok(out)
-    }
-
-    // ---- followed moderators ----
-
-    /// Follows a moderator in `scope` (replacing an earlier scope).
-    pub fn follow(&self, moderator: &PublicKey, scope: &Scope) -> Result<(), StoreError> {
-        self.inner
-            .follows
-            .insert(moderator.as_bytes(), encode(scope)?)?;
-        Ok(())
-    }
-
-    /// Stops following a moderator and drops its stored list, in one
-    /// transaction. Returns whether it was followed.
-    pub fn unfollow(&self, moderator: &PublicKey) -> Result<bool, StoreError> {
-        let key = moderator.as_bytes();
-        let followed = (&self.inner.follows, &self.inner.mod_lists).transaction(
-            |(follows, lists)| -> ConflictableTransactionResult<bool, StoreError> {
-                lists.remove(&key[..])?;
-                Ok(follows.remove(&key[..])?.is_some())
-            },
-        )?;
-        Ok(followed)
-    }
-
-    /// The followed moderators and where each applies.
-    pub fn follows(&self) -> Result<Vec<(PublicKey, Scope)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.inner.follows.iter() {
-            let (key, value) = item?;
-            let Ok(bytes) = <[u8; 32]>::try_from(key.as_ref()) else {
-                self.skip_corrupt("follows", &key, "key is not 32 bytes");
-                continue;
-            };
-            if let Some(scope) = self.decode_listed("follows", &key, &value) {
-                out.push((PublicKey(bytes), scope));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Stores a moderator's latest signed list (its envelope bytes),
-    /// replacing the previous one. The caller checks it is newer.
-    pub fn put_moderator_list(&self, moderator: &PublicKey, bytes: &[u8]) -> Result<(), StoreError> {
-        self.inner.mod_lists.insert(moderator.as_bytes(), bytes)?;
-        Ok(())
-    }
-
-    /// A moderator's stored list envelope.
-    pub fn moderator_list(&self, moderator: &PublicKey) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .inner
-            .mod_lists
-            .get(moderator.as_bytes())?
-            .map(|v| v.to_vec()))
-    }
-
-    // ---- joined channels ----
-
-    /// Records that the node is in `channel`.
-    pub fn add_channel(&self, channel: &ChannelName) -> Result<(), StoreError> {
-        self.inner
-            .channels
-            .insert(channel.as_str().as_bytes(), &[][..])?;
-        Ok(())
-    }
-
-    /// Records that the node left `channel`. Returns whether it was in it.
-    pub fn remove_channel(&self, channel: &ChannelName) -> Result<bool, StoreError> {
-        Ok(self
-            .inner
-            .channels
-            .remove(channel.as_str().as_bytes())?
-            .is_some())
-    }
-
-    /// The joined channels, sorted by name.
-    pub fn channels(&self) -> Result<Vec<ChannelName>, StoreError> {
-        let mut out = Vec::new();
-        for key in self.inner.channels.iter().keys() {
-            let key = key?;
-            match keys::channel_name(&key) {
-                Some(channel) => out.push(channel),
-                None => self.skip_corrupt("channels", &key, "key is not a channel name"),
-            }
-        }
-        Ok(out)
-    }
-
-    // ---- known peers ----
-
-    /// Stores what is known of a peer, replacing its previous record, and
-    /// keeps at most [`MAX_KNOWN_PEERS`], dropping the least recently seen.
-    pub fn remember_peer(&self, peer: &PeerId, record: &PeerRecord) -> Result<(), StoreError> {
-        let peers = &self.inner.peers;
-        peers.insert(peer.to_bytes(), encode(record)?)?;
-        let count = peers.len();
-        if count <= MAX_KNOWN_PEERS {
-            return Ok(());
-        }
-        let mut all = Vec::with_capacity(count);
-        for item in peers.iter() {
-            let (key, value) = item?;
-            // Undecodable records sort first, so they are dropped first.
-            let last_seen = self
-                .decode_listed::<PeerRecord>("peers", &key, &value)
-                .map(|r| r.last_seen_ms);
-            all.push((last_seen, key));
-        }
-        all.sort();
-        for (_, key) in all.into_iter().take(count.saturating_sub(MAX_KNOWN_PEERS)) {
-            peers.remove(key)?;
-        }
-        Ok(())
-    }
-
-    /// Up to `limit` known peers, most recently seen first.
-    pub fn known_peers(&self, limit: usize) -> Result<Vec<(PeerId, PeerRecord)>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.inner.peers.iter() {
-            let (key, value) = item?;
-            let Ok(peer) = PeerId::from_bytes(&key) else {
-                self.skip_corrupt("peers", &key, "key is not a peer id");
-                continue;
-            };
-            if let Some(record) = self.decode_listed::<PeerRecord>("peers", &key, &value) {
-                out.push((peer, record));
-            }
-        }
-        out.sort_by(|a, b| b.1.last_seen_ms.cmp(&a.1.last_seen_ms));
-        out.truncate(limit);
-        Ok(out)
-    }
-
-    // ---- the persistent libp2p identity ----
-
-    /// The stored libp2p keypair (protobuf encoding), if one was set.
-    pub fn peer_key(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.inner.meta.get(PEER_KEY)?.map(|v| v.to_vec()))
-    }
-
-    /// Stores the libp2p keypair (protobuf encoding).
-    pub fn set_peer_key(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        self.inner.meta.insert(PEER_KEY, bytes)?;
         Ok(())
     }
 
@@ -576,6 +390,25 @@ impl Store {
     }
 }
 
+/// Opens the database, retrying while its lock is held, for at most
+/// [`LOCK_WAIT`]. sled 0.34 releases the file lock from background threads
+/// shortly *after* the last handle is dropped (spacejam/sled#1289), so a
+/// node restarted in the same process would otherwise see a spurious
+/// [`StoreError::InUse`].
+fn open_waiting(config: &sled::Config, path: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match config.open().map_err(|e| open_error(e, path)) {
+            Err(StoreError::InUse(_)) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            result => return result,
+        }
+    }
+}
+
 /// Maps sled's lock failure to [`StoreError::InUse`]. sled 0.34 reports it
 /// as an `Other` I/O error whose message starts "could not acquire lock";
 /// its version is pinned, so the message is too.
@@ -588,13 +421,50 @@ fn open_error(e: sled::Error, path: &Path) -> StoreError {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+/// Creates `dir` readable by this user only (on Unix); `recursive` also
+/// creates missing parents and accepts an existing directory.
+fn create_private_dir(dir: &Path, recursive: bool) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
+    builder.recursive(recursive);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    Ok(())
+    builder.create(dir)
+}
+
+/// A new, private directory for a temporary store.
+fn private_temp_dir() -> Result<PathBuf, StoreError> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let shm = Path::new("/dev/shm");
+    let mut bases = Vec::new();
+    if cfg!(target_os = "linux") && shm.is_dir() {
+        bases.push(shm.to_path_buf());
+    }
+    bases.push(std::env::temp_dir());
+    let mut last = None;
+    for base in bases {
+        for _ in 0..8 {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let dir = base.join(format!("hearth-store-{}-{stamp:x}-{n}", std::process::id()));
+            match create_private_dir(&dir, false) {
+                Ok(()) => return Ok(dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                // Not writable: try the next base.
+                Err(e) => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    Err(StoreError::Io(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "no free name for a temporary store",
+        )
+    })))
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {

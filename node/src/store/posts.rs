@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use hearth_protocol::{ChannelName, MessageId};
 use sled::Transactional;
-use sled::transaction::ConflictableTransactionResult;
+use sled::transaction::{ConflictableTransactionError, ConflictableTransactionResult};
 
 use super::{Store, StoreError, StoredPost, decode, encode, keys};
 
@@ -359,35 +359,39 @@ impl Store {
             return Ok(0);
         }
         let inner = &self.inner;
-        let removed = (&inner.posts, &inner.by_channel, &inner.expiry, &inner.pending)
-            .transaction(
-                |(posts, by_channel, by_expiry, pending)| -> ConflictableTransactionResult<usize, StoreError> {
-                    let mut removed = 0;
-                    for d in doomed {
-                        if let Some((channel, key)) = &d.by_channel {
-                            by_channel.remove(key.as_slice())?;
-                            pending.remove(keys::pending(channel, &d.id))?;
-                        }
-                        if let Some(key) = &d.expiry {
-                            by_expiry.remove(&key[..])?;
-                        }
-                        let Some(value) = posts.remove(&d.id.as_bytes()[..])? else {
-                            continue;
-                        };
-                        removed += 1;
-                        // A corrupt record is still deleted; only the index
-                        // entries it was found by can then be removed.
-                        if let Ok(post) = decode::<StoredPost>(&value) {
-                            by_channel.remove(keys::by_channel(&post.channel, post.created_ms, &d.id))?;
-                            pending.remove(keys::pending(post.channel.as_str().as_bytes(), &d.id))?;
-                            if let Some(at) = post.expires_ms {
-                                by_expiry.remove(&keys::time_id(at, &d.id)[..])?;
-                            }
-                        }
+        let trees = (
+            &inner.posts,
+            &inner.by_channel,
+            &inner.expiry,
+            &inner.pending,
+        );
+        let removed = trees.transaction(|(posts, by_channel, by_expiry, pending)| {
+            let mut removed = 0;
+            for d in doomed {
+                if let Some((channel, key)) = &d.by_channel {
+                    by_channel.remove(key.as_slice())?;
+                    pending.remove(keys::pending(channel, &d.id))?;
+                }
+                if let Some(key) = &d.expiry {
+                    by_expiry.remove(&key[..])?;
+                }
+                let Some(value) = posts.remove(&d.id.as_bytes()[..])? else {
+                    continue;
+                };
+                removed += 1;
+                // A corrupt record is still deleted; only the index entries
+                // it was found by can then be removed.
+                if let Ok(post) = decode::<StoredPost>(&value) {
+                    let channel = post.channel.as_str().as_bytes();
+                    by_channel.remove(keys::by_channel(&post.channel, post.created_ms, &d.id))?;
+                    pending.remove(keys::pending(channel, &d.id))?;
+                    if let Some(at) = post.expires_ms {
+                        by_expiry.remove(&keys::time_id(at, &d.id)[..])?;
                     }
-                    Ok(removed)
-                },
-            )?;
+                }
+            }
+            Ok::<_, ConflictableTransactionError<StoreError>>(removed)
+        })?;
         // The count only moves by what a committed transaction removed.
         let _ = inner
             .post_count

@@ -1,7 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use hearth_protocol::{BlockEntry, BlockTarget, ChannelName, MessageId, PublicKey, Scope};
 use libp2p::PeerId;
@@ -42,12 +41,19 @@ fn open(dir: &Path) -> Store {
     Store::open(dir, CACHE).unwrap()
 }
 
+/// Opens a directory with sled directly, waiting out the lock that sled
+/// releases just after a drop (what `Store::open` does itself).
+fn open_raw(dir: &Path) -> sled::Db {
+    open_waiting(&sled::Config::new().path(dir), dir).unwrap()
+}
+
 #[test]
 fn a_reopened_store_has_everything_again() {
     let dir = tempfile::tempdir().unwrap();
     let grief = channel("grief/es");
     let moderator = PublicKey([3; 32]);
-    let block = BlockEntry::new(BlockTarget::Keyword("spam".into()), "ads").in_channel(grief.clone());
+    let block =
+        BlockEntry::new(BlockTarget::Keyword("spam".into()), "ads").in_channel(grief.clone());
     let persona = PersonaRecord {
         secret: [9; 32],
         created_ms: 77,
@@ -59,12 +65,24 @@ fn a_reopened_store_has_everything_again() {
     };
     {
         let store = open(dir.path());
-        assert!(store.insert_post(&id(1), &post("grief/es", 10, None)).unwrap());
-        assert!(store.insert_post(&id(2), &post("grief/es", 20, Some(99))).unwrap());
+        assert!(
+            store
+                .insert_post(&id(1), &post("grief/es", 10, None))
+                .unwrap()
+        );
+        assert!(
+            store
+                .insert_post(&id(2), &post("grief/es", 20, Some(99)))
+                .unwrap()
+        );
         store.put_persona(&grief, &persona).unwrap();
         assert!(store.add_block(&block).unwrap());
-        store.follow(&moderator, &Scope::Channel(grief.clone())).unwrap();
-        store.put_moderator_list(&moderator, b"signed list").unwrap();
+        store
+            .follow(&moderator, &Scope::Channel(grief.clone()))
+            .unwrap();
+        store
+            .put_moderator_list(&moderator, b"signed list")
+            .unwrap();
         store.add_channel(&grief).unwrap();
         store.remember_peer(&peer, &peer_record).unwrap();
         store.set_peer_key(b"protobuf keypair").unwrap();
@@ -76,16 +94,28 @@ fn a_reopened_store_has_everything_again() {
     assert_eq!(store.post_count(), 2);
     assert_eq!(
         store.channel_posts(&grief, None, 10).unwrap(),
-        vec![(id(1), post("grief/es", 10, None)), (id(2), post("grief/es", 20, Some(99)))]
+        vec![
+            (id(1), post("grief/es", 10, None)),
+            (id(2), post("grief/es", 20, Some(99)))
+        ]
     );
     assert_eq!(store.persona(&grief).unwrap(), Some(persona.clone()));
     assert_eq!(store.personas().unwrap(), vec![(grief.clone(), persona)]);
     assert_eq!(store.blocklist().unwrap(), vec![block]);
-    assert_eq!(store.follows().unwrap(), vec![(moderator, Scope::Channel(grief.clone()))]);
-    assert_eq!(store.moderator_list(&moderator).unwrap(), Some(b"signed list".to_vec()));
+    assert_eq!(
+        store.follows().unwrap(),
+        vec![(moderator, Scope::Channel(grief.clone()))]
+    );
+    assert_eq!(
+        store.moderator_list(&moderator).unwrap(),
+        Some(b"signed list".to_vec())
+    );
     assert_eq!(store.channels().unwrap(), vec![grief.clone()]);
     assert_eq!(store.known_peers(10).unwrap(), vec![(peer, peer_record)]);
-    assert_eq!(store.peer_key().unwrap(), Some(b"protobuf keypair".to_vec()));
+    assert_eq!(
+        store.peer_key().unwrap(),
+        Some(b"protobuf keypair".to_vec())
+    );
     assert_eq!(store.pending(&grief).unwrap(), vec![id(2)]);
     assert_eq!(store.pending_count(), 1);
     assert!(store.is_seen(&id(1)).unwrap());
@@ -128,7 +158,7 @@ fn a_newer_schema_is_refused_and_left_unchanged() {
         (names, db.checksum().unwrap())
     };
     let before = {
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let db = open_raw(dir.path());
         let meta = db.open_tree("meta").unwrap();
         meta.insert("schema", &2u32.to_be_bytes()).unwrap();
         db.open_tree("posts_v2").unwrap().insert("k", "v").unwrap();
@@ -137,19 +167,29 @@ fn a_newer_schema_is_refused_and_left_unchanged() {
     };
     let err = Store::open(dir.path(), CACHE).unwrap_err();
     assert!(
-        matches!(err, StoreError::NewerSchema { found: 2, supported: SCHEMA_VERSION }),
+        matches!(
+            err,
+            StoreError::NewerSchema {
+                found: 2,
+                supported: SCHEMA_VERSION
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("newer hearth"), "{err}");
-    let db = sled::Config::new().path(dir.path()).open().unwrap();
-    assert_eq!(snapshot(&db), before, "no tree was added and no record changed");
+    let db = open_raw(dir.path());
+    assert_eq!(
+        snapshot(&db),
+        before,
+        "no tree was added and no record changed"
+    );
 }
 
 #[test]
 fn a_database_that_is_not_a_hearth_store_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let db = open_raw(dir.path());
         db.insert("something", "else").unwrap();
         db.flush().unwrap();
     }
@@ -165,19 +205,36 @@ fn channel_posts_are_the_newest_n_oldest_first_from_since() {
     let grief = channel("grief");
     // Inserted out of order, with neighbours whose names extend "grief".
     for t in [5u64, 1, 9, 3, 7, 2, 10, 4, 8, 6] {
-        store.insert_post(&id(t as u32), &post("grief", t, None)).unwrap();
+        store
+            .insert_post(&id(t as u32), &post("grief", t, None))
+            .unwrap();
     }
-    store.insert_post(&id(100), &post("grief-uk", 11, None)).unwrap();
-    store.insert_post(&id(101), &post("grief/es", 12, None)).unwrap();
-    store.insert_post(&id(102), &post("anxiety", 13, None)).unwrap();
+    store
+        .insert_post(&id(100), &post("grief-uk", 11, None))
+        .unwrap();
+    store
+        .insert_post(&id(101), &post("grief/es", 12, None))
+        .unwrap();
+    store
+        .insert_post(&id(102), &post("anxiety", 13, None))
+        .unwrap();
 
-    assert_eq!(times(&store.channel_posts(&grief, None, 3).unwrap()), [8, 9, 10]);
+    assert_eq!(
+        times(&store.channel_posts(&grief, None, 3).unwrap()),
+        [8, 9, 10]
+    );
     assert_eq!(
         times(&store.channel_posts(&grief, Some(5), 100).unwrap()),
         [5, 6, 7, 8, 9, 10]
     );
-    assert_eq!(times(&store.channel_posts(&grief, Some(9), 1).unwrap()), [10]);
-    assert_eq!(times(&store.channel_posts(&grief, Some(11), 10).unwrap()), [] as [u64; 0]);
+    assert_eq!(
+        times(&store.channel_posts(&grief, Some(9), 1).unwrap()),
+        [10]
+    );
+    assert_eq!(
+        times(&store.channel_posts(&grief, Some(11), 10).unwrap()),
+        [] as [u64; 0]
+    );
     assert!(store.channel_posts(&grief, None, 0).unwrap().is_empty());
     assert_eq!(
         store.channel_posts(&channel("grief/es"), None, 10).unwrap(),
@@ -192,7 +249,10 @@ fn a_post_is_stored_once() {
     let store = Store::temporary(CACHE).unwrap();
     assert!(store.insert_post(&id(1), &post("grief", 1, None)).unwrap());
     assert!(!store.insert_post(&id(1), &post("grief", 2, None)).unwrap());
-    assert_eq!(store.get_post(&id(1)).unwrap(), Some(post("grief", 1, None)));
+    assert_eq!(
+        store.get_post(&id(1)).unwrap(),
+        Some(post("grief", 1, None))
+    );
     assert_eq!(store.channel_post_count(&channel("grief")).unwrap(), 1);
     assert_eq!(store.post_count(), 1);
     assert!(store.contains_post(&id(1)).unwrap());
@@ -233,20 +293,32 @@ fn sweep_removes_expired_too_old_and_over_count_and_nothing_else() {
     assert!(!store.mark_seen(&id(52), 0).unwrap(), "never lowered");
     // Settings that the sweep must not touch.
     store.add_channel(&grief).unwrap();
-    store.put_persona(&grief, &PersonaRecord { secret: [1; 32], created_ms: 0 }).unwrap();
+    store
+        .put_persona(
+            &grief,
+            &PersonaRecord {
+                secret: [1; 32],
+                created_ms: 0,
+            },
+        )
+        .unwrap();
 
     let stats = store.sweep(now, max_age, 3).unwrap();
 
     assert_eq!(
         stats,
-        SweepStats { expired: 1, too_old: 1, over_count: 3, seen_forgotten: 1 }
+        SweepStats {
+            expired: 1,
+            too_old: 1,
+            over_count: 3,
+            seen_forgotten: 1
+        }
     );
     // grief had 4 left after expiry and age (2, 4, 5, 6): the oldest, 4, went.
-    assert_eq!(times(&store.channel_posts(&grief, None, 100).unwrap()), [
-        now - 100,
-        now - 50,
-        now - 40
-    ]);
+    assert_eq!(
+        times(&store.channel_posts(&grief, None, 100).unwrap()),
+        [now - 100, now - 50, now - 40]
+    );
     let left: Vec<MessageId> = store
         .channel_posts(&anxiety, None, 100)
         .unwrap()
@@ -256,7 +328,11 @@ fn sweep_removes_expired_too_old_and_over_count_and_nothing_else() {
     assert_eq!(left, [id(12), id(13), id(14)]);
     assert_eq!(store.post_count(), 6);
     assert_eq!(tree_keys(&store.inner.posts).len(), 6);
-    assert_eq!(tree_keys(&store.inner.by_channel).len(), 6, "no dangling index entry");
+    assert_eq!(
+        tree_keys(&store.inner.by_channel).len(),
+        6,
+        "no dangling index entry"
+    );
     assert_eq!(
         tree_keys(&store.inner.expiry),
         vec![keys::time_id(now + 1, &id(2)).to_vec()]
@@ -276,29 +352,82 @@ fn sweep_removes_expired_too_old_and_over_count_and_nothing_else() {
 }
 
 #[test]
+fn sweep_deletes_more_posts_than_one_transaction_holds() {
+    let store = Store::temporary(CACHE).unwrap();
+    let n = 3 * 256 + 17;
+    for i in 0..n {
+        // Half expire, all in one channel that may keep 100.
+        let expires = (i % 2 == 1).then_some(50);
+        store
+            .insert_post(&id(i), &post("grief", 100 + u64::from(i), expires))
+            .unwrap();
+    }
+    let stats = store.sweep(1000, 10_000, 100).unwrap();
+    let expired = n as usize / 2;
+    assert_eq!(stats.expired, expired);
+    assert_eq!(stats.over_count, n as usize - expired - 100);
+    assert_eq!(store.post_count(), 100);
+    assert_eq!(store.channel_post_count(&channel("grief")).unwrap(), 100);
+    assert!(tree_keys(&store.inner.expiry).is_empty());
+    let newest = store.channel_posts(&channel("grief"), None, 1).unwrap();
+    assert_eq!(times(&newest), [100 + u64::from(n - 1)]);
+}
+
+#[test]
 fn a_corrupt_post_is_skipped_and_the_rest_stays_readable() {
     let store = Store::temporary(CACHE).unwrap();
     let grief = channel("grief");
     for n in 1..=3 {
-        store.insert_post(&id(n), &post("grief", u64::from(n), None)).unwrap();
+        store
+            .insert_post(&id(n), &post("grief", u64::from(n), None))
+            .unwrap();
     }
-    store.inner.posts.insert(id(2).as_bytes(), &[0xff, 0xff, 0xff][..]).unwrap();
+    store
+        .inner
+        .posts
+        .insert(id(2).as_bytes(), &[0xff, 0xff, 0xff][..])
+        .unwrap();
     // A valid post followed by garbage is corrupt too.
     let mut trailing = postcard::to_allocvec(&post("grief", 3, None)).unwrap();
     trailing.push(0);
-    store.inner.posts.insert(id(3).as_bytes(), trailing).unwrap();
+    store
+        .inner
+        .posts
+        .insert(id(3).as_bytes(), trailing)
+        .unwrap();
     store.insert_post(&id(4), &post("grief", 4, None)).unwrap();
 
-    assert_eq!(times(&store.channel_posts(&grief, None, 10).unwrap()), [1, 4]);
+    assert_eq!(
+        times(&store.channel_posts(&grief, None, 10).unwrap()),
+        [1, 4]
+    );
     // Corrupt records do not use up the limit.
-    assert_eq!(times(&store.channel_posts(&grief, None, 2).unwrap()), [1, 4]);
-    assert!(matches!(store.get_post(&id(2)), Err(StoreError::Corrupt(_))));
+    assert_eq!(
+        times(&store.channel_posts(&grief, None, 2).unwrap()),
+        [1, 4]
+    );
+    assert!(matches!(
+        store.get_post(&id(2)),
+        Err(StoreError::Corrupt(_))
+    ));
     assert!(store.corrupt_records() >= 5);
 
     // Corrupt records in listings of settings are skipped as well.
     store.inner.personas.insert("grief", &[1u8][..]).unwrap();
-    store.inner.personas.insert("NOT A CHANNEL", &[1u8][..]).unwrap();
-    store.put_persona(&channel("anxiety"), &PersonaRecord { secret: [2; 32], created_ms: 1 }).unwrap();
+    store
+        .inner
+        .personas
+        .insert("NOT A CHANNEL", &[1u8][..])
+        .unwrap();
+    store
+        .put_persona(
+            &channel("anxiety"),
+            &PersonaRecord {
+                secret: [2; 32],
+                created_ms: 1,
+            },
+        )
+        .unwrap();
     assert_eq!(store.personas().unwrap().len(), 1);
     store.inner.peers.insert("not a peer id", &[][..]).unwrap();
     assert!(store.known_peers(10).unwrap().is_empty());
@@ -315,19 +444,49 @@ fn a_temporary_store_leaves_nothing_on_disk() {
     let store = Store::temporary(CACHE).unwrap();
     let path = store.path().to_owned();
     store.insert_post(&id(1), &post("grief", 1, None)).unwrap();
+    store
+        .put_persona(
+            &channel("grief"),
+            &PersonaRecord {
+                secret: [5; 32],
+                created_ms: 1,
+            },
+        )
+        .unwrap();
     store.flush().unwrap();
-    assert!(path.join("db").is_file(), "the store lives in {}", path.display());
+    assert!(
+        path.join("db").is_file(),
+        "the store lives in {}",
+        path.display()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o700,
+            "only this user may read persona secrets"
+        );
+    }
     let clone = store.clone();
     drop(store);
     assert!(path.exists(), "a clone keeps it alive");
     drop(clone);
-    // sled removes the directory when its last internal handle goes, which
-    // may be a background thread finishing just after the drop.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while path.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // Gone at once, not whenever sled's background threads let go.
     assert!(!path.exists(), "{} is still there", path.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_store_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("hearth").join("store");
+    let store = open(&dir);
+    assert_eq!(store.path(), dir);
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
 }
 
 #[test]
@@ -342,7 +501,10 @@ fn known_peers_keep_the_most_recently_seen() {
         store.remember_peer(peer, &record).unwrap();
     }
     // Seeing an old peer again keeps it.
-    let refreshed = PeerRecord { addresses: vec![], last_seen_ms: 99_999 };
+    let refreshed = PeerRecord {
+        addresses: vec![],
+        last_seen_ms: 99_999,
+    };
     store.remember_peer(&peers[0], &refreshed).unwrap();
 
     let known = store.known_peers(usize::MAX).unwrap();
@@ -400,7 +562,10 @@ fn pending_posts_come_oldest_first_per_channel() {
 
 #[test]
 fn persona_debug_hides_the_secret() {
-    let record = PersonaRecord { secret: [0xab; 32], created_ms: 1 };
+    let record = PersonaRecord {
+        secret: [0xab; 32],
+        created_ms: 1,
+    };
     let shown = format!("{record:?}");
     assert!(!shown.contains("171") && !shown.contains("ab"), "{shown}");
 }
