@@ -1,6 +1,6 @@
 //! The node's typed errors.
 
-use hearth_protocol::{BuildError, ChannelName};
+use hearth_protocol::{BuildError, ChannelName, ValidationError};
 use thiserror::Error;
 
 use crate::store::StoreError;
@@ -37,6 +37,18 @@ pub enum NodeError {
     /// The post could not be built or signed.
     #[error("cannot publish: {0}")]
     Post(#[from] BuildError),
+    /// Bytes handed to the node (a signed list, an imported file) are not
+    /// a valid message.
+    #[error("invalid message: {0}")]
+    Invalid(#[from] ValidationError),
+    /// A moderator list older than the one held was offered.
+    #[error("a newer list of this moderator is held (sequence {held}, offered {offered})")]
+    StaleList {
+        /// The held list's sequence.
+        held: u64,
+        /// The offered list's sequence.
+        offered: u64,
+    },
     /// The operation needs the node to be in the channel first.
     #[error("not in channel {0}; join it first")]
     NotJoined(ChannelName),

@@ -166,6 +166,16 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A followed moderator's list (or one published here) was taken in,
+    /// replacing an older one; the policy now applies it.
+    ModeratorList {
+        /// The moderator.
+        moderator: PublicKey,
+        /// The list's sequence number.
+        sequence: u64,
+        /// How many entries it has.
+        entries: usize,
+    },
     /// This subscriber fell behind and missed events.
     Lagged {
         /// How many.

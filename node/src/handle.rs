@@ -87,6 +87,7 @@ pub(crate) enum Command {
     Follow(PublicKey, Scope, Reply<()>),
     Unfollow(PublicKey, Reply<bool>),
     Follows(Reply<Vec<(PublicKey, Scope)>>),
+    PublishList(Vec<u8>, Reply<usize>),
     Status(Reply<Status>),
     Shutdown(Reply<()>),
 }
@@ -113,6 +114,7 @@ impl Command {
             Command::Follow(..) => "follow",
             Command::Unfollow(..) => "unfollow",
             Command::Follows(..) => "follows",
+            Command::PublishList(..) => "publish_list",
             Command::Status(..) => "status",
             Command::Shutdown(..) => "shutdown",
         }
@@ -278,6 +280,15 @@ impl NodeHandle {
     /// The followed moderators and where each applies.
     pub async fn follows(&self) -> Result<Vec<(PublicKey, Scope)>, NodeError> {
         self.request(Command::Follows).await
+    }
+
+    /// Publishes a moderator list signed with
+    /// [`hearth_protocol::ModeratorList::sign`]: keeps it (so this node hands
+    /// it to new followers) and gossips it on the moderator's topic. Returns
+    /// how many peers it was sent to now. A list older than the one held is
+    /// refused with [`NodeError::StaleList`].
+    pub async fn publish_moderator_list(&self, signed: Vec<u8>) -> Result<usize, NodeError> {
+        self.request(|r| Command::PublishList(signed, r)).await
     }
 
     /// A snapshot of the node's state.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use hearth_protocol::{
-    BuildError, ChannelName, Message, MessageId, NetworkId, PostDraft, PublicKey, SignedMessage,
-    Topic, ValidationContext, open, validate,
+    BuildError, ChannelName, Message, MessageId, ModeratorList, NetworkId, PostDraft, PublicKey,
+    SignedMessage, Topic, ValidationContext, ValidationError, open, validate,
 };
 use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, PublishError, TopicHash};
@@ -343,6 +343,10 @@ impl Service {
                 let result = self.policy_changed(result).await;
                 let _ = reply.send(result);
             }
+            Command::PublishList(bytes, reply) => {
+                let result = self.publish_list(bytes).await;
+                let _ = reply.send(result);
+            }
             Command::Follows(reply) => {
                 let _ = reply.send(self.store.follows().map_err(Into::into));
             }
@@ -409,9 +413,16 @@ impl Service {
         );
         self.store.add_channel(&channel)?;
         self.emit(Event::Joined {
-            channel,
+            channel: channel.clone(),
             persona: persona.clone(),
         });
+        // Connected peers may have announced the topic before this node
+        // joined it, and gossipsub reports a subscription only once: count
+        // them now (a ChannelPeers event), and send what waited for them.
+        self.update_channel_peers();
+        if self.channels.get(&channel).is_some_and(|c| c.peers > 0) {
+            self.send_pending(&channel);
+        }
         Ok(persona)
     }
 
@@ -894,6 +905,14 @@ impl Service {
                 self.update_channel_peers();
                 if let Some(channel) = self.channel_of(&topic) {
                     self.send_pending(&channel);
+                } else if let Ok(Topic::Moderator { network, moderator }) =
+                    Topic::parse(topic.as_str())
+                    && network == self.network
+                    && let Some((_, bytes)) = self.held_list(&moderator)
+                {
+                    // A new follower: hand it the list now rather than at
+                    // the moderator's next update.
+                    self.gossip_list(moderator, bytes);
                 }
             }
             gossipsub::Event::Unsubscribed { .. } => self.update_channel_peers(),
@@ -1024,33 +1043,79 @@ impl Service {
         let Message::ModeratorList(list) = &verified.message else {
             return MessageAcceptance::Reject;
         };
-        let held = self
-            .store
-            .moderator_list(moderator)
-            .ok()
-            .flatten()
-            .and_then(|bytes| open(&bytes, &self.network).ok())
-            .and_then(|v| match v.message {
-                Message::ModeratorList(l) => Some(l),
-                Message::Post(_) => None,
-            });
-        if let Err(e) = list.may_replace(held.as_ref()) {
-            tracing::debug!(%moderator, error = %e, "moderator list not applied");
-            return MessageAcceptance::Ignore;
-        }
-        let stored = self
-            .store
-            .put_moderator_list(moderator, &verified.bytes)
-            .and_then(|()| self.moderation.rebuild(&self.store, &self.network));
-        match stored {
-            Ok(()) => {
+        match self.apply_list(list, &verified.bytes) {
+            Ok(true) => {
                 self.flush_due
                     .get_or_insert_with(|| Instant::now() + FLUSH_DELAY);
                 MessageAcceptance::Accept
             }
+            Ok(false) => MessageAcceptance::Ignore,
             Err(e) => {
                 tracing::error!(error = %e, "cannot store moderator list");
                 MessageAcceptance::Ignore
+            }
+        }
+    }
+
+    /// The moderator list held for `moderator`, if any.
+    fn held_list(&self, moderator: &PublicKey) -> Option<(ModeratorList, Vec<u8>)> {
+        let bytes = self.store.moderator_list(moderator).ok().flatten()?;
+        match open(&bytes, &self.network).ok()?.message {
+            Message::ModeratorList(list) => Some((list, bytes)),
+            Message::Post(_) => None,
+        }
+    }
+
+    /// Keeps a verified list if it is newer than the held one, and
+    /// recompiles the policy. Returns whether it replaced the held list.
+    fn apply_list(&mut self, list: &ModeratorList, bytes: &[u8]) -> Result<bool, NodeError> {
+        let held = self.held_list(&list.moderator).map(|(l, _)| l);
+        if let Err(e) = list.may_replace(held.as_ref()) {
+            tracing::debug!(moderator = %list.moderator, error = %e, "moderator list not applied");
+            return Ok(false);
+        }
+        self.store.put_moderator_list(&list.moderator, bytes)?;
+        self.moderation.rebuild(&self.store, &self.network)?;
+        self.emit(Event::ModeratorList {
+            moderator: list.moderator,
+            sequence: list.sequence,
+            entries: list.entries.len(),
+        });
+        Ok(true)
+    }
+
+    /// Publishes a signed moderator list: kept here (so this node serves it
+    /// to new followers) and gossiped on the moderator's topic.
+    async fn publish_list(&mut self, bytes: Vec<u8>) -> Result<usize, NodeError> {
+        let verified = open(&bytes, &self.network)?;
+        let Message::ModeratorList(list) = &verified.message else {
+            return Err(NodeError::Invalid(ValidationError::Field(
+                "not a moderator list",
+            )));
+        };
+        if !self.apply_list(list, &verified.bytes)? {
+            let held = self
+                .held_list(&list.moderator)
+                .map_or(0, |(l, _)| l.sequence);
+            if held > list.sequence {
+                return Err(NodeError::StaleList {
+                    held,
+                    offered: list.sequence,
+                });
+            }
+        }
+        self.store.flush_async().await?;
+        Ok(self.gossip_list(list.moderator, verified.bytes))
+    }
+
+    fn gossip_list(&mut self, moderator: PublicKey, bytes: Vec<u8>) -> usize {
+        let topic = moderator_topic(&self.network, moderator).hash();
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        match gossipsub.publish(topic.clone(), bytes) {
+            Ok(_) | Err(PublishError::Duplicate) => subscribed_peers(gossipsub, &topic),
+            Err(e) => {
+                tracing::debug!(%moderator, error = %e, "moderator list not sent");
+                0
             }
         }
     }

@@ -1,0 +1,226 @@
+//! Moderation across real nodes: what a user blocks is hidden and not
+//! relayed, a followed moderator's list applies, and unfollowing undoes it.
+
+use hearth_node::{Event, HistoryQuery};
+use hearth_protocol::{BlockEntry, BlockTarget, Keypair, ListId, ModeratorList, Scope};
+use hearth_tests::{
+    address, channel, init_tracing, start, unique_network, wait_channel_peers, wait_for,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_persona_is_hidden_with_a_reason_and_not_relayed() {
+    init_tracing();
+    let network = unique_network();
+    let ch = channel("anxiety");
+    let (a, b, c) = (
+        start(&network).await,
+        start(&network).await,
+        start(&network).await,
+    );
+    let mut b_events = b.events();
+    let mut c_events = c.events();
+    for node in [&a, &b, &c] {
+        node.join(ch.clone()).await.unwrap();
+    }
+    // a - b - c: everything a says reaches c only through b.
+    a.dial(address(&b).await).await.unwrap();
+    c.dial(address(&b).await).await.unwrap();
+    wait_channel_peers(&b, &mut b_events, &ch, 2).await;
+    wait_channel_peers(&c, &mut c_events, &ch, 1).await;
+
+    let troll = a.persona(ch.clone()).await.unwrap();
+    let entry = BlockEntry::new(BlockTarget::Persona(troll.key), "kept mocking people");
+    assert!(b.block(entry.clone()).await.unwrap());
+    assert!(
+        !b.block(entry.clone()).await.unwrap(),
+        "a second block is a no-op"
+    );
+
+    let nasty = a.publish(ch.clone(), "you are all pathetic").await.unwrap();
+    let at_b = wait_for(&mut b_events, "the blocked post at b", |e| match e {
+        Event::Post(r) if r.id == nasty.id => Some(r.clone()),
+        _ => None,
+    })
+    .await;
+    let verdict = at_b.verdict.expect("hidden at b");
+    assert_eq!(verdict.list, ListId::Local);
+    assert_eq!(verdict.reason, "kept mocking people");
+
+    // b refused to relay it. b's own marker travels the same connection to
+    // c after the moment b decided on the blocked post, so had b forwarded
+    // it, c would see it before the marker.
+    let marker = b.publish(ch.clone(), "marker").await.unwrap();
+    wait_for(&mut c_events, "b's marker at c", |e| match e {
+        Event::Post(r) => {
+            assert_ne!(r.id, nasty.id, "b relayed a post it hides");
+            (r.id == marker.id).then_some(())
+        }
+        _ => None,
+    })
+    .await;
+
+    let visible = b
+        .history(ch.clone(), HistoryQuery::default())
+        .await
+        .unwrap();
+    assert!(visible.iter().all(|r| r.id != nasty.id));
+    let why = b.post(nasty.id).await.unwrap().expect("stored");
+    assert_eq!(why.verdict.unwrap().reason, "kept mocking people");
+
+    assert!(b.unblock(entry).await.unwrap());
+    let visible = b
+        .history(ch.clone(), HistoryQuery::default())
+        .await
+        .unwrap();
+    assert!(
+        visible
+            .iter()
+            .any(|r| r.id == nasty.id && r.verdict.is_none())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_moderators_list_applies_and_unfollowing_undoes_it() {
+    init_tracing();
+    let network = unique_network();
+    let ch = channel("recovery");
+    let moderator = Keypair::generate(&mut rand::rng());
+    let (host, spammer, reader) = (
+        start(&network).await,
+        start(&network).await,
+        start(&network).await,
+    );
+    let mut reader_events = reader.events();
+    for node in [&host, &spammer, &reader] {
+        node.join(ch.clone()).await.unwrap();
+    }
+    host.dial(address(&reader).await).await.unwrap();
+    spammer.dial(address(&reader).await).await.unwrap();
+    wait_channel_peers(&reader, &mut reader_events, &ch, 2).await;
+
+    let spam_persona = spammer.persona(ch.clone()).await.unwrap();
+    let list = ModeratorList::sign(
+        &moderator,
+        &network,
+        1,
+        1_700_000_000_000,
+        "recovery spam",
+        vec![
+            BlockEntry::new(BlockTarget::Persona(spam_persona.key), "sells pills")
+                .in_channel(ch.clone()),
+        ],
+    )
+    .unwrap();
+    // The moderator's list lives on the host node before anyone follows.
+    host.publish_moderator_list(list.bytes.clone())
+        .await
+        .unwrap();
+
+    let spam = spammer
+        .publish(ch.clone(), "cheap pills here")
+        .await
+        .unwrap();
+    let before = wait_for(&mut reader_events, "spam before following", |e| match e {
+        Event::Post(r) if r.id == spam.id => Some(r.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(before.verdict.is_none(), "nothing hides it yet");
+
+    // Following subscribes to the moderator's topic; the host sees the new
+    // subscriber and hands over the list.
+    reader.follow(moderator.public(), Scope::All).await.unwrap();
+    wait_for(&mut reader_events, "the moderator's list", |e| match e {
+        Event::ModeratorList {
+            moderator: m,
+            sequence: 1,
+            entries: 1,
+        } if *m == moderator.public() => Some(()),
+        _ => None,
+    })
+    .await;
+    let hidden = reader.post(spam.id).await.unwrap().unwrap();
+    let verdict = hidden.verdict.expect("hidden by the list");
+    assert_eq!(verdict.list, ListId::Moderator(moderator.public()));
+    assert_eq!(verdict.reason, "sells pills");
+    let history = reader
+        .history(ch.clone(), HistoryQuery::default())
+        .await
+        .unwrap();
+    assert!(history.iter().all(|r| r.id != spam.id));
+
+    // An older list replayed later must not replace the newer one.
+    let newer = ModeratorList::sign(
+        &moderator,
+        &network,
+        2,
+        1_700_000_000_001,
+        "recovery spam",
+        vec![],
+    )
+    .unwrap();
+    host.publish_moderator_list(newer.bytes).await.unwrap();
+    wait_for(&mut reader_events, "the empty list", |e| match e {
+        Event::ModeratorList { sequence: 2, .. } => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        reader
+            .post(spam.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verdict
+            .is_none()
+    );
+    let stale = host.publish_moderator_list(list.bytes).await;
+    assert!(matches!(
+        stale,
+        Err(hearth_node::NodeError::StaleList {
+            held: 2,
+            offered: 1
+        })
+    ));
+
+    // Unfollowing drops the moderator's entries at once.
+    let relisted = ModeratorList::sign(
+        &moderator,
+        &network,
+        3,
+        1_700_000_000_002,
+        "recovery spam",
+        vec![BlockEntry::new(
+            BlockTarget::Persona(spam_persona.key),
+            "sells pills",
+        )],
+    )
+    .unwrap();
+    host.publish_moderator_list(relisted.bytes).await.unwrap();
+    wait_for(&mut reader_events, "list 3", |e| match e {
+        Event::ModeratorList { sequence: 3, .. } => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        reader
+            .post(spam.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verdict
+            .is_some()
+    );
+    assert!(reader.unfollow(moderator.public()).await.unwrap());
+    assert!(
+        reader
+            .post(spam.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verdict
+            .is_none()
+    );
+    let history = reader.history(ch, HistoryQuery::default()).await.unwrap();
+    assert!(history.iter().any(|r| r.id == spam.id));
+}
