@@ -138,6 +138,16 @@ pub enum Event {
         /// The remote address.
         address: Multiaddr,
     },
+    /// A peer said who it is (identify): its software and where it listens.
+    /// Its addresses are now remembered for reconnecting after a restart.
+    PeerIdentified {
+        /// The peer.
+        peer: PeerId,
+        /// Its agent string, such as `hearth/0.1.0`.
+        agent: String,
+        /// The addresses it listens on.
+        listen_addrs: Vec<Multiaddr>,
+    },
     /// The last connection to a peer closed.
     PeerDisconnected {
         /// The peer.

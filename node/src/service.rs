@@ -812,6 +812,13 @@ impl Service {
                 if let Err(e) = self.store.remember_peer(&peer_id, &record) {
                     tracing::warn!(error = %e, "cannot remember peer");
                 }
+                self.flush_due
+                    .get_or_insert_with(|| Instant::now() + FLUSH_DELAY);
+                self.emit(Event::PeerIdentified {
+                    peer: peer_id,
+                    agent: info.agent_version,
+                    listen_addrs: info.listen_addrs,
+                });
             }
             BehaviourEvent::Kad(event) => self.on_kad(event),
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
