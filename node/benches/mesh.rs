@@ -77,7 +77,10 @@ fn main() {
         let mut samples = Vec::with_capacity(LATENCY_ROUNDS);
         for i in 0..LATENCY_ROUNDS {
             let started = Instant::now();
-            let sent = a.publish(channel.clone(), format!("ping {i}")).await.expect("publish");
+            let sent = a
+                .publish(channel.clone(), format!("ping {i}"))
+                .await
+                .expect("publish");
             while next_post(&mut b_events).await != sent.id {}
             samples.push(started.elapsed());
         }

@@ -162,6 +162,8 @@ pub struct NodeConfig {
     pub external_addrs: Vec<Multiaddr>,
     /// Channels to join at start.
     pub channels: Vec<ChannelName>,
+    /// Make no connection of its own (see [`crate::NodeBuilder::offline`]).
+    pub offline: bool,
     /// Flood and abuse limits.
     pub limits: NodeLimits,
     /// How long posts are kept.
@@ -187,6 +189,7 @@ impl Default for NodeConfig {
             announce_listen_addrs: true,
             external_addrs: Vec::new(),
             channels: Vec::new(),
+            offline: false,
             limits: NodeLimits::default(),
             retention: Retention::default(),
             cache_bytes: 32 * 1024 * 1024,

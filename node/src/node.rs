@@ -132,6 +132,18 @@ impl NodeBuilder {
         self
     }
 
+    /// Makes no connection of its own: no listening, no mDNS, no bootstrap
+    /// and no redial of known peers. For tools that only read and change
+    /// the store (history, blocklist, personas) while no node runs.
+    pub fn offline(mut self) -> Self {
+        self.config.offline = true;
+        self.config.listen.clear();
+        self.config.bootstrap.clear();
+        self.config.mdns = false;
+        self.listen_given = true;
+        self
+    }
+
     /// Joins `channel` at start.
     pub fn channel(mut self, channel: ChannelName) -> Self {
         self.config.channels.push(channel);
@@ -171,6 +183,7 @@ impl NodeBuilder {
         })
         .await
         .map_err(|e| NodeError::Config(format!("store task failed: {e}")))??;
+        check_network(&store, &config.network)?;
         let key = identity(&store, config.identity)?;
         let peer_id = key.public().to_peer_id();
         let mut swarm = swarm::build(key, &config)?;
@@ -208,6 +221,24 @@ impl NodeBuilder {
             // Ready, or the task ended (later calls say Stopped), or slow
             // listeners: the handle is usable either way.
             Ok(Ok(Ok(()))) | Ok(Err(_)) | Err(_) => Ok(handle),
+        }
+    }
+}
+
+/// A store belongs to one network: its posts only verify there, so opening
+/// it for another would silently hide everything.
+fn check_network(store: &Store, network: &NetworkId) -> Result<(), NodeError> {
+    match store.network()? {
+        Some(recorded) if recorded == network.as_str() => Ok(()),
+        Some(recorded) => Err(NodeError::Config(format!(
+            "this data directory belongs to network {recorded:?}, not {network:?}; \
+             use another data directory or --network {recorded}",
+            network = network.as_str()
+        ))),
+        None => {
+            store.set_network(network.as_str())?;
+            store.flush()?;
+            Ok(())
         }
     }
 }

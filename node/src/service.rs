@@ -44,6 +44,8 @@ const LOOKUP_BUSY: Duration = Duration::from_secs(120);
 const REPROVIDE_MIN: Duration = Duration::from_secs(30);
 /// Redial bootstrap nodes when none is connected, this often.
 const BOOTSTRAP_RETRY: Duration = Duration::from_secs(30);
+/// Refresh the DHT routing table this often.
+const DHT_REFRESH: Duration = Duration::from_secs(5 * 60);
 /// Known peers dialled at start.
 const KNOWN_PEERS_AT_START: usize = 8;
 
@@ -78,6 +80,7 @@ pub(crate) struct Service {
     bans: HashMap<PeerId, Instant>,
     bootstrap_peers: HashSet<PeerId>,
     next_bootstrap_retry: Instant,
+    next_dht_refresh: Instant,
     pending_listeners: HashSet<ListenerId>,
     ready: Option<oneshot::Sender<Result<(), NodeError>>>,
     signing: FuturesUnordered<Signing>,
@@ -112,6 +115,7 @@ impl Service {
             bans: HashMap::new(),
             bootstrap_peers: HashSet::new(),
             next_bootstrap_retry: now + BOOTSTRAP_RETRY,
+            next_dht_refresh: now + DHT_REFRESH,
             pending_listeners: listeners.into_iter().collect(),
             ready: Some(ready),
             signing: FuturesUnordered::new(),
@@ -124,6 +128,10 @@ impl Service {
     /// Dials bootstrap and known peers, subscribes to followed moderators
     /// and joins the configured channels.
     pub fn start_up(&mut self) -> Result<(), NodeError> {
+        if self.config.offline {
+            self.signal_ready(Ok(()));
+            return Ok(());
+        }
         self.dial_bootstrap();
         for (_, record) in self.store.known_peers(KNOWN_PEERS_AT_START)? {
             for address in record
@@ -1222,6 +1230,11 @@ impl Service {
             if !connected {
                 self.dial_bootstrap();
             }
+        }
+        if now >= self.next_dht_refresh {
+            self.next_dht_refresh = now + DHT_REFRESH;
+            // Fails quietly when the routing table is empty.
+            let _ = self.swarm.behaviour_mut().kad.bootstrap();
         }
         if now >= self.next_sweep {
             self.next_sweep = now + self.config.retention.sweep_interval;

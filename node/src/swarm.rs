@@ -197,6 +197,10 @@ fn behaviour(key: &Keypair, config: &NodeConfig) -> Result<Behaviour, NodeError>
     kad_config.set_provider_record_ttl(Some(Duration::from_secs(60 * 60)));
     kad_config.set_provider_publication_interval(Some(Duration::from_secs(15 * 60)));
     kad_config.set_query_timeout(Duration::from_secs(30));
+    // The node bootstraps the DHT itself when a bootstrap node connects;
+    // kad's own timer would only warn every few minutes on nodes that have
+    // no DHT peer (a LAN-only node).
+    kad_config.set_periodic_bootstrap_interval(None);
     let mut kad = kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad_config);
     kad.set_mode(Some(if config.dht_server {
         kad::Mode::Server

@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | `meta` | `"schema"` | [`SCHEMA_VERSION`] as `u32` BE |
 //! | `meta` | `"peer_key"` | the libp2p keypair, protobuf bytes as given |
+//! | `meta` | `"network"` | the network id the store belongs to, UTF-8 |
 //! | `posts` | message id (32) | [`StoredPost`] |
 //! | `by_channel` | channel ++ `0x00` ++ created_ms BE ++ id | empty |
 //! | `expiry` | expires_ms BE ++ id | empty (posts with an expiry only) |
@@ -77,6 +78,7 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 const SCHEMA_KEY: &[u8] = b"schema";
 const PEER_KEY: &[u8] = b"peer_key";
+const NETWORK_KEY: &[u8] = b"network";
 
 /// Why a store operation failed.
 #[derive(Debug, Error)]

@@ -8,7 +8,8 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionResult;
 
 use super::{
-    MAX_KNOWN_PEERS, PEER_KEY, PeerRecord, PersonaRecord, Store, StoreError, encode, keys, sha256,
+    MAX_KNOWN_PEERS, NETWORK_KEY, PEER_KEY, PeerRecord, PersonaRecord, Store, StoreError, encode,
+    keys, sha256,
 };
 
 impl Store {
@@ -228,6 +229,24 @@ impl Store {
         out.sort_by_key(|(_, record)| std::cmp::Reverse(record.last_seen_ms));
         out.truncate(limit);
         Ok(out)
+    }
+
+    // ---- the network the store belongs to ----
+
+    /// The network id recorded at first use, if any.
+    pub fn network(&self) -> Result<Option<String>, StoreError> {
+        match self.inner.meta.get(NETWORK_KEY)? {
+            None => Ok(None),
+            Some(bytes) => String::from_utf8(bytes.to_vec())
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("meta network: not UTF-8".to_owned())),
+        }
+    }
+
+    /// Records the network id the store belongs to.
+    pub fn set_network(&self, network: &str) -> Result<(), StoreError> {
+        self.inner.meta.insert(NETWORK_KEY, network.as_bytes())?;
+        Ok(())
     }
 
     // ---- the persistent libp2p identity ----

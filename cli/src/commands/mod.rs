@@ -1,0 +1,145 @@
+//! One module per command group. [`dispatch`] loads the configuration,
+//! sets up logging and runs the command.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::args::{Cli, Command, ConfigCommand};
+use crate::config::{Config, Settings};
+use crate::logging;
+
+pub mod block;
+pub mod config;
+pub mod docs;
+pub mod history;
+pub mod info;
+pub mod node;
+pub mod persona;
+
+/// Runs the parsed command line.
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let Cli { global, command } = cli;
+    let json = global.json;
+    match command {
+        Command::Completions(args) => docs::completions(args.shell),
+        Command::Man(args) => docs::man(args.command.as_deref()),
+        Command::Config(command) => {
+            let config = match command {
+                ConfigCommand::Show => Config::load(&global, Settings::default())?,
+                ConfigCommand::Init => Config::load_without_file(&global)?,
+            };
+            logging::to_stderr(&config.log);
+            config::run(&command, &config, &global)
+        }
+        Command::Chat(args) => {
+            let flags = Settings::from_node_args(&args.channels, &args.node);
+            let config = Config::load(&global, flags)?;
+            // Logging is set up inside: the full-screen chat logs to a file.
+            block_on(node::chat(config, json))
+        }
+        Command::Run(args) => {
+            let config = Config::load(&global, Settings::from_run_args(&args))?;
+            logging::to_stderr(&config.log);
+            block_on(node::run(config, json))
+        }
+        Command::Persona(command) => {
+            let config = Config::load(&global, Settings::default())?;
+            logging::to_stderr(&config.log);
+            block_on(persona::run(command, config, json))
+        }
+        Command::Block(command) => {
+            let config = Config::load(&global, Settings::default())?;
+            logging::to_stderr(&config.log);
+            block_on(block::run(command, config, json))
+        }
+        Command::History(args) => {
+            let config = Config::load(&global, Settings::default())?;
+            logging::to_stderr(&config.log);
+            block_on(history::run(args, config, json))
+        }
+        Command::Peers => {
+            let config = Config::load(&global, Settings::default())?;
+            logging::to_stderr(&config.log);
+            block_on(info::peers(config, json))
+        }
+        Command::Status => {
+            let config = Config::load(&global, Settings::default())?;
+            logging::to_stderr(&config.log);
+            block_on(info::status(config, json))
+        }
+    }
+}
+
+/// Runs `future` on a multi-thread tokio runtime built for it, and gives
+/// stray tasks a moment to end after it finishes.
+fn block_on(future: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hearth")
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(future);
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    result
+}
+
+/// Prints one line of text on standard output.
+pub fn print(text: impl Display) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints one value as a JSON line on standard output.
+pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    print(serde_json::to_string(value)?)
+}
+
+/// Pads `cells` into columns separated by two spaces; the last column is
+/// not padded.
+pub fn table(rows: &[Vec<String>]) -> Vec<String> {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                if i + 1 == row.len() {
+                    line.push_str(cell);
+                } else {
+                    let width = widths.get(i).copied().unwrap_or(0);
+                    line.push_str(&format!("{cell:<width$}  "));
+                }
+            }
+            line
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns() {
+        let rows = vec![
+            vec!["#a".to_owned(), "long-name".to_owned(), "x".to_owned()],
+            vec!["#bbb".to_owned(), "n".to_owned(), "y".to_owned()],
+        ];
+        assert_eq!(table(&rows), ["#a    long-name  x", "#bbb  n          y"]);
+    }
+}

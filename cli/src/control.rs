@@ -1,0 +1,663 @@
+//! The control socket: how `persona`, `block`, `history`, `peers` and
+//! `status` reach a node that is running on the same data directory.
+//!
+//! sled lets one process open a store, so a running node (`chat`, `run`)
+//! serves `<data dir>/control.sock`, a Unix domain socket only its owner
+//! may use (mode 0600). A client connects, writes one JSON request on one
+//! line, and reads one JSON response line. With no node running, the
+//! commands open the store themselves through a node that neither listens
+//! nor dials ([`crate::config::Config::offline_node_config`]); both paths
+//! run the same [`execute`], so the answers are the same.
+//!
+//! A socket file left by a crashed node refuses connections; it is
+//! detected and removed.
+
+use std::collections::HashSet;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use hearth_node::store::StoreError;
+use hearth_node::{HistoryQuery, NodeError, NodeHandle};
+use hearth_protocol::ChannelName;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::config::Config;
+use crate::json::{self, BlockEntryJson, JsonEvent, PeerJson, PersonaJson, StatusJson};
+
+/// The socket's file name inside the data directory.
+pub const SOCKET_NAME: &str = "control.sock";
+
+/// Longest request line the server reads.
+const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
+/// Longest response line the client reads.
+const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+/// How long a client waits for a running node's answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long to keep retrying while another process briefly holds the store.
+const IN_USE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// `<data dir>/control.sock`.
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(SOCKET_NAME)
+}
+
+/// A request to the node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Is a node there?
+    Ping,
+    /// Every persona.
+    Personas,
+    /// The persona of a channel, created if there is none.
+    Persona {
+        /// The channel.
+        channel: String,
+    },
+    /// Drop a channel's persona and create a new one.
+    RotatePersona {
+        /// The channel.
+        channel: String,
+    },
+    /// Add blocklist entries (one for `block add`, many for `block
+    /// import`).
+    Block {
+        /// The entries.
+        entries: Vec<BlockEntryJson>,
+    },
+    /// Remove the blocklist entries with this target (and scope, if given).
+    Unblock {
+        /// `persona`, `post`, `keyword`, `regex` or `channel`.
+        kind: String,
+        /// What it blocks.
+        value: String,
+        /// Only the entry limited to this channel; `None` removes the entry
+        /// in every scope.
+        #[serde(default)]
+        scope: Option<String>,
+    },
+    /// The user's own blocklist.
+    Blocklist,
+    /// Stored posts of a channel.
+    History {
+        /// The channel.
+        channel: String,
+        /// Only posts written at or after this time.
+        #[serde(default)]
+        since_ms: Option<u64>,
+        /// At most this many, the newest.
+        limit: usize,
+        /// Include hidden posts (as `hidden` entries).
+        #[serde(default)]
+        include_hidden: bool,
+    },
+    /// Connected peers.
+    Peers,
+    /// The node's state.
+    Status,
+}
+
+impl Request {
+    /// True for requests that only read: with no node running, they never
+    /// create a store where there is none.
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            Request::Ping
+                | Request::Personas
+                | Request::Blocklist
+                | Request::History { .. }
+                | Request::Peers
+                | Request::Status
+        )
+    }
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    /// A node is there.
+    Pong {
+        /// Its process id.
+        pid: u32,
+    },
+    /// Personas.
+    Personas {
+        /// The personas.
+        personas: Vec<PersonaJson>,
+    },
+    /// One persona.
+    Persona {
+        /// The persona.
+        persona: PersonaJson,
+    },
+    /// The result of a block.
+    Blocked {
+        /// How many entries were new.
+        added: usize,
+        /// How many were already there.
+        existing: usize,
+    },
+    /// The result of an unblock.
+    Unblocked {
+        /// How many entries were removed.
+        removed: usize,
+    },
+    /// The blocklist.
+    Blocklist {
+        /// Its entries.
+        entries: Vec<BlockEntryJson>,
+    },
+    /// Posts, oldest first, as `post` and `hidden` lines.
+    Posts {
+        /// The posts.
+        posts: Vec<JsonEvent>,
+    },
+    /// Peers.
+    Peers {
+        /// The peers.
+        peers: Vec<PeerJson>,
+    },
+    /// The node's state.
+    Status {
+        /// The state.
+        status: StatusJson,
+    },
+}
+
+/// What the server writes back: `{"ok": …}` or `{"error": "…"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// It worked.
+    Ok(Reply),
+    /// It failed; the message says why.
+    Error(String),
+}
+
+/// Runs one request against a node. `running` says whether the node is the
+/// one serving the network (true) or a store opened for this command.
+pub async fn execute(
+    handle: &NodeHandle,
+    request: Request,
+    running: bool,
+    data_dir: &Path,
+) -> anyhow::Result<Reply> {
+    Ok(match request {
+        Request::Ping => Reply::Pong {
+            pid: std::process::id(),
+        },
+        Request::Personas => Reply::Personas {
+            personas: handle.personas().await?.iter().map(json::persona).collect(),
+        },
+        Request::Persona { channel } => Reply::Persona {
+            persona: json::persona(&handle.persona(channel_name(&channel)?).await?),
+        },
+        Request::RotatePersona { channel } => Reply::Persona {
+            persona: json::persona(&handle.rotate_persona(channel_name(&channel)?).await?),
+        },
+        Request::Block { entries } => {
+            let entries = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| e.to_entry().map_err(|e| anyhow!("entry {}: {e}", i + 1)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            // An entry that blocks the same thing in the same place is
+            // already there, whatever its reason says.
+            let mut present: HashSet<_> = handle
+                .blocklist()
+                .await?
+                .into_iter()
+                .map(|e| (e.target, e.scope))
+                .collect();
+            let (mut added, mut existing) = (0, 0);
+            for entry in entries {
+                let key = (entry.target.clone(), entry.scope.clone());
+                if present.contains(&key) {
+                    existing += 1;
+                } else if handle.block(entry).await? {
+                    added += 1;
+                    present.insert(key);
+                } else {
+                    existing += 1;
+                }
+            }
+            Reply::Blocked { added, existing }
+        }
+        Request::Unblock { kind, value, scope } => {
+            let target = json::block_target(&kind, &value).map_err(|e| anyhow!(e))?;
+            let scope = scope.as_deref().map(channel_name).transpose()?;
+            let mut removed = 0;
+            for entry in handle.blocklist().await? {
+                let scope_matches = match (&scope, &entry.scope) {
+                    (None, _) => true,
+                    (Some(c), hearth_protocol::Scope::Channel(s)) => c == s,
+                    (Some(_), hearth_protocol::Scope::All) => false,
+                };
+                if entry.target == target && scope_matches && handle.unblock(entry).await? {
+                    removed += 1;
+                }
+            }
+            Reply::Unblocked { removed }
+        }
+        Request::Blocklist => Reply::Blocklist {
+            entries: handle
+                .blocklist()
+                .await?
+                .iter()
+                .map(json::block_entry)
+                .collect(),
+        },
+        Request::History {
+            channel,
+            since_ms,
+            limit,
+            include_hidden,
+        } => {
+            let query = HistoryQuery {
+                since_ms,
+                limit,
+                include_hidden,
+            };
+            let posts = handle.history(channel_name(&channel)?, query).await?;
+            Reply::Posts {
+                posts: posts.iter().map(json::from_record).collect(),
+            }
+        }
+        Request::Peers => Reply::Peers {
+            peers: handle.peers().await?.iter().map(json::peer).collect(),
+        },
+        Request::Status => {
+            let status = handle.status().await?;
+            Reply::Status {
+                status: json::status(&status, running, &data_dir.display().to_string()),
+            }
+        }
+    })
+}
+
+fn channel_name(input: &str) -> anyhow::Result<ChannelName> {
+    Ok(ChannelName::parse(input)?)
+}
+
+/// The server side, running inside a `chat` or `run` process. The socket
+/// file is removed when this is dropped.
+#[derive(Debug)]
+pub struct ControlServer {
+    path: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ControlServer {
+    /// Binds `<data dir>/control.sock` (owner-only) and serves requests
+    /// with `handle`. Call [`ensure_no_node`] first: an existing socket
+    /// file is replaced.
+    pub fn start(data_dir: &Path, handle: NodeHandle) -> anyhow::Result<Self> {
+        let path = socket_path(data_dir);
+        let listener = bind_private(data_dir, &path)
+            .with_context(|| format!("cannot serve the control socket {}", path.display()))?;
+        let data_dir = data_dir.to_path_buf();
+        let task = tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let handle = handle.clone();
+                        let data_dir = data_dir.clone();
+                        tokio::spawn(async move {
+                            if let Err(e) = serve_connection(stream, &handle, &data_dir).await {
+                                tracing::debug!(error = %e, "control connection failed");
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "control socket accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        Ok(Self { path, task })
+    }
+
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        self.task.abort();
+        if let Err(e) = std::fs::remove_file(&self.path)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot remove the control socket");
+        }
+    }
+}
+
+/// Binds the socket in a fresh owner-only directory, makes it owner-only,
+/// then moves it into place, so it is never reachable with looser
+/// permissions.
+fn bind_private(data_dir: &Path, path: &Path) -> anyhow::Result<UnixListener> {
+    use std::os::unix::fs::DirBuilderExt;
+    let staging = data_dir.join(format!(".control-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&staging)
+        .with_context(|| format!("cannot create {}", staging.display()))?;
+    let staged = staging.join(SOCKET_NAME);
+    let result = (|| -> anyhow::Result<UnixListener> {
+        let listener = UnixListener::bind(&staged)?;
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))?;
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        std::fs::rename(&staged, path)?;
+        Ok(listener)
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+async fn serve_connection(
+    stream: UnixStream,
+    handle: &NodeHandle,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let line = read_line(read, MAX_REQUEST_BYTES).await?;
+    let response = match serde_json::from_str::<Request>(&line) {
+        Ok(request) => match execute(handle, request, true, data_dir).await {
+            Ok(reply) => Response::Ok(reply),
+            Err(e) => Response::Error(crate::error::one_line(&e)),
+        },
+        Err(e) => Response::Error(format!("invalid request: {e}")),
+    };
+    let mut out = serde_json::to_vec(&response)?;
+    out.push(b'\n');
+    write.write_all(&out).await?;
+    write.shutdown().await?;
+    Ok(())
+}
+
+async fn read_line(read: impl AsyncRead + Unpin, limit: u64) -> anyhow::Result<String> {
+    let mut reader = BufReader::new(read.take(limit));
+    let mut line = String::new();
+    reader.read_line(&mut line).await?;
+    if !line.ends_with('\n') {
+        if line.is_empty() {
+            return Err(anyhow!("the connection closed without a line"));
+        }
+        if u64::try_from(line.len()).unwrap_or(u64::MAX) >= limit {
+            return Err(anyhow!("the line is longer than {limit} bytes"));
+        }
+    }
+    Ok(line)
+}
+
+/// Connects to a running node's socket: `None` when no node runs there (no
+/// socket file, or a stale one, which is removed).
+pub async fn connect(data_dir: &Path) -> anyhow::Result<Option<UnixStream>> {
+    let path = socket_path(data_dir);
+    match UnixStream::connect(&path).await {
+        Ok(stream) => Ok(Some(stream)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            tracing::debug!(path = %path.display(), "removing a stale control socket");
+            match std::fs::remove_file(&path) {
+                Ok(()) => Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e).with_context(|| {
+                    format!("cannot remove the stale control socket {}", path.display())
+                }),
+            }
+        }
+        // A path too long for a socket address: no node can serve there
+        // either.
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(None),
+        Err(e) => Err(e)
+            .with_context(|| format!("cannot reach the node's control socket {}", path.display())),
+    }
+}
+
+/// Sends one request to the node running on `data_dir`; `None` when no
+/// node runs there.
+pub async fn call(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
+    let Some(stream) = connect(data_dir).await? else {
+        return Ok(None);
+    };
+    let exchange = async {
+        let (read, mut write) = stream.into_split();
+        let mut line = serde_json::to_vec(request)?;
+        line.push(b'\n');
+        write.write_all(&line).await?;
+        write.shutdown().await?;
+        let answer = read_line(read, MAX_RESPONSE_BYTES).await?;
+        let response: Response = serde_json::from_str(&answer)
+            .context("the node's answer is not valid (is it another hearth version?)")?;
+        match response {
+            Response::Ok(reply) => Ok(reply),
+            Response::Error(message) => Err(anyhow!(message)),
+        }
+    };
+    match tokio::time::timeout(CLIENT_TIMEOUT, exchange).await {
+        Ok(result) => result.map(Some),
+        Err(_) => Err(anyhow!(
+            "the node on {} did not answer within {} s",
+            data_dir.display(),
+            CLIENT_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Fails with a clear message when a node already runs on the data
+/// directory (and removes a stale socket when none does).
+pub async fn ensure_no_node(data_dir: &Path) -> anyhow::Result<()> {
+    match call(data_dir, &Request::Ping).await {
+        Ok(None) => Ok(()),
+        Ok(Some(Reply::Pong { pid })) => Err(anyhow!(
+            "a hearth node (process {pid}) is already running on {}; use its chat, stop it, \
+             or pass another --data-dir",
+            data_dir.display()
+        )),
+        Ok(Some(_)) | Err(_) => Err(anyhow!(
+            "another hearth process is serving {}; stop it or pass another --data-dir",
+            socket_path(data_dir).display()
+        )),
+    }
+}
+
+/// True when `error` says the store is open in another process.
+pub fn is_store_in_use(error: &NodeError) -> bool {
+    matches!(error, NodeError::Store(StoreError::InUse(_)))
+}
+
+/// Runs `request` on the node serving the data directory, or, with none
+/// running, on the store opened directly for this one request. Returns the
+/// reply and whether a running node answered.
+pub async fn request(config: &Config, request: Request) -> anyhow::Result<(Reply, bool)> {
+    let started = tokio::time::Instant::now();
+    loop {
+        if let Some(reply) = call(&config.data_dir, &request).await? {
+            return Ok((reply, true));
+        }
+        if request.is_read_only() && !config.store_dir().exists() {
+            return Err(anyhow!(
+                "there is no hearth store in {} yet (nothing has run on this data directory); \
+                 start with `hearth chat CHANNEL`, or check --data-dir",
+                config.data_dir.display()
+            ));
+        }
+        let node = hearth_node::NodeBuilder::from_config(config.offline_node_config())
+            .start()
+            .await;
+        let handle = match node {
+            Ok(handle) => handle,
+            // A node is starting, or another command holds the store for a
+            // moment: ask again.
+            Err(e) if is_store_in_use(&e) && started.elapsed() < IN_USE_PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot open the store in {}",
+                    config.data_dir.display()
+                )));
+            }
+        };
+        let result = execute(&handle, request, false, &config.data_dir).await;
+        handle
+            .shutdown()
+            .await
+            .context("cannot close the store cleanly")?;
+        return result.map(|reply| (reply, false));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_format_is_one_tagged_object_per_line() {
+        let request = Request::History {
+            channel: "anxiety".into(),
+            since_ms: None,
+            limit: 5,
+            include_hidden: false,
+        };
+        let text = serde_json::to_string(&request).unwrap();
+        assert_eq!(
+            text,
+            r#"{"op":"history","channel":"anxiety","since_ms":null,"limit":5,"include_hidden":false}"#
+        );
+        assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), request);
+        let minimal: Request =
+            serde_json::from_str(r#"{"op":"history","channel":"a","limit":1}"#).unwrap();
+        assert!(matches!(
+            minimal,
+            Request::History {
+                since_ms: None,
+                include_hidden: false,
+                ..
+            }
+        ));
+
+        let ok = serde_json::to_string(&Response::Ok(Reply::Pong { pid: 7 })).unwrap();
+        assert_eq!(ok, r#"{"ok":{"reply":"pong","pid":7}}"#);
+        let err = serde_json::to_string(&Response::Error("nope".into())).unwrap();
+        assert_eq!(err, r#"{"error":"nope"}"#);
+    }
+
+    #[tokio::test]
+    async fn missing_and_stale_sockets_mean_no_node() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(connect(dir.path()).await.unwrap().is_none());
+        // A socket file whose listener is gone: what a crashed node leaves.
+        let path = socket_path(dir.path());
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        assert!(connect(dir.path()).await.unwrap().is_none());
+        assert!(!path.exists(), "the stale socket is removed");
+        ensure_no_node(dir.path()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_running_node_answers_through_the_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let handle = hearth_node::Node::builder()
+            .in_memory()
+            .no_listen()
+            .mdns(false)
+            .start()
+            .await
+            .unwrap();
+        let server = ControlServer::start(dir.path(), handle.clone()).unwrap();
+        let Some(Reply::Pong { pid }) = call(dir.path(), &Request::Ping).await.unwrap() else {
+            panic!("no pong")
+        };
+        assert_eq!(pid, std::process::id());
+        let err = ensure_no_node(dir.path()).await.unwrap_err().to_string();
+        assert!(err.contains("is already running on"), "{err}");
+
+        let rotate = Request::RotatePersona {
+            channel: "grief/es".into(),
+        };
+        let Some(Reply::Persona { persona }) = call(dir.path(), &rotate).await.unwrap() else {
+            panic!("no persona")
+        };
+        assert_eq!(persona.channel, "grief/es");
+        let block = Request::Block {
+            entries: vec![BlockEntryJson {
+                kind: "keyword".into(),
+                value: "spam".into(),
+                scope: None,
+                reason: "first".into(),
+            }],
+        };
+        let reply = call(dir.path(), &block).await.unwrap();
+        assert_eq!(
+            reply,
+            Some(Reply::Blocked {
+                added: 1,
+                existing: 0
+            })
+        );
+        let Request::Block { mut entries } = block else {
+            unreachable!()
+        };
+        entries[0].reason = "same thing, other words".into();
+        let again = Request::Block { entries };
+        let reply = call(dir.path(), &again).await.unwrap();
+        assert_eq!(
+            reply,
+            Some(Reply::Blocked {
+                added: 0,
+                existing: 1
+            })
+        );
+        let Some(Reply::Status { status }) = call(dir.path(), &Request::Status).await.unwrap()
+        else {
+            panic!("no status")
+        };
+        assert!(status.running);
+        assert_eq!(status.blocklist_entries, 1);
+
+        let bad = Request::Persona {
+            channel: "Not Valid".into(),
+        };
+        let err = call(dir.path(), &bad).await.unwrap_err().to_string();
+        assert!(err.starts_with("invalid channel name"), "{err}");
+
+        drop(server);
+        assert!(!socket_path(dir.path()).exists());
+        assert!(call(dir.path(), &Request::Ping).await.unwrap().is_none());
+        handle.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_socket_is_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = socket_path(dir.path());
+        let listener = bind_private(dir.path(), &path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "only the socket remains");
+        // A client reaches it.
+        let accept = tokio::spawn(async move { listener.accept().await.map(|_| ()) });
+        assert!(connect(dir.path()).await.unwrap().is_some());
+        accept.await.unwrap().unwrap();
+    }
+}

@@ -1,0 +1,717 @@
+//! The newline-delimited JSON that `--json` prints: one object per line,
+//! each with a `"type"` tag. This schema is documented in `docs/cli.md` and
+//! is stable: fields are never renamed or removed, and consumers must
+//! ignore types and fields they do not know, because new ones may be added.
+//!
+//! Keys, ids and peer ids are strings (64 lowercase hex digits for keys and
+//! post ids, base58 for peer ids); times are integers, ms since the Unix
+//! epoch.
+
+use hearth_node::{Event, PeerInfo, PersonaInfo, PostRecord, Status};
+use hearth_protocol::{
+    BlockEntry, BlockTarget, ChannelName, ContentWarning, CwLabel, ListId, MessageId, PublicKey,
+    Scope, Verdict,
+};
+use libp2p::Multiaddr;
+use libp2p::multiaddr::Protocol;
+use serde::{Deserialize, Serialize};
+
+/// One line of `--json` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JsonEvent {
+    /// The node listens on an address. Printed once per address.
+    Listening {
+        /// The full address, ending in `/p2p/<peer id>`.
+        address: String,
+        /// This node's peer id.
+        peer_id: String,
+    },
+    /// The node joined a channel.
+    Joined {
+        /// The channel.
+        channel: String,
+        /// The persona's public key.
+        persona_key: String,
+        /// The persona's name.
+        persona_name: String,
+    },
+    /// The node left a channel.
+    Left {
+        /// The channel.
+        channel: String,
+    },
+    /// A post to show (received, or written here).
+    Post(PostJson),
+    /// A post the user's blocklists hide; its text is not shown.
+    Hidden(HiddenJson),
+    /// An own post went out to peers.
+    Sent {
+        /// The post's id.
+        id: String,
+        /// Its channel.
+        channel: String,
+        /// How many peers it was sent to.
+        peers: usize,
+    },
+    /// A peer connected, disconnected or was banned.
+    Peer {
+        /// `connected`, `disconnected` or `banned`.
+        state: String,
+        /// Its peer id.
+        peer_id: String,
+        /// The remote address (`connected` only).
+        #[serde(default)]
+        address: Option<String>,
+        /// Its gossip score (`banned` only).
+        #[serde(default)]
+        score: Option<f64>,
+    },
+    /// The number of peers in a channel changed.
+    ChannelPeers {
+        /// The channel.
+        channel: String,
+        /// Peers subscribed to it now.
+        peers: usize,
+    },
+    /// Received bytes were refused (invalid, forged, rate-limited…).
+    Refused {
+        /// The channel it arrived on, if any.
+        #[serde(default)]
+        channel: Option<String>,
+        /// Why.
+        reason: String,
+    },
+    /// Something went wrong that did not stop the node (a line that could
+    /// not be posted, missed events).
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// A post, as `post` events and `history --json` print it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostJson {
+    /// The post's id.
+    pub id: String,
+    /// Its channel.
+    pub channel: String,
+    /// The author persona's public key.
+    pub author_key: String,
+    /// The author persona's name, derived from the key.
+    pub author_name: String,
+    /// The nickname the author chose, if any.
+    pub nickname: Option<String>,
+    /// The text.
+    pub text: String,
+    /// When it was written (author's clock).
+    pub time_ms: u64,
+    /// When this node stored it.
+    pub received_ms: u64,
+    /// When it expires, if it does.
+    pub expires_ms: Option<u64>,
+    /// The content warning to show before the text, if any.
+    pub content_warning: Option<ContentWarningJson>,
+    /// The id of the post this answers, if any.
+    pub reply_to: Option<String>,
+    /// Whether this node's user wrote it.
+    pub own: bool,
+}
+
+/// A content warning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentWarningJson {
+    /// Labels such as `self-harm`; a label from a newer vocabulary is
+    /// `unknown-<code>`.
+    pub labels: Vec<String>,
+    /// Free text, if any.
+    pub text: Option<String>,
+}
+
+/// A post hidden by the user's blocklists: who wrote it and why it is
+/// hidden, never its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HiddenJson {
+    /// The post's id.
+    pub id: String,
+    /// Its channel.
+    pub channel: String,
+    /// The author persona's public key.
+    pub author_key: String,
+    /// The author persona's name.
+    pub author_name: String,
+    /// When it was written.
+    pub time_ms: u64,
+    /// Which list hid it: `local` (your own) or `moderator`.
+    pub list: String,
+    /// The moderator's key when `list` is `moderator`.
+    pub moderator: Option<String>,
+    /// What the matching entry blocks: `persona`, `post`, `keyword`,
+    /// `regex` or `channel`.
+    pub rule: String,
+    /// The entry's reason (may be empty).
+    pub reason: String,
+}
+
+/// A persona.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonaJson {
+    /// The channel it speaks in.
+    pub channel: String,
+    /// Its public key.
+    pub key: String,
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created_ms: u64,
+}
+
+/// A connected peer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerJson {
+    /// Its peer id.
+    pub peer_id: String,
+    /// The addresses it is connected on.
+    pub addresses: Vec<String>,
+    /// Channels it shares with this node.
+    pub channels: Vec<String>,
+    /// Its gossip score, if scored.
+    pub score: Option<f64>,
+}
+
+/// A joined channel in `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelJson {
+    /// The channel.
+    pub channel: String,
+    /// Peers subscribed to it.
+    pub peers: usize,
+    /// This node's persona in it.
+    pub persona: PersonaJson,
+}
+
+/// The node's state, as `status --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusJson {
+    /// Whether a node is running on the data directory. When false the
+    /// store was opened directly and the network fields are empty.
+    pub running: bool,
+    /// The data directory.
+    pub data_dir: String,
+    /// The node's peer id (when running).
+    pub peer_id: Option<String>,
+    /// The network.
+    pub network: String,
+    /// Full listen addresses.
+    pub listen_addrs: Vec<String>,
+    /// Joined channels.
+    pub channels: Vec<ChannelJson>,
+    /// Connected peers.
+    pub connected_peers: usize,
+    /// Posts in the store.
+    pub stored_posts: usize,
+    /// Own posts waiting for a peer.
+    pub pending_posts: usize,
+    /// Entries in the user's own blocklist.
+    pub blocklist_entries: usize,
+    /// Followed moderators.
+    pub followed_moderators: usize,
+}
+
+/// One blocklist entry, as `block list --json` and `block export` write
+/// it and `block import` reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockEntryJson {
+    /// `persona`, `post`, `keyword`, `regex` or `channel`.
+    pub kind: String,
+    /// The key, post id, keyword, regular expression or channel.
+    pub value: String,
+    /// The channel it is limited to, or null for every channel.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Why (may be empty).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The file `block export` writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlocklistFile {
+    /// Always `hearth-blocklist`.
+    pub format: String,
+    /// Always 1.
+    pub version: u32,
+    /// The entries.
+    pub entries: Vec<BlockEntryJson>,
+}
+
+impl BlocklistFile {
+    /// The format name.
+    pub const FORMAT: &'static str = "hearth-blocklist";
+
+    /// A file holding `entries`.
+    pub fn new(entries: Vec<BlockEntryJson>) -> Self {
+        Self {
+            format: Self::FORMAT.to_owned(),
+            version: 1,
+            entries,
+        }
+    }
+}
+
+/// The JSON line for a node event, or `None` for events `--json` does not
+/// print.
+pub fn from_event(event: &Event) -> Option<JsonEvent> {
+    Some(match event {
+        Event::Listening { address } => listening(address),
+        Event::Joined { channel, persona } => joined(channel, persona),
+        Event::Left { channel } => JsonEvent::Left {
+            channel: channel.to_string(),
+        },
+        Event::Post(record) => from_record(record),
+        Event::Sent { id, channel, peers } => JsonEvent::Sent {
+            id: id.to_string(),
+            channel: channel.to_string(),
+            peers: *peers,
+        },
+        Event::PeerConnected { peer, address } => JsonEvent::Peer {
+            state: "connected".to_owned(),
+            peer_id: peer.to_string(),
+            address: Some(address.to_string()),
+            score: None,
+        },
+        Event::PeerDisconnected { peer } => JsonEvent::Peer {
+            state: "disconnected".to_owned(),
+            peer_id: peer.to_string(),
+            address: None,
+            score: None,
+        },
+        Event::PeerBanned { peer, score } => JsonEvent::Peer {
+            state: "banned".to_owned(),
+            peer_id: peer.to_string(),
+            address: None,
+            score: Some(*score),
+        },
+        Event::ChannelPeers { channel, peers } => JsonEvent::ChannelPeers {
+            channel: channel.to_string(),
+            peers: *peers,
+        },
+        Event::Refused { channel, reason } => JsonEvent::Refused {
+            channel: channel.as_ref().map(ToString::to_string),
+            reason: reason.clone(),
+        },
+        Event::Lagged { missed } => JsonEvent::Error {
+            message: format!("output fell behind and missed {missed} events"),
+        },
+        _ => return None,
+    })
+}
+
+/// A `listening` line for a full address.
+pub fn listening(address: &Multiaddr) -> JsonEvent {
+    let peer_id = address
+        .iter()
+        .find_map(|p| match p {
+            Protocol::P2p(peer) => Some(peer.to_string()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    JsonEvent::Listening {
+        address: address.to_string(),
+        peer_id,
+    }
+}
+
+/// A `joined` line.
+pub fn joined(channel: &ChannelName, persona: &PersonaInfo) -> JsonEvent {
+    JsonEvent::Joined {
+        channel: channel.to_string(),
+        persona_key: persona.key.to_string(),
+        persona_name: persona.name.clone(),
+    }
+}
+
+/// A `post` line, or a `hidden` line when the user's policy hides it.
+pub fn from_record(record: &PostRecord) -> JsonEvent {
+    match &record.verdict {
+        Some(verdict) => JsonEvent::Hidden(hidden(record, verdict)),
+        None => JsonEvent::Post(post(record)),
+    }
+}
+
+/// The JSON form of a shown post.
+pub fn post(record: &PostRecord) -> PostJson {
+    let p = &record.post;
+    PostJson {
+        id: record.id.to_string(),
+        channel: p.channel.to_string(),
+        author_key: p.author.to_string(),
+        author_name: p.author.name(),
+        nickname: p.nickname.clone(),
+        text: p.body.clone(),
+        time_ms: p.created_ms,
+        received_ms: record.received_ms,
+        expires_ms: p.expires_ms,
+        content_warning: p.content_warning.as_ref().map(content_warning),
+        reply_to: p.reply_to.as_ref().map(MessageId::to_string),
+        own: record.own,
+    }
+}
+
+fn hidden(record: &PostRecord, verdict: &Verdict) -> HiddenJson {
+    let p = &record.post;
+    let (list, moderator) = match verdict.list {
+        ListId::Local => ("local", None),
+        ListId::Moderator(key) => ("moderator", Some(key.to_string())),
+    };
+    HiddenJson {
+        id: record.id.to_string(),
+        channel: p.channel.to_string(),
+        author_key: p.author.to_string(),
+        author_name: p.author.name(),
+        time_ms: p.created_ms,
+        list: list.to_owned(),
+        moderator,
+        rule: verdict.target.kind().to_owned(),
+        reason: verdict.reason.clone(),
+    }
+}
+
+fn content_warning(cw: &ContentWarning) -> ContentWarningJson {
+    ContentWarningJson {
+        labels: cw.labels.iter().map(|l| label(*l)).collect(),
+        text: cw.text.clone(),
+    }
+}
+
+fn label(label: CwLabel) -> String {
+    match label {
+        CwLabel::Other(code) => format!("unknown-{code}"),
+        known => known.as_str().to_owned(),
+    }
+}
+
+/// The JSON form of a persona.
+pub fn persona(info: &PersonaInfo) -> PersonaJson {
+    PersonaJson {
+        channel: info.channel.to_string(),
+        key: info.key.to_string(),
+        name: info.name.clone(),
+        created_ms: info.created_ms,
+    }
+}
+
+/// The JSON form of a peer.
+pub fn peer(info: &PeerInfo) -> PeerJson {
+    PeerJson {
+        peer_id: info.peer.to_string(),
+        addresses: info.addresses.iter().map(ToString::to_string).collect(),
+        channels: info.channels.iter().map(ToString::to_string).collect(),
+        score: info.score.filter(|s| s.is_finite()),
+    }
+}
+
+/// The JSON form of a status snapshot; `running` says whether it comes from
+/// a running node or a store opened directly.
+pub fn status(status: &Status, running: bool, data_dir: &str) -> StatusJson {
+    StatusJson {
+        running,
+        data_dir: data_dir.to_owned(),
+        peer_id: running.then(|| status.peer_id.to_string()),
+        network: status.network.clone(),
+        listen_addrs: status
+            .listen_addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        channels: status
+            .channels
+            .iter()
+            .map(|c| ChannelJson {
+                channel: c.channel.to_string(),
+                peers: c.peers,
+                persona: persona(&c.persona),
+            })
+            .collect(),
+        connected_peers: status.connected_peers,
+        stored_posts: status.stored_posts,
+        pending_posts: status.pending_posts,
+        blocklist_entries: status.blocklist_entries,
+        followed_moderators: status.followed_moderators,
+    }
+}
+
+/// The JSON form of a blocklist entry.
+pub fn block_entry(entry: &BlockEntry) -> BlockEntryJson {
+    let value = match &entry.target {
+        BlockTarget::Persona(key) => key.to_string(),
+        BlockTarget::Post(id) => id.to_string(),
+        BlockTarget::Keyword(k) => k.clone(),
+        BlockTarget::Regex(r) => r.clone(),
+        BlockTarget::Channel(c) => c.to_string(),
+    };
+    BlockEntryJson {
+        kind: entry.target.kind().to_owned(),
+        value,
+        scope: match &entry.scope {
+            Scope::All => None,
+            Scope::Channel(c) => Some(c.to_string()),
+        },
+        reason: entry.reason.clone(),
+    }
+}
+
+/// What a blocklist entry's `kind` may be.
+pub const BLOCK_KINDS: &str = "persona, post, keyword, regex or channel";
+
+/// Parses the target of a blocklist entry: `kind` as in
+/// [`BLOCK_KINDS`], `value` as that kind requires.
+pub fn block_target(kind: &str, value: &str) -> Result<BlockTarget, String> {
+    Ok(match kind {
+        "persona" => BlockTarget::Persona(value.trim().parse::<PublicKey>().map_err(|e| {
+            format!("invalid persona key {value:?}: {e}; give the key `hearth history` shows")
+        })?),
+        "post" => BlockTarget::Post(
+            value
+                .trim()
+                .parse::<MessageId>()
+                .map_err(|e| format!("invalid post id {value:?}: {e}"))?,
+        ),
+        "keyword" => BlockTarget::Keyword(value.to_owned()),
+        "regex" => BlockTarget::Regex(value.to_owned()),
+        "channel" => BlockTarget::Channel(ChannelName::parse(value).map_err(|e| e.to_string())?),
+        other => return Err(format!("unknown block kind {other:?}; use {BLOCK_KINDS}")),
+    })
+}
+
+impl BlockEntryJson {
+    /// The entry this describes, checked as the protocol checks entries
+    /// (lengths, characters, and regular expressions that compile within
+    /// limits).
+    pub fn to_entry(&self) -> Result<BlockEntry, String> {
+        let target = block_target(&self.kind, &self.value)?;
+        let scope = match &self.scope {
+            None => Scope::All,
+            Some(c) => Scope::Channel(ChannelName::parse(c).map_err(|e| e.to_string())?),
+        };
+        let entry = BlockEntry {
+            target,
+            scope,
+            reason: self.reason.clone(),
+        };
+        entry.check().map_err(|e| e.to_string())?;
+        if let BlockTarget::Regex(_) = &entry.target {
+            let policy = hearth_protocol::Policy::compile([hearth_protocol::PolicyList {
+                id: ListId::Local,
+                applies_to: Scope::All,
+                entries: vec![entry.clone()],
+            }]);
+            if let Some(problem) = policy.problems().first() {
+                let first_line = problem.problem.lines().last().unwrap_or_default().trim();
+                return Err(format!(
+                    "invalid regular expression {:?}: {first_line}",
+                    self.value
+                ));
+            }
+        }
+        Ok(entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_protocol::{Keypair, NetworkId, PostDraft};
+    use serde_json::json;
+
+    fn record(verdict: Option<Verdict>) -> PostRecord {
+        let channel = ChannelName::parse("grief/es").unwrap();
+        let key = Keypair::from_secret_bytes([7; 32]);
+        let signed = PostDraft::new(channel, "I'm here too.", 1_700_000_000_000)
+            .with_nickname("sam")
+            .with_reply_to(MessageId([1; 32]))
+            .with_content_warning(ContentWarning::new([CwLabel::Death], Some("loss".into())))
+            .sign(&key, &NetworkId::default(), 0)
+            .unwrap();
+        let hearth_protocol::Message::Post(post) = signed.message else {
+            panic!("not a post")
+        };
+        PostRecord {
+            id: signed.id,
+            post,
+            received_ms: 1_700_000_000_500,
+            own: false,
+            verdict,
+        }
+    }
+
+    #[test]
+    fn post_lines_have_fixed_field_names() {
+        let r = record(None);
+        let value = serde_json::to_value(from_record(&r)).unwrap();
+        let key = r.post.author.to_string();
+        assert_eq!(
+            value,
+            json!({
+                "type": "post",
+                "id": r.id.to_string(),
+                "channel": "grief/es",
+                "author_key": key,
+                "author_name": r.post.author.name(),
+                "nickname": "sam",
+                "text": "I'm here too.",
+                "time_ms": 1_700_000_000_000u64,
+                "received_ms": 1_700_000_000_500u64,
+                "expires_ms": null,
+                "content_warning": {"labels": ["death"], "text": "loss"},
+                "reply_to": MessageId([1; 32]).to_string(),
+                "own": false,
+            })
+        );
+    }
+
+    #[test]
+    fn hidden_posts_say_why_and_never_carry_the_text() {
+        let verdict = Verdict {
+            list: ListId::Local,
+            entry: 0,
+            target: BlockTarget::Keyword("here".into()),
+            reason: "testing".into(),
+        };
+        let r = record(Some(verdict));
+        let line = serde_json::to_string(&from_record(&r)).unwrap();
+        assert!(!line.contains("here too"), "{line}");
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["type"], "hidden");
+        assert_eq!(value["list"], "local");
+        assert_eq!(value["moderator"], serde_json::Value::Null);
+        assert_eq!(value["rule"], "keyword");
+        assert_eq!(value["reason"], "testing");
+        assert_eq!(value["channel"], "grief/es");
+    }
+
+    #[test]
+    fn other_events_have_fixed_field_names() {
+        let channel = ChannelName::parse("anxiety").unwrap();
+        let peer = libp2p::PeerId::random();
+        let address: Multiaddr = format!("/ip4/127.0.0.1/tcp/4001/p2p/{peer}")
+            .parse()
+            .unwrap();
+        let persona = PersonaInfo {
+            channel: channel.clone(),
+            key: PublicKey([2; 32]),
+            name: PublicKey([2; 32]).name(),
+            created_ms: 5,
+        };
+        let cases = [
+            (
+                Event::Listening {
+                    address: address.clone(),
+                },
+                json!({"type": "listening", "address": address.to_string(), "peer_id": peer.to_string()}),
+            ),
+            (
+                Event::Joined {
+                    channel: channel.clone(),
+                    persona: persona.clone(),
+                },
+                json!({"type": "joined", "channel": "anxiety", "persona_key": "02".repeat(32),
+                       "persona_name": persona.name}),
+            ),
+            (
+                Event::Sent {
+                    id: MessageId([3; 32]),
+                    channel: channel.clone(),
+                    peers: 2,
+                },
+                json!({"type": "sent", "id": "03".repeat(32), "channel": "anxiety", "peers": 2}),
+            ),
+            (
+                Event::PeerConnected {
+                    peer,
+                    address: address.clone(),
+                },
+                json!({"type": "peer", "state": "connected", "peer_id": peer.to_string(),
+                       "address": address.to_string(), "score": null}),
+            ),
+            (
+                Event::PeerDisconnected { peer },
+                json!({"type": "peer", "state": "disconnected", "peer_id": peer.to_string(),
+                       "address": null, "score": null}),
+            ),
+            (
+                Event::ChannelPeers {
+                    channel: channel.clone(),
+                    peers: 4,
+                },
+                json!({"type": "channel_peers", "channel": "anxiety", "peers": 4}),
+            ),
+            (
+                Event::Refused {
+                    channel: Some(channel.clone()),
+                    reason: "bad signature".into(),
+                },
+                json!({"type": "refused", "channel": "anxiety", "reason": "bad signature"}),
+            ),
+            (
+                Event::Lagged { missed: 3 },
+                json!({"type": "error", "message": "output fell behind and missed 3 events"}),
+            ),
+        ];
+        for (event, expected) in cases {
+            let line = from_event(&event).unwrap();
+            assert_eq!(serde_json::to_value(&line).unwrap(), expected, "{event:?}");
+            let text = serde_json::to_string(&line).unwrap();
+            assert!(!text.contains('\n'));
+            assert_eq!(serde_json::from_str::<JsonEvent>(&text).unwrap(), line);
+        }
+    }
+
+    #[test]
+    fn block_entries_round_trip_and_bad_ones_are_explained() {
+        let entries = [
+            BlockEntry::new(BlockTarget::Persona(PublicKey([9; 32])), "spam"),
+            BlockEntry::new(BlockTarget::Keyword("buy now".into()), "")
+                .in_channel(ChannelName::parse("anxiety").unwrap()),
+            BlockEntry::new(BlockTarget::Regex("^free .*$".into()), ""),
+            BlockEntry::new(BlockTarget::Channel(ChannelName::parse("x/y").unwrap()), ""),
+            BlockEntry::new(BlockTarget::Post(MessageId([4; 32])), ""),
+        ];
+        for entry in entries {
+            let json = block_entry(&entry);
+            assert_eq!(json.to_entry().unwrap(), entry);
+        }
+        let bad = |kind: &str, value: &str| BlockEntryJson {
+            kind: kind.into(),
+            value: value.into(),
+            scope: None,
+            reason: String::new(),
+        };
+        assert!(
+            bad("persona", "abc")
+                .to_entry()
+                .unwrap_err()
+                .contains("64 hex digits")
+        );
+        assert!(
+            bad("colour", "x")
+                .to_entry()
+                .unwrap_err()
+                .contains("persona, post")
+        );
+        assert!(
+            bad("regex", "(")
+                .to_entry()
+                .unwrap_err()
+                .starts_with("invalid regular expression")
+        );
+        assert!(bad("keyword", &"k".repeat(101)).to_entry().is_err());
+        assert!(
+            bad("channel", "A B")
+                .to_entry()
+                .unwrap_err()
+                .contains("a-z")
+        );
+    }
+}
