@@ -5,55 +5,45 @@ use hearth_protocol::ChannelName;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (mut channel, mut data, mut dial) = ("anxiety".to_owned(), None, None);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--data" => data = args.next(),
-            "--dial" => dial = args.next(),
-            _ => channel = arg,
-        }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone());
+    let channel = args.first().filter(|a| !a.starts_with("--"));
+    let channel = ChannelName::parse(channel.map_or("anxiety", String::as_str))?;
+    let mut builder = Node::builder().in_memory().mdns(true);
+    if let Some(dir) = flag("--data") {
+        builder = builder.data_dir(dir); // one process per data directory
     }
-    let builder = Node::builder().mdns(true);
-    let builder = match data {
-        Some(dir) => builder.data_dir(dir), // one process per directory
-        None => builder.in_memory(),
-    };
     let node = builder.start().await?;
-    let channel = ChannelName::parse(&channel)?;
-    let mut events = node.events(); // subscribe before anything can happen
+    let mut events = node.events(); // every event from now on
     node.join(channel.clone()).await?;
-    node.listen_addrs()
-        .await?
-        .iter()
-        .for_each(|a| println!("listening on {a}"));
-    if let Some(address) = dial {
+    for address in node.listen_addrs().await? {
+        println!("listening on {address}");
+    }
+    if let Some(address) = flag("--dial") {
         node.dial(address.parse()?).await?;
     }
-    // Blocking stdin on its own thread (tokio's stdin needs its io-std feature).
-    let (tx, mut lines) = tokio::sync::mpsc::channel::<String>(16);
+    // A thread for stdin: with tokio's, Ctrl+C would wait for one more Enter.
+    let (tx, mut lines) = tokio::sync::mpsc::channel(16);
     std::thread::spawn(move || {
-        std::io::stdin()
-            .lines()
-            .map_while(Result::ok)
-            .try_for_each(|l| tx.blocking_send(l))
+        let mut stdin = std::io::stdin().lines().map_while(Result::ok);
+        stdin.try_for_each(|line| tx.blocking_send(line))
     });
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
         tokio::select! {
-            Some(line) = lines.recv() => if !line.trim().is_empty() {
-                node.publish(channel.clone(), line).await?; // stored even with 0 peers
+            Some(line) = lines.recv() => if let Err(e) = node.publish(channel.clone(), line).await {
+                eprintln!("not posted: {e}"); // an empty line, say; 0 peers is no error
             },
             Some(event) = events.next() => match event {
                 Event::Post(r) if !r.own => match r.verdict {
                     None => println!("{}: {}", r.post.author.name(), r.post.body),
-                    Some(v) => println!("(hidden post by {}: {}, {})", r.post.author.name(), v.reason, v.list),
+                    Some(v) => println!("(a post hidden by {}: {})", v.list, v.reason),
                 },
                 Event::Lagged { missed } => eprintln!("(missed {missed} events)"),
                 _ => {}
             },
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut ctrl_c => break,
         }
     }
-    node.shutdown().await?; // flushes the store before it returns
-    Ok(())
+    Ok(node.shutdown().await?) // flushes the store, closes connections
 }
