@@ -41,6 +41,10 @@ pub enum NodeError {
     /// a valid message.
     #[error("invalid message: {0}")]
     Invalid(#[from] ValidationError),
+    /// A blocklist entry breaks the rules or, for a regular expression, does
+    /// not compile within the policy's limits.
+    #[error("invalid blocklist entry: {0}")]
+    InvalidEntry(String),
     /// A moderator list older than the one held was offered.
     #[error("a newer list of this moderator is held (sequence {held}, offered {offered})")]
     StaleList {

@@ -2,8 +2,8 @@
 //!
 //! In [`PersonaMode::Stored`] they live in the store, so a person keeps
 //! their name in a channel they come back to; in [`PersonaMode::Ephemeral`]
-//! only in memory. Keys come from the operating system's RNG and are never
-//! derived from the libp2p key.
+//! only in memory. Keys come from `rand::rng()` (a CSPRNG seeded from the
+//! operating system) and are never derived from the libp2p key.
 
 use std::collections::HashMap;
 

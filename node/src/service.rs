@@ -9,8 +9,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use hearth_protocol::{
-    BuildError, ChannelName, Message, MessageId, ModeratorList, NetworkId, PostDraft, PublicKey,
-    SignedMessage, Topic, ValidationContext, ValidationError, open, validate,
+    BlockEntry, BuildError, ChannelName, ListId, Message, MessageId, ModeratorList, NetworkId,
+    Policy, PolicyList, PostDraft, PublicKey, Scope, SignedMessage, Topic, ValidationContext,
+    ValidationError, open, validate,
 };
 use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, PublishError, TopicHash};
@@ -40,6 +41,9 @@ const FLUSH_DELAY: Duration = Duration::from_millis(5);
 const LOOKUP_EMPTY: Duration = Duration::from_secs(10);
 /// Provider lookups for a channel that has peers.
 const LOOKUP_BUSY: Duration = Duration::from_secs(120);
+/// Look a lonely channel up again after a routing-table change at most this
+/// often.
+const LOOKUP_AGAIN_MIN: Duration = Duration::from_secs(1);
 /// Re-announce a channel after a routing-table change at most this often.
 const REPROVIDE_MIN: Duration = Duration::from_secs(30);
 /// Redial bootstrap nodes when none is connected, this often.
@@ -61,6 +65,7 @@ struct Channel {
     key: RecordKey,
     peers: usize,
     next_lookup: Instant,
+    last_lookup: Instant,
     last_provide: Option<Instant>,
 }
 
@@ -257,7 +262,9 @@ impl Service {
                 let _ = reply.send(result);
             }
             Command::Leave(channel, reply) => {
-                let _ = reply.send(self.leave(&channel));
+                let result = self.leave(&channel);
+                let result = self.flushed(result).await;
+                let _ = reply.send(result);
             }
             Command::Channels(reply) => {
                 let _ = reply.send(self.channel_infos());
@@ -316,8 +323,8 @@ impl Service {
                 let _ = reply.send(result);
             }
             Command::Block(entry, reply) => {
-                let result = match entry.check() {
-                    Err(e) => Err(NodeError::Post(e)),
+                let result = match check_entry(&entry) {
+                    Err(e) => Err(e),
                     Ok(()) => self.store.add_block(&entry).map_err(NodeError::from),
                 };
                 let result = self.policy_changed(result).await;
@@ -404,6 +411,9 @@ impl Service {
             .map_err(|e| NodeError::Config(format!("topic scoring for {channel}: {e}")))?;
         let key = RecordKey::new(&channel.rendezvous_key(&self.network));
         let kad = &mut self.swarm.behaviour_mut().kad;
+        // With no DHT peer yet the announcement reaches nobody: leave it
+        // marked as not done, so the first routing update repeats it.
+        let dht_known = kad.kbuckets().any(|bucket| bucket.num_entries() > 0);
         if let Err(e) = kad.start_providing(key.clone()) {
             tracing::warn!(%channel, error = %e, "cannot announce channel in the DHT");
         }
@@ -416,7 +426,8 @@ impl Service {
                 key,
                 peers: 0,
                 next_lookup: instant + LOOKUP_EMPTY,
-                last_provide: Some(instant),
+                last_lookup: instant,
+                last_provide: dht_known.then_some(instant),
             },
         );
         self.store.add_channel(&channel)?;
@@ -860,19 +871,30 @@ impl Service {
                 }
             }
             kad::Event::RoutingUpdated { .. } => {
+                // A new DHT peer: announce channels not (recently) announced,
+                // and look again for peers of channels that have none.
                 let now = Instant::now();
-                let stale: Vec<_> = self
-                    .channels
-                    .iter()
-                    .filter(|(_, c)| c.last_provide.is_none_or(|t| now - t > REPROVIDE_MIN))
-                    .map(|(name, c)| (name.clone(), c.key.clone()))
-                    .collect();
-                for (name, key) in stale {
+                let mut work = Vec::new();
+                for (name, c) in &self.channels {
+                    let announce = c.last_provide.is_none_or(|t| now - t > REPROVIDE_MIN);
+                    let look = c.peers == 0 && now - c.last_lookup > LOOKUP_AGAIN_MIN;
+                    if announce || look {
+                        work.push((name.clone(), c.key.clone(), announce, look));
+                    }
+                }
+                for (name, key, announce, look) in work {
                     let kad = &mut self.swarm.behaviour_mut().kad;
-                    if kad.start_providing(key.clone()).is_ok() {
+                    let announced = announce && kad.start_providing(key.clone()).is_ok();
+                    if look || announced {
                         kad.get_providers(key);
-                        if let Some(channel) = self.channels.get_mut(&name) {
+                    }
+                    if let Some(channel) = self.channels.get_mut(&name) {
+                        if announced {
                             channel.last_provide = Some(now);
+                        }
+                        if look || announced {
+                            channel.last_lookup = now;
+                            channel.next_lookup = now + LOOKUP_EMPTY;
                         }
                     }
                 }
@@ -1126,8 +1148,10 @@ impl Service {
     fn gossip_list(&mut self, moderator: PublicKey, bytes: Vec<u8>) -> usize {
         let topic = moderator_topic(&self.network, moderator).hash();
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        // A list sent (or received) in the last ten minutes is refused as a
+        // duplicate by gossipsub: nothing went out then.
         match gossipsub.publish(topic.clone(), bytes) {
-            Ok(_) | Err(PublishError::Duplicate) => subscribed_peers(gossipsub, &topic),
+            Ok(_) => subscribed_peers(gossipsub, &topic),
             Err(e) => {
                 tracing::debug!(%moderator, error = %e, "moderator list not sent");
                 0
@@ -1213,6 +1237,7 @@ impl Service {
                     .behaviour_mut()
                     .kad
                     .get_providers(channel.key.clone());
+                channel.last_lookup = now;
                 channel.next_lookup = now
                     + if channel.peers == 0 {
                         LOOKUP_EMPTY
@@ -1294,6 +1319,24 @@ impl Service {
             .bootstrap
             .iter()
             .any(|b| without_p2p(b.clone()) == address)
+    }
+}
+
+/// An entry the user adds must be usable: the wire rules, and for a regular
+/// expression, that it compiles within the policy's limits (otherwise it
+/// would be stored and then silently skipped).
+fn check_entry(entry: &BlockEntry) -> Result<(), NodeError> {
+    entry
+        .check()
+        .map_err(|e| NodeError::InvalidEntry(e.to_string()))?;
+    let probe = Policy::compile([PolicyList {
+        id: ListId::Local,
+        applies_to: Scope::All,
+        entries: vec![entry.clone()],
+    }]);
+    match probe.problems().first() {
+        Some(problem) => Err(NodeError::InvalidEntry(problem.problem.clone())),
+        None => Ok(()),
     }
 }
 

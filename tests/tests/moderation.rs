@@ -68,6 +68,13 @@ async fn a_blocked_persona_is_hidden_with_a_reason_and_not_relayed() {
     assert_eq!(why.verdict.unwrap().reason, "kept mocking people");
 
     assert!(b.unblock(entry).await.unwrap());
+    // An entry that could never match is refused, not stored and skipped.
+    let broken = BlockEntry::new(BlockTarget::Regex("(unclosed".into()), "typo");
+    assert!(matches!(
+        b.block(broken).await,
+        Err(hearth_node::NodeError::InvalidEntry(_))
+    ));
+    assert!(b.blocklist().await.unwrap().is_empty());
     let visible = b
         .history(ch.clone(), HistoryQuery::default())
         .await

@@ -346,10 +346,14 @@ impl Store {
     }
 
     /// Makes every write so far durable, without blocking the runtime: the
-    /// work runs on sled's own thread pool.
+    /// flush runs on tokio's blocking pool. (sled's own `flush_async` was
+    /// seen to never complete under load with several stores in one
+    /// process, hanging the node task that awaited it.)
     pub async fn flush_async(&self) -> Result<(), StoreError> {
-        self.inner.db.flush_async().await?;
-        Ok(())
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?
     }
 
     // ---- decoding helpers ----
