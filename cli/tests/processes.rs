@@ -1,0 +1,627 @@
+//! Integration tests of the real `hearth` binary, run as separate processes
+//! the way people and scripts run it: usage errors and exit codes, three
+//! nodes finding each other through a `hearth run --dht-server` bootstrap,
+//! `hearth block add` reaching a running node through its control socket,
+//! and a clean shutdown on SIGTERM that loses no post.
+//!
+//! Every process gets its own temporary data directory, a network id no
+//! other test uses (`test-<random>`), no mDNS and a loopback listen address
+//! with an OS port, so parallel tests never meet. Standard output is read
+//! on a thread, and the tests wait for specific JSON events with a
+//! deadline, never with a sleep. A process still running when its test
+//! ends (or fails) is killed by its guard.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// How long to wait for something that takes a second or two on loopback.
+/// Generous, because CI machines are slow and busy.
+const DEADLINE: Duration = Duration::from_secs(30);
+/// How long a node may take to exit after SIGINT or SIGTERM.
+const EXIT_DEADLINE: Duration = Duration::from_secs(10);
+/// The channel the chat tests talk in.
+const CHANNEL: &str = "support";
+/// What must never appear on standard error.
+const PANIC_SIGNS: [&str; 3] = ["panicked", "RUST_BACKTRACE", "internal error"];
+
+/// A network id no other test (or test run) uses.
+fn unique_network() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let seed = (
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos,
+    );
+    format!("test-{:016x}", RandomState::new().hash_one(seed))
+}
+
+/// `hearth` with an environment that cannot leak into the test: no
+/// `HEARTH_*` variables, no log filter, no backtrace request, and a home
+/// directory that does not exist (the tests always pass `--data-dir`).
+fn hearth() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("HEARTH_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env_remove("RUST_LOG")
+        .env_remove("RUST_BACKTRACE")
+        .env("HOME", "/nonexistent/hearth-test-home")
+        .env_remove("XDG_DATA_HOME")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs a short command to completion, killing it if it takes longer than
+/// the deadline.
+fn run(command: &mut Command) -> Output {
+    let child = command.spawn().expect("hearth starts");
+    let pid = pid(&child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(DEADLINE) {
+        Ok(output) => output.expect("hearth's output is readable"),
+        Err(_) => {
+            let _ = kill(pid, Signal::SIGKILL);
+            panic!("{command:?} did not finish within {DEADLINE:?}");
+        }
+    }
+}
+
+fn pid(child: &Child) -> Pid {
+    Pid::from_raw(i32::try_from(child.id()).expect("a pid fits in i32"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_no_panic(who: &str, stderr: &str) {
+    for sign in PANIC_SIGNS {
+        assert!(
+            !stderr.contains(sign),
+            "{who} printed {sign:?} on standard error:\n{stderr}"
+        );
+    }
+}
+
+/// The JSON lines of a command's standard output.
+fn json_lines(output: &Output) -> Vec<Value> {
+    text(&output.stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"))
+        })
+        .collect()
+}
+
+/// One data directory and network: the options every command on it takes.
+struct Place {
+    dir: TempDir,
+    network: String,
+}
+
+impl Place {
+    fn new(network: &str) -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            network: network.to_owned(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `hearth --data-dir <dir> --network <network> ARGS…`.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = hearth();
+        command
+            .arg("--data-dir")
+            .arg(self.path())
+            .args(["--network", &self.network])
+            .args(args);
+        command
+    }
+
+    /// `hearth history support --json`: the posts and hidden posts it
+    /// lists, after checking it succeeded.
+    fn history(&self, extra: &[&str]) -> Vec<Value> {
+        let mut args = vec!["history", CHANNEL, "--json"];
+        args.extend_from_slice(extra);
+        let output = run(&mut self.command(&args));
+        let stderr = text(&output.stderr);
+        assert!(
+            output.status.success(),
+            "history failed ({}): {stderr}",
+            output.status
+        );
+        assert_no_panic("history", &stderr);
+        json_lines(&output)
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.path().join("control.sock")
+    }
+}
+
+/// A running `hearth chat --json` or `hearth run --json`: its events as
+/// they arrive, its standard input (for `chat`), and its standard error
+/// for diagnostics. Killed when dropped.
+struct Node {
+    name: &'static str,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    /// Every event printed so far, in order.
+    events: Vec<Value>,
+    /// False once standard output has closed (the process is exiting).
+    open: bool,
+    stderr: Arc<Mutex<String>>,
+    stderr_reader: Option<JoinHandle<()>>,
+}
+
+impl Node {
+    /// Starts `command` (which must print JSON events) with piped standard
+    /// input.
+    fn start(name: &'static str, mut command: Command) -> Self {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("hearth starts");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("stderr is piped");
+        let sink = Arc::clone(&stderr);
+        let stderr_reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut s) = sink.lock() {
+                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        });
+        Self {
+            name,
+            child,
+            stdin,
+            lines,
+            events: Vec::new(),
+            open: true,
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        }
+    }
+
+    /// `hearth chat support --json …` on `place`, listening on loopback.
+    fn chat(name: &'static str, place: &Place, bootstrap: Option<&str>) -> Self {
+        let mut args = vec![
+            "chat",
+            CHANNEL,
+            "--json",
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+        ];
+        if let Some(address) = bootstrap {
+            args.extend(["--bootstrap", address]);
+        }
+        Self::start(name, place.command(&args))
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn diagnostics(&self) -> String {
+        let events: Vec<String> = self.events.iter().map(Value::to_string).collect();
+        format!(
+            "events of {}:\n{}\nits standard error:\n{}",
+            self.name,
+            events.join("\n"),
+            self.stderr()
+        )
+    }
+
+    /// Takes one line from standard output, checking it is a JSON event.
+    /// False when the deadline passed or standard output closed.
+    fn receive(&mut self, deadline: Instant) -> bool {
+        if !self.open {
+            return false;
+        }
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(wait) {
+            Ok(line) => {
+                let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+                    panic!(
+                        "{} printed a line that is not JSON ({e}): {line:?}",
+                        self.name
+                    )
+                });
+                assert!(
+                    event["type"].is_string(),
+                    "{} printed an event without a type: {line}",
+                    self.name
+                );
+                self.events.push(event);
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => {
+                self.open = false;
+                false
+            }
+        }
+    }
+
+    /// The first event so far, or from now until the deadline, for which
+    /// `pick` holds.
+    fn wait_for(&mut self, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + DEADLINE;
+        let mut checked = 0;
+        loop {
+            if let Some(found) = self.events[checked..].iter().find(|e| pick(e)) {
+                return found.clone();
+            }
+            checked = self.events.len();
+            if !self.receive(deadline) {
+                let why = if self.open {
+                    format!("within {DEADLINE:?}")
+                } else {
+                    "before its output closed".to_owned()
+                };
+                panic!("{}: no {what} {why}\n{}", self.name, self.diagnostics());
+            }
+        }
+    }
+
+    fn wait_type(&mut self, kind: &str) -> Value {
+        self.wait_for(&format!("{kind} event"), |e| e["type"] == kind)
+    }
+
+    /// The full address (with `/p2p/`) of the `listening` event.
+    fn address(&mut self) -> String {
+        let event = self.wait_type("listening");
+        let address = event["address"].as_str().expect("address is a string");
+        assert!(
+            address.starts_with("/ip4/127.0.0.1/tcp/") && address.contains("/p2p/"),
+            "{}: not a full loopback address: {address}",
+            self.name
+        );
+        assert!(address.ends_with(event["peer_id"].as_str().expect("peer id")));
+        address.to_owned()
+    }
+
+    /// The persona of the `joined` event: (key, name).
+    fn persona(&mut self) -> (String, String) {
+        let joined = self.wait_for("joined event", |e| {
+            e["type"] == "joined" && e["channel"] == CHANNEL
+        });
+        let key = joined["persona_key"].as_str().expect("key").to_owned();
+        let name = joined["persona_name"].as_str().expect("name").to_owned();
+        assert_eq!(key.len(), 64, "{joined}");
+        (key, name)
+    }
+
+    fn wait_channel_peers(&mut self) {
+        self.wait_for("peer in the channel", |e| {
+            e["type"] == "channel_peers"
+                && e["channel"] == CHANNEL
+                && e["peers"].as_u64().is_some_and(|n| n >= 1)
+        });
+    }
+
+    /// Waits for the `post` event with this text.
+    fn wait_post(&mut self, text: &str) -> Value {
+        self.wait_for(&format!("post {text:?}"), |e| {
+            e["type"] == "post" && e["text"] == text
+        })
+    }
+
+    /// Writes one line to standard input: a post in the first channel.
+    fn say(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        writeln!(stdin, "{line}")
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| panic!("{}: cannot write to stdin: {e}", self.name));
+    }
+
+    fn signal(&self, signal: Signal) {
+        kill(pid(&self.child), signal).expect("the signal is sent");
+    }
+
+    /// Waits for the process to exit (its output closes) within
+    /// [`EXIT_DEADLINE`], keeping the events it printed on the way out.
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + EXIT_DEADLINE;
+        while self.receive(deadline) {}
+        assert!(
+            !self.open,
+            "{} did not exit within {EXIT_DEADLINE:?}\n{}",
+            self.name,
+            self.diagnostics()
+        );
+        let status = self.child.wait().expect("the exit status is readable");
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        status
+    }
+
+    /// Stops the node with `signal` and checks it exits with code 0,
+    /// having printed nothing alarming.
+    fn stop(&mut self, signal: Signal) {
+        self.signal(signal);
+        let status = self.wait_exit();
+        assert!(
+            status.success(),
+            "{} exited with {status} after {signal}\n{}",
+            self.name,
+            self.diagnostics()
+        );
+        assert_no_panic(self.name, &self.stderr());
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Posts of `history --json` whose text is `text`.
+fn count_text(posts: &[Value], text: &str) -> usize {
+    posts
+        .iter()
+        .filter(|p| p["type"] == "post" && p["text"] == text)
+        .count()
+}
+
+/// Two chat nodes on `network` in the channel, the second dialling the
+/// first, both seeing the other in the channel.
+fn connected_pair(network: &str) -> (Place, Node, Place, Node) {
+    let place2 = Place::new(network);
+    let place3 = Place::new(network);
+    let mut p2 = Node::chat("P2", &place2, None);
+    let address = p2.address();
+    let mut p3 = Node::chat("P3", &place3, Some(&address));
+    p2.wait_channel_peers();
+    p3.wait_channel_peers();
+    (place2, p2, place3, p3)
+}
+
+#[test]
+fn help_and_usage_errors() {
+    let place = Place::new(&unique_network());
+
+    let help = run(hearth().arg("--help"));
+    assert!(help.status.success(), "--help: {}", help.status);
+    let out = text(&help.stdout);
+    assert!(out.contains("chat"), "help does not mention chat:\n{out}");
+    assert_no_panic("--help", &text(&help.stderr));
+
+    // Each case: the arguments, and what the one error line must say.
+    let config = place.path().join("broken.toml");
+    std::fs::write(&config, "network = \"unterminated\n").expect("write");
+    let config = config.to_str().expect("a UTF-8 path");
+    let cases: [(&[&str], &[&str]); 3] = [
+        (
+            &["chat", "Bad Name!"],
+            &["Bad Name!", "a-z", "0-9", "'-'", "32 characters"],
+        ),
+        (
+            &["chat", "anxiety", "--listen", "not-an-addr"],
+            &["not-an-addr", "--listen", "multiaddress"],
+        ),
+        (
+            &["--config", config, "chat", "anxiety"],
+            &["invalid config file", config, "line 1"],
+        ),
+    ];
+    for (args, wanted) in cases {
+        let output = run(&mut place.command(args));
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_no_panic(&format!("{args:?}"), &stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: not one line: {stderr}");
+        assert!(lines[0].starts_with("hearth: "), "{args:?}: {stderr}");
+        for part in wanted {
+            assert!(lines[0].contains(part), "{args:?}: no {part:?} in {stderr}");
+        }
+        assert!(output.stdout.is_empty(), "{args:?}: printed on stdout");
+    }
+    // No node ran, so nothing was stored anywhere.
+    assert!(!place.path().join("store").exists());
+}
+
+#[test]
+fn three_processes_find_each_other_through_a_dht_bootstrap() {
+    let network = unique_network();
+    let place1 = Place::new(&network);
+    let place2 = Place::new(&network);
+    let place3 = Place::new(&network);
+
+    // P1 serves the DHT and joins no channel: P2 and P3 can only find each
+    // other by looking the channel up through it.
+    let mut p1 = Node::start(
+        "P1",
+        place1.command(&[
+            "run",
+            "--json",
+            "--dht-server",
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+        ]),
+    );
+    let bootstrap = p1.address();
+    // A node that joins before its bootstrap connection is up announces
+    // the channel to nobody and looks again only 10 s later (the node's
+    // LOOKUP_EMPTY), so this test takes either well under a second or
+    // about 11 s.
+    let mut p2 = Node::chat("P2", &place2, Some(&bootstrap));
+    let mut p3 = Node::chat("P3", &place3, Some(&bootstrap));
+    let (key2, name2) = p2.persona();
+    let (key3, name3) = p3.persona();
+    assert_ne!(key2, key3);
+    p2.wait_channel_peers();
+    p3.wait_channel_peers();
+
+    p2.say("hello from P2");
+    let own = p2.wait_post("hello from P2");
+    assert_eq!(own["own"], true, "{own}");
+    let got = p3.wait_post("hello from P2");
+    assert_eq!(got["author_name"], name2.as_str(), "{got}");
+    assert_eq!(got["author_key"], key2.as_str(), "{got}");
+    assert_eq!(got["own"], false, "{got}");
+    assert_eq!(got["channel"], CHANNEL, "{got}");
+    assert_eq!(got["id"], own["id"], "the same post at both ends");
+
+    p3.say("and back from P3");
+    let got = p2.wait_post("and back from P3");
+    assert_eq!(got["author_name"], name3.as_str(), "{got}");
+    assert_eq!(got["author_key"], key3.as_str(), "{got}");
+
+    // P1 relays but joined no channel, so it printed no post.
+    assert!(p1.events.iter().all(|e| e["type"] != "post"));
+
+    // SIGINT stops all three cleanly, like SIGTERM.
+    for node in [&mut p2, &mut p3, &mut p1] {
+        node.stop(Signal::SIGINT);
+    }
+}
+
+#[test]
+fn block_add_reaches_the_running_node_through_its_socket() {
+    let network = unique_network();
+    let (_place2, mut p2, place3, mut p3) = connected_pair(&network);
+    let (key2, _) = p2.persona();
+
+    p2.say("before the block");
+    p3.wait_post("before the block");
+    p3.say("P3 keeps talking");
+    p3.wait_post("P3 keeps talking");
+    assert!(place3.socket().exists(), "P3 serves its control socket");
+
+    // P3's store is open in P3; the command must go through the socket.
+    let output = run(&mut place3.command(&[
+        "block", "add", "persona", &key2, "--reason", "spam", "--json",
+    ]));
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "block add failed: {stderr}");
+    // Not a word on standard error: no "database locked", no waiting.
+    assert!(stderr.trim().is_empty(), "block add complained: {stderr}");
+    assert_eq!(json_lines(&output), [serde_json::json!({"added": true})]);
+
+    p2.say("after the block");
+    let sent = p2.wait_post("after the block");
+    let hidden = p3.wait_for("hidden event", |e| {
+        e["type"] == "hidden" && e["id"] == sent["id"]
+    });
+    assert_eq!(hidden["list"], "local", "{hidden}");
+    assert_eq!(hidden["rule"], "persona", "{hidden}");
+    assert_eq!(hidden["reason"], "spam", "{hidden}");
+    assert_eq!(hidden["author_key"], key2.as_str(), "{hidden}");
+    assert!(hidden.get("text").is_none(), "a hidden post has no text");
+    assert_eq!(count_text(&p3.events, "after the block"), 0);
+
+    // History, asked through the socket while P3 runs: the block applies
+    // to stored posts too, so neither of P2's posts is listed.
+    let posts = place3.history(&[]);
+    assert_eq!(count_text(&posts, "P3 keeps talking"), 1, "{posts:?}");
+    assert!(
+        posts.iter().all(|p| p["author_key"] != key2.as_str()),
+        "history shows a blocked persona's post: {posts:?}"
+    );
+    // With --hidden they are listed as hidden, without their text.
+    let all = place3.history(&["--hidden"]);
+    let hidden: Vec<&Value> = all.iter().filter(|p| p["type"] == "hidden").collect();
+    assert_eq!(hidden.len(), 2, "{all:?}");
+    assert!(hidden.iter().any(|h| h["id"] == sent["id"]), "{all:?}");
+    assert!(hidden.iter().all(|h| h.get("text").is_none()), "{all:?}");
+
+    assert!(place3.socket().exists(), "P3 still serves its socket");
+    assert_no_panic("P3", &p3.stderr());
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_loses_nothing() {
+    let network = unique_network();
+    let (place2, mut p2, place3, mut p3) = connected_pair(&network);
+
+    let from2: Vec<String> = (1..=4).map(|i| format!("P2 line {i}")).collect();
+    let from3: Vec<String> = (1..=2).map(|i| format!("P3 line {i}")).collect();
+    for line in &from2 {
+        p2.say(line);
+    }
+    for line in &from3 {
+        p3.say(line);
+    }
+    for line in &from2 {
+        p3.wait_post(line);
+    }
+    for line in &from3 {
+        p2.wait_post(line);
+    }
+
+    // Standard input is still open: the nodes stop on the signal alone.
+    p2.stop(Signal::SIGTERM);
+    p3.stop(Signal::SIGTERM);
+
+    for (name, place) in [("P2", &place2), ("P3", &place3)] {
+        assert!(
+            !place.socket().exists(),
+            "{name} left its control socket behind"
+        );
+        // No node runs now: history opens the store itself.
+        let posts = place.history(&[]);
+        for line in from2.iter().chain(&from3) {
+            assert_eq!(
+                count_text(&posts, line),
+                1,
+                "{name}'s history lacks {line:?}: {posts:?}"
+            );
+        }
+        assert_eq!(posts.len(), from2.len() + from3.len(), "{posts:?}");
+    }
+}

@@ -1,0 +1,543 @@
+//! The real chat screen of the `hearth` binary, driven through tmux.
+//!
+//! A peer runs `hearth chat --json` as a plain child process (its standard
+//! input becomes its posts, its standard output is the JSON event stream).
+//! The person at the terminal runs `hearth chat` inside a detached tmux
+//! session of a fixed size (100×30), bootstrapping from the peer; keys go
+//! in with `tmux send-keys` and the screen comes out with
+//! `tmux capture-pane`. The test checks that:
+//!
+//! - the status line shows the channel, the persona and one peer;
+//! - a typed post shows on the screen as `HH:MM name (nick): text  <short
+//!   id>` and reaches the peer, signed by the persona the status line names;
+//! - a post from the peer arriving while a line is half typed is drawn above
+//!   the status line, and the input line still reads exactly what was typed
+//!   (non-ASCII included), with the cursor at its end;
+//! - Enter then posts that line, and the input line goes back to its
+//!   placeholder;
+//! - `/quit` ends the process with status 0 and leaves the terminal as it
+//!   found it: out of raw mode (`stty -a` run in the pane afterwards) and of
+//!   the alternate screen, with the cursor shown;
+//! - the peer sees the terminal's node leave the channel.
+//!
+//! Without tmux the test says "skipped: tmux not installed" and passes (CI
+//! installs tmux first, see `.ci/run`).
+
+use std::collections::hash_map::RandomState;
+use std::fs::File;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const HEARTH: &str = env!("CARGO_BIN_EXE_hearth");
+/// The tmux session (one per tmux server, and the server is ours alone).
+const SESSION: &str = "hearth-test";
+const WIDTH: usize = 100;
+const HEIGHT: usize = 30;
+const CHANNEL: &str = "support";
+const NICK: &str = "sam";
+/// How long anything in this test may take: a node starting, a connection,
+/// a post with its proof of work going through. Generous, since other
+/// builds may share the machine; nothing waits this long when all is well.
+const PATIENCE: Duration = Duration::from_secs(60);
+/// The pause between two looks at the screen while waiting for it to
+/// change.
+const POLL: Duration = Duration::from_millis(50);
+const PLACEHOLDER: &str = "> type to talk · /help for commands";
+/// What the shell around `hearth` prints, with the exit status, when it
+/// exits.
+const EXITED: &str = "hearth exited with status ";
+
+#[test]
+fn typing_posting_and_a_reply_arriving_mid_line_under_tmux() {
+    if !tmux_installed() {
+        eprintln!("skipped: tmux not installed");
+        return;
+    }
+    let started = Instant::now();
+    let unique = unique();
+    let network = format!("test-{unique}");
+
+    // Dropped last (locals drop in reverse order): the processes using
+    // them are stopped first.
+    let peer_dir = tempfile::tempdir().expect("a temporary directory");
+    let my_dir = tempfile::tempdir().expect("a temporary directory");
+
+    let mut peer = Peer::start(peer_dir.path(), &network);
+    let listening = peer.wait("its `listening` event", |e| e["type"] == "listening");
+    let peer_address = listening["address"]
+        .as_str()
+        .expect("a listening address")
+        .to_owned();
+    assert!(peer_address.contains("/p2p/"), "{listening}");
+    let peer_joined = peer.wait("its `joined` event", |e| e["type"] == "joined");
+    let peer_name = peer_joined["persona_name"]
+        .as_str()
+        .expect("a persona name")
+        .to_owned();
+
+    let tmux = Tmux::start(
+        &format!("hearth-test-{unique}"),
+        &[
+            HEARTH,
+            "chat",
+            CHANNEL,
+            "--network",
+            &network,
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--bootstrap",
+            &peer_address,
+            "--nick",
+            NICK,
+            "--data-dir",
+            &my_dir.path().display().to_string(),
+        ],
+        my_dir.path(),
+    );
+
+    // Connected: first as the peer sees it, then on the screen.
+    peer.wait("the terminal's node in the channel", |e| {
+        e["type"] == "channel_peers" && e["channel"] == CHANNEL && e["peers"] == 1
+    });
+    let screen = tmux.wait_screen("the status line with one peer", |s| {
+        status_line(s).contains("1 peer here") && input_line(s) == PLACEHOLDER
+    });
+    let status = status_line(&screen);
+    assert!(
+        status.starts_with(&format!(" #{CHANNEL} · you are ")),
+        "{status}"
+    );
+    assert!(status.contains("connected (1)"), "{status}");
+    let my_name = status
+        .split("you are ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the persona in the status line")
+        .to_owned();
+    assert!(
+        status.contains(&format!("you are {my_name} ({NICK})")),
+        "{status}"
+    );
+
+    // A post typed at the terminal: on the screen and at the peer.
+    tmux.type_text("hello from the terminal");
+    tmux.wait_screen("the typed text on the input line", |s| {
+        input_line(s) == "> hello from the terminal"
+    });
+    tmux.press("Enter");
+    let hello = peer.wait("the terminal's post", |e| {
+        e["type"] == "post" && e["text"] == "hello from the terminal"
+    });
+    assert_eq!(hello["own"], false, "{hello}");
+    assert_eq!(hello["channel"], CHANNEL, "{hello}");
+    assert_eq!(hello["author_name"], my_name.as_str(), "{hello}");
+    assert_eq!(hello["nickname"], NICK, "{hello}");
+    let hello_needle = post_needle(&my_name, Some(NICK), "hello from the terminal", &hello);
+    let screen = tmux.wait_screen("the own post on the screen", |s| {
+        post_row(s, &hello_needle).is_some() && input_line(s) == PLACEHOLDER
+    });
+    let hello_row = post_row(&screen, &hello_needle).expect("the post");
+
+    // A line half typed, then the peer's post arrives.
+    let partial = "half typed ünïcode line";
+    let typed = format!("> {partial}");
+    tmux.type_text(partial);
+    tmux.wait_screen("the half-typed line", |s| input_line(s) == typed);
+    assert_eq!(tmux.cursor(), (2 + partial.chars().count(), HEIGHT - 1));
+    let reply_text = "a reply from the peer, while you type";
+    peer.say(reply_text);
+    let reply = peer.wait("the peer's own post", |e| {
+        e["type"] == "post" && e["text"] == reply_text
+    });
+    assert_eq!(reply["own"], true, "{reply}");
+    let reply_needle = post_needle(&peer_name, None, reply_text, &reply);
+    let screen = tmux.wait_screen("the peer's post on the screen", |s| {
+        post_row(s, &reply_needle).is_some()
+    });
+    let reply_row = post_row(&screen, &reply_needle).expect("the reply");
+    assert_eq!(
+        input_line(&screen),
+        typed,
+        "the input line changed when a post arrived:\n{}",
+        screen.join("\n")
+    );
+    assert_eq!(
+        tmux.cursor(),
+        (2 + partial.chars().count(), HEIGHT - 1),
+        "the cursor moved when a post arrived:\n{}",
+        screen.join("\n")
+    );
+    assert!(
+        post_row(&screen, &hello_needle).is_some_and(|row| row < reply_row),
+        "the earlier post is no longer above the reply:\n{}",
+        screen.join("\n")
+    );
+    assert!(hello_row < HEIGHT - 2 && reply_row < HEIGHT - 2);
+    assert!(
+        status_line(&screen).starts_with(&format!(" #{CHANNEL} · you are {my_name}")),
+        "{}",
+        screen.join("\n")
+    );
+
+    // Enter posts the line that was being typed.
+    tmux.press("Enter");
+    let second = peer.wait("the half-typed line, posted", |e| {
+        e["type"] == "post" && e["text"] == partial
+    });
+    assert_eq!(second["author_key"], hello["author_key"], "{second}");
+    let second_needle = post_needle(&my_name, Some(NICK), partial, &second);
+    let screen = tmux.wait_screen("the second own post and an empty input line", |s| {
+        post_row(s, &second_needle).is_some() && input_line(s) == PLACEHOLDER
+    });
+    let order = [&hello_needle, &reply_needle, &second_needle].map(|n| post_row(&screen, n));
+    assert!(
+        order.is_sorted() && order[0].is_some(),
+        "the posts are not in the order written:\n{}",
+        screen.join("\n")
+    );
+
+    // /quit: exit status 0, terminal restored (the shell around `hearth`
+    // reports both, then keeps the pane open so tmux can be asked about it).
+    assert_eq!(tmux.format("#{alternate_on}"), "1", "the chat screen is up");
+    tmux.type_text("/quit");
+    tmux.press("Enter");
+    let screen = tmux.wait_screen("`hearth` to exit", |s| {
+        s.iter().any(|row| row.starts_with(EXITED))
+    });
+    assert!(
+        screen.iter().any(|row| *row == format!("{EXITED}0")),
+        "`hearth chat` did not exit with status 0 after /quit:\n{}",
+        screen.join("\n")
+    );
+    assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
+    assert_eq!(tmux.format("#{cursor_flag}"), "1", "cursor shown again");
+    let stty = std::fs::read_to_string(&tmux.stty).expect("`stty -a` after the chat");
+    let modes: Vec<&str> = stty.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig", "icrnl", "opost"] {
+        assert!(
+            modes.contains(&mode),
+            "the terminal is still in raw mode ({mode} is off):\n{stty}"
+        );
+    }
+    peer.wait("the terminal's node to disconnect", |e| {
+        e["type"] == "channel_peers" && e["channel"] == CHANNEL && e["peers"] == 0
+    });
+    eprintln!("terminal test took {:?}", started.elapsed());
+}
+
+/// Whether `tmux` can be run.
+fn tmux_installed() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// 16 hex digits no other run of this test shares: the process id and the
+/// time, hashed with the random seed of the standard library's hash maps.
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(nanos);
+    format!("{:016x}", hasher.finish())
+}
+
+/// Removes every `HEARTH_*` variable so that the settings of whoever runs
+/// the test do not leak in.
+fn clean_env(command: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("HEARTH_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// The row with the status line (just above the input line).
+fn status_line(screen: &[String]) -> &str {
+    screen.get(HEIGHT - 2).map_or("", String::as_str)
+}
+
+/// The bottom row: the input line.
+fn input_line(screen: &[String]) -> &str {
+    screen.get(HEIGHT - 1).map_or("", String::as_str)
+}
+
+/// What a post's line shows after its `HH:MM ` time: `name (nick): text  <short id>`.
+fn post_needle(name: &str, nick: Option<&str>, text: &str, event: &Value) -> String {
+    let id = event["id"].as_str().expect("a post id");
+    let short = id.get(..8).expect("a 64-digit id");
+    let nick = nick.map_or_else(String::new, |n| format!(" ({n})"));
+    format!("{name}{nick}: {text}  {short}")
+}
+
+/// The row showing a post: `needle`, right after a `HH:MM ` time.
+fn post_row(screen: &[String], needle: &str) -> Option<usize> {
+    screen.iter().position(|row| {
+        row.find(needle).is_some_and(|at| {
+            let time: Vec<char> = row[..at].chars().rev().take(6).collect();
+            matches!(
+                time.as_slice(),
+                [' ', m2, m1, ':', h2, h1]
+                    if [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit())
+            )
+        })
+    })
+}
+
+/// The peer: `hearth chat --json` with piped standard input and output.
+struct Peer {
+    child: Child,
+    stdin: ChildStdin,
+    events: Receiver<Value>,
+    seen: Vec<Value>,
+    stderr: PathBuf,
+}
+
+impl Peer {
+    fn start(dir: &Path, network: &str) -> Self {
+        let stderr = dir.join("peer.stderr");
+        let mut child = clean_env(&mut Command::new(HEARTH))
+            .args(["chat", CHANNEL, "--json", "--network", network, "--no-mdns"])
+            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--data-dir"])
+            .arg(dir.join("data"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&stderr).expect("a file for the peer's stderr"))
+            .spawn()
+            .expect("the peer starts");
+        let stdin = child.stdin.take().expect("the peer's stdin");
+        let stdout = child.stdout.take().expect("the peer's stdout");
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let event = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("the peer printed a non-JSON line {line:?}: {e}"));
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            stdin,
+            events,
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    /// Posts a line (the peer posts each line of its standard input).
+    fn say(&mut self, text: &str) {
+        writeln!(self.stdin, "{text}").expect("write to the peer");
+        self.stdin.flush().expect("flush the peer's input");
+    }
+
+    /// Waits for the first event from now on that `wanted` accepts.
+    fn wait(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(event) => {
+                    self.seen.push(event.clone());
+                    if wanted(&event) {
+                        return event;
+                    }
+                }
+                Err(e) => {
+                    let why = match e {
+                        RecvTimeoutError::Timeout => "timed out",
+                        RecvTimeoutError::Disconnected => "the peer's output ended",
+                    };
+                    panic!(
+                        "{why} waiting for the peer to see {what}; its events:\n{}\nits stderr:\n{}",
+                        self.seen
+                            .iter()
+                            .map(Value::to_string)
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tmux server of our own (`tmux -L <socket>`), with one session running
+/// `hearth chat`; the server is killed, and its socket file removed, when
+/// this is dropped.
+struct Tmux {
+    socket: String,
+    /// The server's socket file, once the server runs.
+    socket_path: Option<PathBuf>,
+    /// The chat's log file.
+    log: PathBuf,
+    /// Where the terminal's modes (`stty -a`) are written once `hearth`
+    /// has exited.
+    stty: PathBuf,
+}
+
+impl Tmux {
+    /// Starts the session with `command`. When it exits, the shell prints
+    /// `EXITED` and its status, writes the terminal's modes to a file and
+    /// keeps the pane open (`cat`), so tmux can tell how the terminal was
+    /// left.
+    fn start(socket: &str, command: &[&str], data_dir: &Path) -> Self {
+        let mut tmux = Self {
+            socket: socket.to_owned(),
+            socket_path: None,
+            log: data_dir.join("logs").join("hearth.log"),
+            stty: data_dir.join("stty-after-exit"),
+        };
+        let shell = format!(
+            "env TERM=xterm-256color {}; status=$?; stty -a > {}; echo \"{EXITED}$status\"; exec cat",
+            command
+                .iter()
+                .map(|arg| shell_quote(arg))
+                .collect::<Vec<_>>()
+                .join(" "),
+            shell_quote(&tmux.stty.display().to_string()),
+        );
+        let (x, y) = (WIDTH.to_string(), HEIGHT.to_string());
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            &x,
+            "-y",
+            &y,
+            "-s",
+            SESSION,
+            &shell,
+            ";",
+            "set-option",
+            "-g",
+            "remain-on-exit",
+            "on",
+        ]);
+        tmux.socket_path = Some(PathBuf::from(tmux.format("#{socket_path}")));
+        tmux
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        // No user configuration; /bin/sh runs the pane's command line.
+        clean_env(&mut command)
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .env_remove("TMUX")
+            .env("SHELL", "/bin/sh");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = self.command().args(args).output().expect("tmux runs");
+        assert!(
+            status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&stderr)
+        );
+        String::from_utf8(stdout).expect("tmux prints UTF-8")
+    }
+
+    /// The visible rows, trailing spaces removed.
+    fn screen(&self) -> Vec<String> {
+        self.run(&["capture-pane", "-p", "-t", SESSION])
+            .lines()
+            .map(|row| row.trim_end().to_owned())
+            .collect()
+    }
+
+    /// A tmux format (`#{…}`) of the pane.
+    fn format(&self, format: &str) -> String {
+        self.run(&["display-message", "-p", "-t", SESSION, format])
+            .trim()
+            .to_owned()
+    }
+
+    /// The cursor, as (column, row).
+    fn cursor(&self) -> (usize, usize) {
+        let at = self.format("#{cursor_x} #{cursor_y}");
+        let mut parts = at.split(' ').map(|n| n.parse().expect("a number"));
+        (
+            parts.next().expect("a column"),
+            parts.next().expect("a row"),
+        )
+    }
+
+    /// Types `text` as it is (no key names).
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", SESSION, "-l", text]);
+    }
+
+    /// Presses a key by its tmux name (`Enter`).
+    fn press(&self, key: &str) {
+        self.run(&["send-keys", "-t", SESSION, key]);
+    }
+
+    /// Looks at the screen until `ready` accepts it. A terminal sends no
+    /// event when it changes, so this polls, with a short pause between
+    /// looks, and gives up after [`PATIENCE`].
+    fn wait_screen(&self, what: &str, ready: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; the screen:\n{}\nthe chat's log:\n{}",
+                    screen.join("\n"),
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self
+            .command()
+            .arg("kill-server")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        // tmux leaves the file behind.
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// `arg` as one word for /bin/sh.
+fn shell_quote(arg: &str) -> String {
+    format!("'{}'", arg.replace('\'', r"'\''"))
+}
