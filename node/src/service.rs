@@ -147,7 +147,7 @@ impl Service {
                 // Peer ids change across restarts unless persisted, so dial
                 // the address alone and let the handshake say who is there.
                 let address = without_p2p(address);
-                if let Err(e) = self.swarm.dial(address.clone()) {
+                if let Err(e) = self.swarm.dial(dial_address(address.clone())) {
                     tracing::debug!(%address, error = %e, "known peer not dialled");
                 }
             }
@@ -290,13 +290,13 @@ impl Service {
                 let _ = reply.send(Ok(self.listen_addrs.clone()));
             }
             Command::Dial(address, reply) => {
-                let result = self
-                    .swarm
-                    .dial(address.clone())
-                    .map_err(|e| NodeError::Dial {
-                        address: address.to_string(),
-                        reason: e.to_string(),
-                    });
+                let result =
+                    self.swarm
+                        .dial(dial_address(address.clone()))
+                        .map_err(|e| NodeError::Dial {
+                            address: address.to_string(),
+                            reason: e.to_string(),
+                        });
                 let _ = reply.send(result);
             }
             Command::Persona(channel, reply) => {
@@ -1307,7 +1307,7 @@ impl Service {
                     .kad
                     .add_address(&peer, without_p2p(address.clone()));
             }
-            if let Err(e) = self.swarm.dial(address.clone()) {
+            if let Err(e) = self.swarm.dial(dial_address(address.clone())) {
                 tracing::warn!(%address, error = %e, "cannot dial bootstrap node");
             }
         }
@@ -1359,6 +1359,18 @@ fn subscribed_peers(gossipsub: &crate::swarm::Gossipsub, topic: &TopicHash) -> u
 
 fn with_p2p(address: Multiaddr, peer: PeerId) -> Multiaddr {
     address.clone().with_p2p(peer).unwrap_or(address)
+}
+
+/// Dial options for an address, from a fresh local port: dialling from the
+/// listen port lets two nodes that dial each other at once open one TCP
+/// connection from both ends, whose handshake then fails on both sides
+/// (libp2p/specs#389). Reusing the port only helps hole punching, which
+/// hearth does not do.
+fn dial_address(address: Multiaddr) -> DialOpts {
+    DialOpts::unknown_peer_id()
+        .address(address)
+        .allocate_new_port()
+        .build()
 }
 
 fn without_p2p(mut address: Multiaddr) -> Multiaddr {
