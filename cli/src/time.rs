@@ -34,7 +34,8 @@ impl Civil {
     fn from_ms(ms: u64) -> Self {
         let days = ms / MS_PER_DAY;
         let rest = ms % MS_PER_DAY;
-        let (year, month, day) = civil_from_days(days);
+        let (year, month, day) = civil_from_days(i64::try_from(days).unwrap_or(i64::MAX / 2));
+        let (month, day) = (u32::from(month), u32::from(day));
         // The remainder of a day is below 86 400 000, so these fit in u32.
         let secs = u32::try_from(rest / MS_PER_SECOND).unwrap_or(0);
         Self {
@@ -48,12 +49,23 @@ impl Civil {
     }
 }
 
-/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's
-/// `civil_from_days`.
-fn civil_from_days(days: u64) -> (i64, u32, u32) {
-    let z = i64::try_from(days).unwrap_or(i64::MAX / 2) + 719_468;
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub(crate) fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
+    let (m, d) = (i64::from(month), i64::from(day));
+    let y = if m <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01.
+pub(crate) fn civil_from_days(days: i64) -> (i64, u8, u8) {
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
+    let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
@@ -62,22 +74,22 @@ fn civil_from_days(days: u64) -> (i64, u32, u32) {
     let year = yoe + era * 400 + i64::from(month <= 2);
     (
         year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
+        u8::try_from(month).unwrap_or(1),
+        u8::try_from(day).unwrap_or(1),
     )
 }
 
-/// (year, month, day) to days since 1970-01-01 (negative before):
-/// Howard Hinnant's `days_from_civil`.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let m = i64::from(month);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+pub(crate) fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+pub(crate) fn days_in_month(year: i64, month: u8) -> u8 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// `2026-11-22T02:41:07Z`.
@@ -155,8 +167,8 @@ fn parse_utc(s: &str) -> Option<u64> {
     };
     let mut parts = date.split('-');
     let year: i64 = fixed_digits(parts.next()?, 4)?;
-    let month: u32 = fixed_digits(parts.next()?, 2)?;
-    let day: u32 = fixed_digits(parts.next()?, 2)?;
+    let month: u8 = fixed_digits(parts.next()?, 2)?;
+    let day: u8 = fixed_digits(parts.next()?, 2)?;
     if parts.next().is_some() || !(1..=12).contains(&month) || day == 0 {
         return None;
     }
@@ -188,15 +200,6 @@ fn fixed_digits<T: std::str::FromStr>(s: &str, len: usize) -> Option<T> {
     (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
         .flatten()
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 #[cfg(test)]
@@ -250,9 +253,9 @@ mod tests {
 
     #[test]
     fn date_conversion_round_trips() {
-        for days in [0u64, 1, 59, 365, 10_957, 19_675, 50_000] {
+        for days in [0i64, 1, 59, 365, 10_957, 19_675, 50_000, -1, -719_468] {
             let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), i64::try_from(days).unwrap());
+            assert_eq!(days_from_civil(y, m, d), days);
         }
     }
 }

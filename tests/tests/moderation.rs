@@ -86,6 +86,49 @@ async fn a_blocked_persona_is_hidden_with_a_reason_and_not_relayed() {
     );
 }
 
+/// A list of `entries` signed by `moderator`, at `sequence`.
+fn signed_list(
+    moderator: &Keypair,
+    network: &hearth_protocol::NetworkId,
+    sequence: u64,
+    entries: Vec<BlockEntry>,
+) -> Vec<u8> {
+    ModeratorList::sign(
+        moderator,
+        network,
+        sequence,
+        1_700_000_000_000 + sequence,
+        "recovery spam",
+        entries,
+    )
+    .unwrap()
+    .bytes
+}
+
+/// Publishes a list on `host` and waits until `reader` has taken it in.
+async fn publish_and_apply(
+    host: &hearth_node::NodeHandle,
+    reader_events: &mut hearth_node::EventStream,
+    list: Vec<u8>,
+    sequence: u64,
+) {
+    host.publish_moderator_list(list).await.unwrap();
+    wait_for(
+        reader_events,
+        &format!("list {sequence} at the reader"),
+        |e| match e {
+            Event::ModeratorList { sequence: s, .. } if *s == sequence => Some(()),
+            _ => None,
+        },
+    )
+    .await;
+}
+
+/// Whether `node` hides the post `id`.
+async fn hidden(node: &hearth_node::NodeHandle, id: hearth_protocol::MessageId) -> bool {
+    node.post(id).await.unwrap().unwrap().verdict.is_some()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_followed_moderators_list_applies_and_unfollowing_undoes_it() {
     init_tracing();
@@ -106,22 +149,17 @@ async fn a_followed_moderators_list_applies_and_unfollowing_undoes_it() {
     wait_channel_peers(&reader, &mut reader_events, &ch, 2).await;
 
     let spam_persona = spammer.persona(ch.clone()).await.unwrap();
-    let list = ModeratorList::sign(
+    let list = signed_list(
         &moderator,
         &network,
         1,
-        1_700_000_000_000,
-        "recovery spam",
         vec![
             BlockEntry::new(BlockTarget::Persona(spam_persona.key), "sells pills")
                 .in_channel(ch.clone()),
         ],
-    )
-    .unwrap();
+    );
     // The moderator's list lives on the host node before anyone follows.
-    host.publish_moderator_list(list.bytes.clone())
-        .await
-        .unwrap();
+    host.publish_moderator_list(list.clone()).await.unwrap();
 
     let spam = spammer
         .publish(ch.clone(), "cheap pills here")
@@ -146,8 +184,8 @@ async fn a_followed_moderators_list_applies_and_unfollowing_undoes_it() {
         _ => None,
     })
     .await;
-    let hidden = reader.post(spam.id).await.unwrap().unwrap();
-    let verdict = hidden.verdict.expect("hidden by the list");
+    let record = reader.post(spam.id).await.unwrap().unwrap();
+    let verdict = record.verdict.expect("hidden by the list");
     assert_eq!(verdict.list, ListId::Moderator(moderator.public()));
     assert_eq!(verdict.reason, "sells pills");
     let history = reader
@@ -157,31 +195,10 @@ async fn a_followed_moderators_list_applies_and_unfollowing_undoes_it() {
     assert!(history.iter().all(|r| r.id != spam.id));
 
     // An older list replayed later must not replace the newer one.
-    let newer = ModeratorList::sign(
-        &moderator,
-        &network,
-        2,
-        1_700_000_000_001,
-        "recovery spam",
-        vec![],
-    )
-    .unwrap();
-    host.publish_moderator_list(newer.bytes).await.unwrap();
-    wait_for(&mut reader_events, "the empty list", |e| match e {
-        Event::ModeratorList { sequence: 2, .. } => Some(()),
-        _ => None,
-    })
-    .await;
-    assert!(
-        reader
-            .post(spam.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .verdict
-            .is_none()
-    );
-    let stale = host.publish_moderator_list(list.bytes).await;
+    let newer = signed_list(&moderator, &network, 2, vec![]);
+    publish_and_apply(&host, &mut reader_events, newer, 2).await;
+    assert!(!hidden(&reader, spam.id).await);
+    let stale = host.publish_moderator_list(list).await;
     assert!(matches!(
         stale,
         Err(hearth_node::NodeError::StaleList {
@@ -191,43 +208,19 @@ async fn a_followed_moderators_list_applies_and_unfollowing_undoes_it() {
     ));
 
     // Unfollowing drops the moderator's entries at once.
-    let relisted = ModeratorList::sign(
+    let relisted = signed_list(
         &moderator,
         &network,
         3,
-        1_700_000_000_002,
-        "recovery spam",
         vec![BlockEntry::new(
             BlockTarget::Persona(spam_persona.key),
             "sells pills",
         )],
-    )
-    .unwrap();
-    host.publish_moderator_list(relisted.bytes).await.unwrap();
-    wait_for(&mut reader_events, "list 3", |e| match e {
-        Event::ModeratorList { sequence: 3, .. } => Some(()),
-        _ => None,
-    })
-    .await;
-    assert!(
-        reader
-            .post(spam.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .verdict
-            .is_some()
     );
+    publish_and_apply(&host, &mut reader_events, relisted, 3).await;
+    assert!(hidden(&reader, spam.id).await);
     assert!(reader.unfollow(moderator.public()).await.unwrap());
-    assert!(
-        reader
-            .post(spam.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .verdict
-            .is_none()
-    );
+    assert!(!hidden(&reader, spam.id).await);
     let history = reader.history(ch, HistoryQuery::default()).await.unwrap();
     assert!(history.iter().any(|r| r.id == spam.id));
 }
