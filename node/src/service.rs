@@ -37,7 +37,11 @@ use crate::swarm::{Behaviour, BehaviourEvent, kad_protocol, score_thresholds, to
 
 /// Received posts are flushed in groups this far apart.
 const FLUSH_DELAY: Duration = Duration::from_millis(5);
-/// Provider lookups for a channel with no peers.
+/// The first provider lookup again for a channel with no peers; the gap
+/// doubles up to `LOOKUP_EMPTY`. Short at first because the first lookup
+/// often races the other side's announcement.
+const LOOKUP_FIRST: Duration = Duration::from_secs(1);
+/// Provider lookups for a channel with no peers, at the longest.
 const LOOKUP_EMPTY: Duration = Duration::from_secs(10);
 /// Provider lookups for a channel that has peers.
 const LOOKUP_BUSY: Duration = Duration::from_secs(120);
@@ -65,6 +69,7 @@ struct Channel {
     key: RecordKey,
     peers: usize,
     next_lookup: Instant,
+    lookup_gap: Duration,
     last_lookup: Instant,
     last_provide: Option<Instant>,
 }
@@ -425,7 +430,8 @@ impl Service {
                 topic,
                 key,
                 peers: 0,
-                next_lookup: instant + LOOKUP_EMPTY,
+                next_lookup: instant + LOOKUP_FIRST,
+                lookup_gap: LOOKUP_FIRST,
                 last_lookup: instant,
                 last_provide: dht_known.then_some(instant),
             },
@@ -894,7 +900,7 @@ impl Service {
                         }
                         if look || announced {
                             channel.last_lookup = now;
-                            channel.next_lookup = now + LOOKUP_EMPTY;
+                            channel.next_lookup = now + channel.lookup_gap;
                         }
                     }
                 }
@@ -1210,6 +1216,11 @@ impl Service {
                 if peers > 0 && channel.peers == 0 {
                     channel.next_lookup = Instant::now() + LOOKUP_BUSY;
                 }
+                if peers == 0 {
+                    // Alone again: look for others soon, then back off.
+                    channel.lookup_gap = LOOKUP_FIRST;
+                    channel.next_lookup = Instant::now() + LOOKUP_FIRST;
+                }
                 channel.peers = peers;
                 changed.push((name.clone(), peers));
             }
@@ -1238,12 +1249,12 @@ impl Service {
                     .kad
                     .get_providers(channel.key.clone());
                 channel.last_lookup = now;
-                channel.next_lookup = now
-                    + if channel.peers == 0 {
-                        LOOKUP_EMPTY
-                    } else {
-                        LOOKUP_BUSY
-                    };
+                if channel.peers == 0 {
+                    channel.next_lookup = now + channel.lookup_gap;
+                    channel.lookup_gap = (channel.lookup_gap * 2).min(LOOKUP_EMPTY);
+                } else {
+                    channel.next_lookup = now + LOOKUP_BUSY;
+                }
             }
         }
         if now >= self.next_bootstrap_retry {
