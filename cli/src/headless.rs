@@ -128,7 +128,7 @@ impl Printer {
 /// The plain-text form of an event, or `None` for events plain output
 /// leaves out (peer changes, refusals).
 pub fn plain(event: &JsonEvent) -> Option<String> {
-    render(event, time::clock)
+    render(event, time::date_time)
 }
 
 /// [`plain`] with the times of posts written by `stamp`.
@@ -453,9 +453,12 @@ mod tests {
             reply_to: Some("ef".repeat(32)),
             own: false,
         };
+        fn utc(ms: u64) -> String {
+            time::date_time_in(ms, &jiff::tz::TimeZone::UTC)
+        }
         assert_eq!(
-            plain(&JsonEvent::Post(post)).unwrap(),
-            "[22:13] #anxiety calm-otter-3f2a (sam): [reply to efefefef] \
+            render(&JsonEvent::Post(post), utc).unwrap(),
+            "[2023-11-14 22:13 UTC] #anxiety calm-otter-3f2a (sam): [reply to efefefef] \
              [content warning: death, loss] first\n    second"
         );
         assert!(

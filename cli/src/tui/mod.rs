@@ -20,7 +20,7 @@ mod view;
 use std::io::{self, Stdout};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use crossterm::event::{
@@ -42,6 +42,7 @@ use tokio::task::JoinSet;
 
 use self::clock::Zone;
 use self::state::{Action, App, NodeEvent, Outcome, PeerSummary, Persona, Record};
+use crate::time::now_ms;
 
 /// Most queued events handled between two drawings, so a flood of posts
 /// is drawn once rather than once per post.
@@ -450,11 +451,4 @@ fn restore_terminal() {
             crossterm::cursor::Show
         );
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
