@@ -1,9 +1,13 @@
 //! The command line as clap parses it: raw strings and flags, not yet
 //! validated. [`crate::config`] turns them into a checked `Config`.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Arg, ArgMatches, Args, Command as ClapCommand, CommandFactory, FromArgMatches};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// hearth: peer-to-peer support channels from the terminal.
 #[derive(Debug, Parser)]
@@ -26,48 +30,234 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses `argv` (with the program name first) and the `HEARTH_*`
+    /// variables clap reads for the arguments, noting in
+    /// [`GlobalArgs::given`] how each setting was given.
+    pub fn parse_from_args<I, T>(argv: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut command = Cli::command();
+        let matches = command.try_get_matches_from_mut(argv)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        cli.global.given = given(&command, &matches);
+        Ok(cli)
+    }
+}
+
+/// How each argument of the invoked command (and the commands above it)
+/// was given, by argument id.
+fn given(root: &ClapCommand, matches: &ArgMatches) -> GivenBy {
+    let mut out = GivenBy::new();
+    let mut level = Some((root, matches));
+    while let Some((command, matches)) = level {
+        for id in matches.ids() {
+            let id = id.as_str();
+            let Some(arg) = command
+                .get_arguments()
+                .chain(root.get_arguments())
+                .find(|a| a.get_id() == id)
+            else {
+                continue;
+            };
+            let how = match matches.value_source(id) {
+                Some(ValueSource::CommandLine) => Given::Flag(flag_name(arg)),
+                Some(ValueSource::EnvVariable) => match arg.get_env() {
+                    Some(name) => Given::Env(name.to_string_lossy().into_owned()),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            out.insert(id.to_owned(), how);
+        }
+        level = matches
+            .subcommand()
+            .and_then(|(name, sub)| command.find_subcommand(name).map(|c| (c, sub)));
+    }
+    out
+}
+
+/// `--listen`, or `the CHANNEL arguments` for a positional argument.
+fn flag_name(arg: &Arg) -> String {
+    match arg.get_long() {
+        Some(long) => format!("--{long}"),
+        None => {
+            let name = arg
+                .get_value_names()
+                .and_then(|names| names.first())
+                .map_or_else(|| arg.get_id().to_string(), ToString::to_string);
+            format!("the {name} arguments")
+        }
+    }
+}
+
+/// Where a setting given to clap came from: a flag (or the positional
+/// arguments) or the environment variable clap read for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Given {
+    /// A flag such as `--listen`, or `the CHANNEL arguments`.
+    Flag(String),
+    /// An environment variable such as `HEARTH_LISTEN`.
+    Env(String),
+}
+
+/// How each argument (by its id, which is the setting's key) was given;
+/// arguments left at their defaults are absent.
+pub type GivenBy = BTreeMap<String, Given>;
+
+/// The help heading of the options every command accepts.
+const GLOBAL: &str = "Global options";
+
 /// Options every command accepts.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
     /// The data directory: store, hearth.toml, control socket and logs
-    /// [env: HEARTH_DATA_DIR] [default: the platform's data directory]
-    #[arg(long, global = true, value_name = "DIR")]
+    /// [default: the platform's data directory]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "HEARTH_DATA_DIR",
+        help_heading = GLOBAL
+    )]
     pub data_dir: Option<PathBuf>,
     /// Read the configuration from FILE instead of <data dir>/hearth.toml
-    /// [env: HEARTH_CONFIG]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "HEARTH_CONFIG",
+        help_heading = GLOBAL
+    )]
     pub config: Option<PathBuf>,
     /// Print newline-delimited JSON instead of text (schema in docs/cli.md)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// The hearth network; networks never see each other's posts. Give the
-    /// same one to every command on a data directory [env: HEARTH_NETWORK]
-    /// [default: main]
-    #[arg(long, global = true, value_name = "ID")]
+    /// same one to every command on a data directory [default: main]
+    #[arg(
+        long,
+        global = true,
+        value_name = "ID",
+        env = "HEARTH_NETWORK",
+        help_heading = GLOBAL
+    )]
     pub network: Option<String>,
+    /// What to log: a level (error, warn, info, debug, trace) or directives
+    /// like hearth_node=debug,warn; RUST_LOG too, if this is not set
+    /// [default: warn]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILTER",
+        env = "HEARTH_LOG",
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub log: Option<String>,
+    /// Delete stored posts older than this many days [default: 30]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DAYS",
+        env = "HEARTH_RETENTION_DAYS",
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub retention_days: Option<String>,
+    /// Keep at most this many posts per channel [default: 10000]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "HEARTH_MAX_POSTS_PER_CHANNEL",
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub max_posts_per_channel: Option<String>,
+    /// Memory for the store's cache, in MiB [default: 32]
+    #[arg(
+        long,
+        global = true,
+        value_name = "MIB",
+        env = "HEARTH_CACHE_MB",
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub cache_mb: Option<String>,
+    /// How each of the settings above and below was given; filled in by
+    /// [`Cli::parse_from`].
+    #[arg(skip)]
+    pub given: GivenBy,
 }
 
-/// Options of every command that runs a node (`chat`, `run`).
+/// The settings of a node, for the commands that run one (`chat`, `run`)
+/// and for `config show`, which shows what they would use.
 #[derive(Debug, Clone, Default, Args)]
 pub struct NodeArgs {
-    /// Listen on this address (repeatable) [env: HEARTH_LISTEN, comma-separated]
+    /// Channels to join, like anxiety or grief/es; in chat, lines you type go
+    /// to the first [default: the `channels` of the config]
+    #[arg(value_name = "CHANNEL", env = "HEARTH_CHANNELS", value_delimiter = ',')]
+    pub channels: Vec<String>,
+    /// Listen on this address (repeatable)
     /// [default: /ip4/0.0.0.0/tcp/0 and /ip4/0.0.0.0/udp/0/quic-v1]
-    #[arg(long, value_name = "MULTIADDR")]
+    #[arg(
+        long,
+        value_name = "MULTIADDR",
+        env = "HEARTH_LISTEN",
+        value_delimiter = ','
+    )]
     pub listen: Vec<String>,
     /// Dial this node at start to find others (repeatable)
-    /// [env: HEARTH_BOOTSTRAP, comma-separated]
-    #[arg(long, value_name = "MULTIADDR")]
+    #[arg(
+        long,
+        value_name = "MULTIADDR",
+        env = "HEARTH_BOOTSTRAP",
+        value_delimiter = ','
+    )]
     pub bootstrap: Vec<String>,
-    /// Do not look for peers on the local network with mDNS [env: HEARTH_MDNS=false]
+    /// Look for peers on the local network with mDNS [default: true]
+    #[arg(long, value_name = "BOOL", env = "HEARTH_MDNS", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    pub mdns: Option<String>,
+    /// Do not look for peers on the local network (--mdns=false)
     #[arg(long)]
     pub no_mdns: bool,
     /// Keep personas only in memory: a new name in every channel at every
-    /// start, nothing written to disk [env: HEARTH_EPHEMERAL]
-    #[arg(long)]
-    pub ephemeral: bool,
-    /// A nickname shown beside your persona's name [env: HEARTH_NICK]
-    #[arg(long, value_name = "NAME")]
+    /// start, nothing written to disk [default: false]
+    #[arg(long, value_name = "BOOL", env = "HEARTH_EPHEMERAL", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    pub ephemeral: Option<String>,
+    /// A nickname shown beside your persona's name; empty for none
+    #[arg(long, value_name = "NAME", env = "HEARTH_NICK")]
     pub nick: Option<String>,
+    /// Options for nodes that serve others.
+    #[command(flatten, next_help_heading = "Serving others (bootstrap nodes)")]
+    pub serve: ServeArgs,
+}
+
+/// Options for nodes that serve others: bootstrap and relay nodes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Keep the same peer id across restarts, so the address others
+    /// bootstrap from stays valid [default: false]
+    #[arg(long, value_name = "BOOL", env = "HEARTH_PERSISTENT_IDENTITY", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    pub persistent_identity: Option<String>,
+    /// Serve the DHT for other nodes [default: false]
+    #[arg(long, value_name = "BOOL", env = "HEARTH_DHT_SERVER", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    pub dht_server: Option<String>,
+    /// Announce this address as reachable from outside (repeatable)
+    #[arg(
+        long,
+        value_name = "MULTIADDR",
+        env = "HEARTH_EXTERNAL",
+        value_delimiter = ','
+    )]
+    pub external: Vec<String>,
 }
 
 /// The commands.
@@ -79,10 +269,10 @@ pub enum Command {
     /// standard input is posted to the first channel, and posts are printed
     /// (as JSON events with --json). The node keeps running after the end of
     /// input until SIGINT or SIGTERM.
-    Chat(ChatArgs),
+    Chat(NodeArgs),
     /// Run a node without a chat interface: join the configured channels,
     /// store and relay posts for your community
-    Run(RunArgs),
+    Run(NodeArgs),
     /// Your personas: the throwaway names you speak with, one per channel
     #[command(subcommand)]
     Persona(PersonaCommand),
@@ -102,40 +292,6 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), of hearth or of one command
     Man(ManArgs),
-}
-
-/// `hearth chat`.
-#[derive(Debug, Args)]
-pub struct ChatArgs {
-    /// Channels to join, like anxiety or grief/es; lines you type go to the
-    /// first [default: the `channels` of the config]
-    #[arg(value_name = "CHANNEL")]
-    pub channels: Vec<String>,
-    /// Node options.
-    #[command(flatten)]
-    pub node: NodeArgs,
-}
-
-/// `hearth run`.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Channels to join [default: the `channels` of the config]
-    #[arg(value_name = "CHANNEL")]
-    pub channels: Vec<String>,
-    /// Node options.
-    #[command(flatten)]
-    pub node: NodeArgs,
-    /// Keep the same peer id across restarts, so the address others
-    /// bootstrap from stays valid [env: HEARTH_PERSISTENT_IDENTITY]
-    #[arg(long)]
-    pub persistent_identity: bool,
-    /// Serve the DHT for other nodes (bootstrap nodes) [env: HEARTH_DHT_SERVER]
-    #[arg(long)]
-    pub dht_server: bool,
-    /// Announce this address as reachable from outside (repeatable)
-    /// [env: HEARTH_EXTERNAL, comma-separated]
-    #[arg(long, value_name = "MULTIADDR")]
-    pub external: Vec<String>,
 }
 
 /// `hearth persona …`.
@@ -239,8 +395,9 @@ pub struct HistoryArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the effective configuration (file, environment and flags
-    /// combined) as TOML
-    Show,
+    /// combined) as TOML, with where each value came from; node options
+    /// given here show what `chat` or `run` would use with them
+    Show(Box<NodeArgs>),
     /// Write a commented default hearth.toml (never overwrites)
     Init,
 }
@@ -264,7 +421,6 @@ pub struct CompletionsArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_definition_is_consistent() {
@@ -273,7 +429,7 @@ mod tests {
 
     #[test]
     fn node_flags_are_repeatable_and_globals_go_anywhere() {
-        let cli = Cli::try_parse_from([
+        let cli = Cli::parse_from_args([
             "hearth",
             "chat",
             "anxiety",
@@ -290,11 +446,40 @@ mod tests {
         .unwrap();
         assert!(cli.global.json);
         assert_eq!(cli.global.data_dir, Some(PathBuf::from("/tmp/x")));
+        let given = &cli.global.given;
+        assert_eq!(given["data_dir"], Given::Flag("--data-dir".into()));
+        assert_eq!(given["listen"], Given::Flag("--listen".into()));
+        assert_eq!(given["no_mdns"], Given::Flag("--no-mdns".into()));
+        assert_eq!(
+            given["channels"],
+            Given::Flag("the CHANNEL arguments".into())
+        );
         let Command::Chat(chat) = cli.command else {
             panic!("not chat")
         };
         assert_eq!(chat.channels, ["anxiety", "grief/es"]);
-        assert_eq!(chat.node.listen.len(), 2);
-        assert!(chat.node.no_mdns);
+        assert_eq!(chat.listen.len(), 2);
+        assert!(chat.no_mdns);
+    }
+
+    #[test]
+    fn boolean_options_take_an_optional_value_and_never_eat_a_channel() {
+        let cli = Cli::parse_from_args([
+            "hearth",
+            "run",
+            "--ephemeral",
+            "anxiety",
+            "--dht-server=off",
+            "--persistent-identity",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(run.channels, ["anxiety"]);
+        assert_eq!(run.ephemeral.as_deref(), Some("true"));
+        assert_eq!(run.serve.dht_server.as_deref(), Some("off"));
+        assert_eq!(run.serve.persistent_identity.as_deref(), Some("true"));
+        assert_eq!(run.mdns, None);
     }
 }

@@ -9,8 +9,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 mod args;
 mod commands;
 mod config;
@@ -24,7 +22,7 @@ mod tui;
 
 fn main() -> ExitCode {
     install_panic_hook();
-    let cli = match args::Cli::try_parse() {
+    let cli = match args::Cli::parse_from_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout with code 0; errors to stderr

@@ -475,6 +475,63 @@ fn help_and_usage_errors() {
 }
 
 #[test]
+fn settings_come_from_variables_and_flags_and_times_name_their_zone() {
+    let place = Place::new(&unique_network());
+    let show = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = place.command(args);
+        command.envs(env.iter().copied());
+        let output = run(&mut command);
+        let stderr = text(&output.stderr);
+        assert_no_panic(&format!("{args:?}"), &stderr);
+        (output.status.code(), text(&output.stdout), stderr)
+    };
+
+    let env = [
+        ("HEARTH_NICK", "sam"),
+        ("HEARTH_CHANNELS", "anxiety, grief/es"),
+        ("HEARTH_EPHEMERAL", "on"),
+    ];
+    let (code, out, err) = show(&["config", "show"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    for line in [
+        "nick = \"sam\"  # from HEARTH_NICK",
+        "channels = [\"anxiety\", \"grief/es\"]  # from HEARTH_CHANNELS",
+        "ephemeral = true  # from HEARTH_EPHEMERAL",
+        "mdns = true  # default",
+        "network = ",
+    ] {
+        assert!(out.contains(line), "no {line:?} in:\n{out}");
+    }
+    let (_, out, _) = show(
+        &["config", "show", "--nick", "flagged", "--ephemeral=no"],
+        &env,
+    );
+    assert!(out.contains("nick = \"flagged\"  # from --nick"), "{out}");
+    assert!(
+        out.contains("ephemeral = false  # from --ephemeral"),
+        "{out}"
+    );
+
+    let (code, out, err) = show(&["status"], &[("HEARTH_RETENTION_DAYS", "soon")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(
+        err.trim_end(),
+        "hearth: invalid HEARTH_RETENTION_DAYS=\"soon\": use a whole number like 30"
+    );
+
+    // A persona's creation time, shown in the zone TZ names, or in UTC
+    // when TZ cannot be read.
+    let (code, _, err) = show(&["persona", "show", CHANNEL], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    for (tz, zone) in [("<+05>-5", " +05 "), ("/dev/zero", " UTC "), ("", " UTC ")] {
+        let (code, out, err) = show(&["persona", "list"], &[("TZ", tz)]);
+        assert_eq!(code, Some(0), "TZ={tz:?}: {err}");
+        assert!(out.contains(zone), "TZ={tz:?}: {out}");
+    }
+}
+
+#[test]
 fn three_processes_find_each_other_through_a_dht_bootstrap() {
     let network = unique_network();
     let place1 = Place::new(&network);

@@ -12,7 +12,7 @@ use crate::logging::create_private_dir;
 /// Runs a config command.
 pub fn run(command: &ConfigCommand, config: &Config, global: &GlobalArgs) -> anyhow::Result<()> {
     match command {
-        ConfigCommand::Show => {
+        ConfigCommand::Show(_) => {
             if global.json {
                 print_json(&config.to_settings())
             } else {

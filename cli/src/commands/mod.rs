@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::args::{Cli, Command, ConfigCommand};
-use crate::config::{Config, Settings};
+use crate::config::Config;
 use crate::logging;
 
 pub mod block;
@@ -29,46 +29,45 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Completions(args) => docs::completions(args.shell),
         Command::Man(args) => docs::man(args.command.as_deref()),
         Command::Config(command) => {
-            let config = match command {
-                ConfigCommand::Show => Config::load(&global, Settings::default())?,
+            let config = match &command {
+                ConfigCommand::Show(node) => Config::load(&global, Some(node.as_ref()))?,
                 ConfigCommand::Init => Config::load_without_file(&global)?,
             };
             logging::to_stderr(&config.log);
             config::run(&command, &config, &global)
         }
         Command::Chat(args) => {
-            let flags = Settings::from_node_args(&args.channels, &args.node);
-            let config = Config::load(&global, flags)?;
+            let config = Config::load(&global, Some(&args))?;
             // Logging is set up inside: the full-screen chat logs to a file.
             block_on(node::chat(config, json))
         }
         Command::Run(args) => {
-            let config = Config::load(&global, Settings::from_run_args(&args))?;
+            let config = Config::load(&global, Some(&args))?;
             logging::to_stderr(&config.log);
             block_on(node::run(config, json))
         }
         Command::Persona(command) => {
-            let config = Config::load(&global, Settings::default())?;
+            let config = Config::load(&global, None)?;
             logging::to_stderr(&config.log);
             block_on(persona::run(command, config, json))
         }
         Command::Block(command) => {
-            let config = Config::load(&global, Settings::default())?;
+            let config = Config::load(&global, None)?;
             logging::to_stderr(&config.log);
             block_on(block::run(command, config, json))
         }
         Command::History(args) => {
-            let config = Config::load(&global, Settings::default())?;
+            let config = Config::load(&global, None)?;
             logging::to_stderr(&config.log);
             block_on(history::run(args, config, json))
         }
         Command::Peers => {
-            let config = Config::load(&global, Settings::default())?;
+            let config = Config::load(&global, None)?;
             logging::to_stderr(&config.log);
             block_on(info::peers(config, json))
         }
         Command::Status => {
-            let config = Config::load(&global, Settings::default())?;
+            let config = Config::load(&global, None)?;
             logging::to_stderr(&config.log);
             block_on(info::status(config, json))
         }

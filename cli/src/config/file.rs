@@ -1,0 +1,239 @@
+//! `hearth.toml`: the shape of a layer of settings, reading and parsing the
+//! file (which may be hostile: capped, every error names the file, the line
+//! and the key), and the commented default that `config init` writes.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::paths::{CONFIG_FILE_NAME, absolute};
+use crate::error::UsageError;
+
+/// Largest config file read. A real one is a few hundred bytes; the cap
+/// keeps `--config /dev/zero` from filling memory.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// One layer of settings as given: every field optional, nothing checked
+/// yet. This is also the shape of `hearth.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// The network id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Channels to join.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Vec<String>>,
+    /// Listen addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<Vec<String>>,
+    /// Bootstrap addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<Vec<String>>,
+    /// Externally reachable addresses to announce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<Vec<String>>,
+    /// Local discovery with mDNS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mdns: Option<bool>,
+    /// Personas only in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral: Option<bool>,
+    /// Keep the peer id across restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_identity: Option<bool>,
+    /// Serve the DHT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dht_server: Option<bool>,
+    /// The nickname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nick: Option<String>,
+    /// The log filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// Days posts are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+    /// Posts kept per channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_posts_per_channel: Option<usize>,
+    /// The store's cache in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_mb: Option<u64>,
+}
+
+impl Settings {
+    /// Parses the text of a config file. Errors give the file, the line, the
+    /// key and what is wrong, on one line.
+    pub fn from_toml(path: &Path, text: &str) -> Result<Self, UsageError> {
+        toml::from_str(text).map_err(|e| {
+            let mut place = path.display().to_string();
+            if let Some(span) = e.span() {
+                let line = text.get(..span.start).unwrap_or("").matches('\n').count() + 1;
+                place.push_str(&format!(", line {line}"));
+            }
+            let message = e.message().trim().trim_end_matches('.');
+            let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+            match key_of(&e).filter(|key| !message.contains(&format!("`{key}`"))) {
+                Some(key) => {
+                    UsageError::new(format!("invalid config file {place}: `{key}`: {message}"))
+                }
+                None => UsageError::new(format!("invalid config file {place}: {message}")),
+            }
+        })
+    }
+}
+
+/// The key a TOML error is about, if it names one. The parser keeps the
+/// key path private but writes it as "in `key`" when shown without the
+/// document.
+fn key_of(error: &toml::de::Error) -> Option<String> {
+    let mut bare = error.clone();
+    bare.set_input(None);
+    bare.to_string().lines().find_map(|line| {
+        let key = line.strip_prefix("in `")?.strip_suffix('`')?;
+        (!key.is_empty()).then(|| key.to_owned())
+    })
+}
+
+/// Reads and parses a config file. A missing file is an error only when it
+/// was named (`named_by` is the flag or variable that named it).
+pub fn read_config_file(
+    path: &Path,
+    named_by: Option<&str>,
+) -> Result<Option<(PathBuf, Settings)>, UsageError> {
+    let cannot = |e: &dyn std::fmt::Display| {
+        UsageError::new(format!(
+            "cannot read the config file {}: {e}",
+            path.display()
+        ))
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return match named_by {
+                None => Ok(None),
+                Some(from) => Err(UsageError::new(format!(
+                    "the config file {} named by {from} does not exist; create it with \
+                     `hearth config init` or leave {from} out",
+                    path.display()
+                ))),
+            };
+        }
+        Err(e) => return Err(cannot(&e)),
+    };
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(cannot(&"it is a directory; name a TOML file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot(&e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(cannot(&format!(
+            "it is larger than {} KiB; a config file is a few lines of TOML",
+            MAX_FILE_BYTES / 1024
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| cannot(&"it is not UTF-8 text"))?;
+    let path = absolute(path);
+    let settings = Settings::from_toml(&path, &text)?;
+    Ok(Some((path, settings)))
+}
+
+/// Checks the `data_dir` key of the data directory's own `hearth.toml`: it
+/// cannot move the directory the file was found in (only a file named by
+/// `--config` or `HEARTH_CONFIG` can), but may repeat it, as `config show`
+/// writes it.
+pub fn in_data_dir(
+    dir: &Path,
+    file: Option<(PathBuf, Settings)>,
+) -> Result<Option<(PathBuf, Settings)>, UsageError> {
+    let Some((path, mut settings)) = file else {
+        return Ok(None);
+    };
+    if let Some(named) = settings.data_dir.take()
+        && absolute(&named) != absolute(dir)
+    {
+        return Err(UsageError::new(format!(
+            "`data_dir` in {} names {}, but that file is read because it is in {}; remove the \
+             key, or name the file with --config",
+            path.display(),
+            named.display(),
+            dir.display()
+        )));
+    }
+    Ok(Some((path, settings)))
+}
+
+/// Reads `<dir>/hearth.toml` if it exists.
+pub fn read_default_file(dir: &Path) -> Result<Option<(PathBuf, Settings)>, UsageError> {
+    in_data_dir(dir, read_config_file(&dir.join(CONFIG_FILE_NAME), None)?)
+}
+
+/// The commented default `hearth.toml` that `config init` writes.
+pub const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting is optional; the values shown are the
+# defaults. HEARTH_* environment variables override this file, and flags
+# override both. `hearth config show` prints the effective configuration.
+
+# The network to join; nodes of different networks never see each other.
+# Env: HEARTH_NETWORK. Flag: --network.
+# network = "main"
+
+# Channels `hearth run` joins, and `hearth chat` when given none.
+# Env: HEARTH_CHANNELS (comma-separated). Arguments: hearth chat anxiety grief/es
+# channels = []
+
+# Addresses to listen on. Port 0 picks a free port.
+# Env: HEARTH_LISTEN (comma-separated). Flag: --listen (repeatable).
+# listen = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
+
+# Nodes to dial at start to find the others, with their /p2p/ peer id.
+# Env: HEARTH_BOOTSTRAP (comma-separated). Flag: --bootstrap (repeatable).
+# bootstrap = []
+
+# Addresses this node is reachable at from outside (bootstrap nodes).
+# Env: HEARTH_EXTERNAL (comma-separated). Flag: --external (repeatable).
+# external = []
+
+# Find other hearth nodes on the local network with mDNS.
+# Env: HEARTH_MDNS. Flag: --mdns=false or --no-mdns.
+# mdns = true
+
+# Keep personas in memory only: a new name in every channel at every start.
+# Env: HEARTH_EPHEMERAL. Flag: --ephemeral.
+# ephemeral = false
+
+# Keep the same peer id across restarts (bootstrap nodes need this so their
+# address stays valid). Env: HEARTH_PERSISTENT_IDENTITY.
+# Flag: --persistent-identity.
+# persistent_identity = false
+
+# Serve the DHT for other nodes (bootstrap nodes).
+# Env: HEARTH_DHT_SERVER. Flag: --dht-server.
+# dht_server = false
+
+# A nickname shown beside your persona's name (at most 32 bytes).
+# Env: HEARTH_NICK. Flag: --nick.
+# nick = "sam"
+
+# What to log (tracing filter syntax).
+# Env: HEARTH_LOG, then RUST_LOG. Flag: --log.
+# log = "warn"
+
+# Posts older than this many days are deleted.
+# Env: HEARTH_RETENTION_DAYS. Flag: --retention-days.
+# retention_days = 30
+
+# At most this many posts are kept per channel.
+# Env: HEARTH_MAX_POSTS_PER_CHANNEL. Flag: --max-posts-per-channel.
+# max_posts_per_channel = 10000
+
+# Memory for the store's cache, in MiB.
+# Env: HEARTH_CACHE_MB. Flag: --cache-mb.
+# cache_mb = 32
+"#;

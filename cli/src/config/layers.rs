@@ -1,0 +1,422 @@
+//! The layers of settings and how they merge: the defaults, the config
+//! file, `RUST_LOG`, then what clap read from `HEARTH_*` variables and flags
+//! (a flag wins over its variable; clap says which one gave each value).
+//! [`Layers::resolve`] checks the winner of every setting and remembers
+//! where it came from.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use hearth_protocol::{ChannelName, NetworkId};
+use libp2p::Multiaddr;
+
+use super::file::Settings;
+use super::values::{
+    BOOTSTRAP_EXAMPLE, LISTEN_EXAMPLE, check_nick, dedup, parse_bool, parse_multiaddr, parse_number,
+};
+use super::{
+    Config, DEFAULT_CACHE_MB, DEFAULT_LISTEN, DEFAULT_LOG, DEFAULT_MAX_POSTS_PER_CHANNEL,
+    DEFAULT_RETENTION_DAYS,
+};
+use crate::args::{Given, GlobalArgs, NodeArgs};
+use crate::error::UsageError;
+
+/// Largest store cache, in MiB (1 TiB).
+const MAX_CACHE_MB: u64 = 1 << 20;
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Nobody set it.
+    Default,
+    /// The config file at this path.
+    File(PathBuf),
+    /// This environment variable.
+    Env(String),
+    /// This flag, or the positional arguments.
+    Flag(String),
+}
+
+impl From<&Given> for Origin {
+    fn from(given: &Given) -> Self {
+        match given {
+            Given::Flag(flag) => Origin::Flag(flag.clone()),
+            Given::Env(name) => Origin::Env(name.clone()),
+        }
+    }
+}
+
+impl Origin {
+    /// The value's source, for error messages: `--listen`,
+    /// `HEARTH_LISTEN`, `` `listen` in /path/hearth.toml ``.
+    pub fn describe(&self, key: &str) -> String {
+        match self {
+            Origin::Default => format!("the default {key}"),
+            Origin::File(path) => format!("`{key}` in {}", path.display()),
+            Origin::Env(name) => name.clone(),
+            Origin::Flag(flag) => flag.clone(),
+        }
+    }
+
+    /// A short note for `config show`.
+    pub fn note(&self) -> String {
+        match self {
+            Origin::Default => "default".to_owned(),
+            Origin::File(path) => format!("from {}", path.display()),
+            Origin::Env(name) | Origin::Flag(name) => format!("from {name}"),
+        }
+    }
+
+    /// The value as it was given, for error messages:
+    /// `HEARTH_MDNS="maybe"`, `--cache-mb "lots"`.
+    fn given(&self, key: &str, value: &str) -> String {
+        match self {
+            Origin::Env(name) => format!("{name}={value:?}"),
+            other => format!("{} {value:?}", other.describe(key)),
+        }
+    }
+}
+
+/// The settings given on the command line and in the environment, as
+/// clap read them, with where each came from.
+#[derive(Debug, Clone, Default)]
+pub struct CliLayer {
+    /// The values.
+    pub settings: Settings,
+    /// Where each value came from, by key.
+    pub origins: BTreeMap<&'static str, Origin>,
+}
+
+impl CliLayer {
+    /// The layer `global` and a node-running command's `node` options give,
+    /// with booleans and numbers checked.
+    pub fn from_args(global: &GlobalArgs, node: Option<&NodeArgs>) -> Result<Self, UsageError> {
+        let mut layer = CliLayer::default();
+        let origin = |id: &str| {
+            global.given.get(id).map_or_else(
+                || Origin::Flag(format!("--{}", id.replace('_', "-"))),
+                Origin::from,
+            )
+        };
+        let mut note = |key: &'static str, id: &str, present: bool| {
+            if present {
+                layer.origins.insert(key, origin(id));
+            }
+        };
+        note("data_dir", "data_dir", global.data_dir.is_some());
+        note("network", "network", global.network.is_some());
+        note("log", "log", global.log.is_some());
+        note(
+            "retention_days",
+            "retention_days",
+            global.retention_days.is_some(),
+        );
+        note(
+            "max_posts_per_channel",
+            "max_posts_per_channel",
+            global.max_posts_per_channel.is_some(),
+        );
+        note("cache_mb", "cache_mb", global.cache_mb.is_some());
+        if let Some(node) = node {
+            note("channels", "channels", !node.channels.is_empty());
+            note("listen", "listen", !node.listen.is_empty());
+            note("bootstrap", "bootstrap", !node.bootstrap.is_empty());
+            note("external", "external", !node.serve.external.is_empty());
+            let mdns_from = if node.no_mdns { "no_mdns" } else { "mdns" };
+            note("mdns", mdns_from, node.no_mdns || node.mdns.is_some());
+            note("ephemeral", "ephemeral", node.ephemeral.is_some());
+            note("nick", "nick", node.nick.is_some());
+            note(
+                "persistent_identity",
+                "persistent_identity",
+                node.serve.persistent_identity.is_some(),
+            );
+            note("dht_server", "dht_server", node.serve.dht_server.is_some());
+        }
+
+        let boolean = |key, value: &Option<String>| typed(&layer, key, value, parse_bool);
+        let mut settings = Settings {
+            data_dir: global.data_dir.clone(),
+            network: global.network.clone(),
+            log: global.log.clone(),
+            retention_days: typed(
+                &layer,
+                "retention_days",
+                &global.retention_days,
+                parse_number,
+            )?,
+            max_posts_per_channel: typed(
+                &layer,
+                "max_posts_per_channel",
+                &global.max_posts_per_channel,
+                parse_number,
+            )?,
+            cache_mb: typed(&layer, "cache_mb", &global.cache_mb, parse_number)?,
+            ..Settings::default()
+        };
+        if let Some(node) = node {
+            let list =
+                |key: &str, values: &[String]| list_from(values, layer.origins.get(key).cloned());
+            settings.channels = list("channels", &node.channels);
+            settings.listen = list("listen", &node.listen);
+            settings.bootstrap = list("bootstrap", &node.bootstrap);
+            settings.external = list("external", &node.serve.external);
+            settings.mdns = if node.no_mdns {
+                Some(false)
+            } else {
+                boolean("mdns", &node.mdns)?
+            };
+            settings.ephemeral = boolean("ephemeral", &node.ephemeral)?;
+            settings.persistent_identity =
+                boolean("persistent_identity", &node.serve.persistent_identity)?;
+            settings.dht_server = boolean("dht_server", &node.serve.dht_server)?;
+            settings.nick = node.nick.clone();
+        }
+        layer.settings = settings;
+        Ok(layer)
+    }
+}
+
+/// A value clap gave as text, parsed by `parse`, whose error names it as
+/// it was given.
+fn typed<T>(
+    layer: &CliLayer,
+    key: &str,
+    value: &Option<String>,
+    parse: fn(&str, &str) -> Result<T, UsageError>,
+) -> Result<Option<T>, UsageError> {
+    value
+        .as_deref()
+        .map(|v| parse(v, &layer_origin(layer, key).given(key, v)))
+        .transpose()
+}
+
+fn layer_origin(layer: &CliLayer, key: &str) -> Origin {
+    layer
+        .origins
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| Origin::Flag(format!("--{}", key.replace('_', "-"))))
+}
+
+/// A list clap gave: `None` when nothing was given. Items of a variable
+/// (comma-separated) are trimmed and empty ones dropped, so `a, b,` is two.
+fn list_from(values: &[String], origin: Option<Origin>) -> Option<Vec<String>> {
+    match origin? {
+        Origin::Env(_) => Some(
+            values
+                .iter()
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+        _ => Some(values.to_vec()),
+    }
+}
+
+/// Every layer, lowest first: the defaults (in [`Layers::resolve`]), the
+/// config file, `RUST_LOG`, then flags and `HEARTH_*` variables.
+#[derive(Debug, Clone, Default)]
+pub struct Layers {
+    /// The config file and where it was read from.
+    pub file: Option<(PathBuf, Settings)>,
+    /// `RUST_LOG`, the log filter when `HEARTH_LOG` and `--log` are unset.
+    pub rust_log: Option<String>,
+    /// Flags and `HEARTH_*` variables.
+    pub cli: CliLayer,
+}
+
+impl Layers {
+    /// The highest layer's value of one setting, with its origin.
+    pub fn pick<T>(
+        &self,
+        key: &'static str,
+        get: impl Fn(&Settings) -> Option<T>,
+    ) -> Option<(T, Origin)> {
+        if let Some(v) = get(&self.cli.settings) {
+            return Some((v, layer_origin(&self.cli, key)));
+        }
+        if key == "log"
+            && let Some(filter) = &self.rust_log
+            && let Some(v) = get(&Settings {
+                log: Some(filter.clone()),
+                ..Settings::default()
+            })
+        {
+            return Some((v, Origin::Env("RUST_LOG".to_owned())));
+        }
+        let (path, file) = self.file.as_ref()?;
+        get(file).map(|v| (v, Origin::File(path.clone())))
+    }
+
+    /// The value or a default, with its origin.
+    fn pick_or<T>(
+        &self,
+        key: &'static str,
+        get: impl Fn(&Settings) -> Option<T>,
+        default: T,
+    ) -> (T, Origin) {
+        self.pick(key, get).unwrap_or((default, Origin::Default))
+    }
+
+    /// Validates the merged settings into a [`Config`]. `default_data_dir`
+    /// is the platform's data directory, if there is one.
+    pub fn resolve(&self, default_data_dir: Option<PathBuf>) -> Result<Config, UsageError> {
+        let mut origins = BTreeMap::new();
+
+        let (data_dir, o) = match self.pick("data_dir", |s| s.data_dir.clone()) {
+            Some(found) => found,
+            None => (
+                default_data_dir.ok_or_else(|| {
+                    UsageError::new(
+                        "cannot find a data directory for this user (is HOME set?); \
+                         pass --data-dir DIR or set HEARTH_DATA_DIR",
+                    )
+                })?,
+                Origin::Default,
+            ),
+        };
+        if data_dir.as_os_str().is_empty() {
+            return Err(UsageError::new(format!(
+                "{} is empty; give a directory path",
+                o.describe("data_dir")
+            )));
+        }
+        origins.insert("data_dir", o);
+        let data_dir = super::paths::absolute(&data_dir);
+
+        let (network, o) =
+            self.pick_or("network", |s| s.network.clone(), NetworkId::MAIN.to_owned());
+        let network = NetworkId::parse(&network)
+            .map_err(|e| UsageError::new(with_origin(e.to_string(), &o, "network")))?;
+        origins.insert("network", o);
+
+        let (channels, o) = self.pick_or("channels", |s| s.channels.clone(), Vec::new());
+        let channels = channels
+            .iter()
+            .map(|c| ChannelName::parse(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| UsageError::new(with_origin(e.to_string(), &o, "channels")))?;
+        let channels = dedup(channels);
+        origins.insert("channels", o);
+
+        let default_listen = DEFAULT_LISTEN.iter().map(|s| (*s).to_owned()).collect();
+        let (listen, o) = self.pick_or("listen", |s| s.listen.clone(), default_listen);
+        let listen = parse_addrs(&listen, &o, "listen", LISTEN_EXAMPLE)?;
+        origins.insert("listen", o);
+
+        let (bootstrap, o) = self.pick_or("bootstrap", |s| s.bootstrap.clone(), Vec::new());
+        let bootstrap = parse_addrs(&bootstrap, &o, "bootstrap", BOOTSTRAP_EXAMPLE)?;
+        origins.insert("bootstrap", o);
+
+        let (external, o) = self.pick_or("external", |s| s.external.clone(), Vec::new());
+        let external = parse_addrs(&external, &o, "external", BOOTSTRAP_EXAMPLE)?;
+        origins.insert("external", o);
+
+        let (mdns, o) = self.pick_or("mdns", |s| s.mdns, true);
+        origins.insert("mdns", o);
+        let (ephemeral, o) = self.pick_or("ephemeral", |s| s.ephemeral, false);
+        origins.insert("ephemeral", o);
+        let (persistent_identity, o) =
+            self.pick_or("persistent_identity", |s| s.persistent_identity, false);
+        origins.insert("persistent_identity", o);
+        let (dht_server, o) = self.pick_or("dht_server", |s| s.dht_server, false);
+        origins.insert("dht_server", o);
+
+        let (nick, o) = self.pick_or("nick", |s| s.nick.clone(), String::new());
+        let nick = if nick.is_empty() {
+            None
+        } else {
+            Some(check_nick(&nick).map_err(|e| UsageError::new(with_origin(e, &o, "nick")))?)
+        };
+        origins.insert("nick", o);
+
+        let (log, o) = self.pick_or("log", |s| s.log.clone(), DEFAULT_LOG.to_owned());
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log) {
+            return Err(UsageError::new(format!(
+                "invalid log filter {log:?} in {}: {e}; use a level (error, warn, info, debug, \
+                 trace) or directives like hearth_node=debug,warn",
+                o.describe("log")
+            )));
+        }
+        origins.insert("log", o);
+
+        let (retention_days, o) = self.pick_or(
+            "retention_days",
+            |s| s.retention_days,
+            DEFAULT_RETENTION_DAYS,
+        );
+        at_least_one(u64::from(retention_days), &o, "retention_days")?;
+        origins.insert("retention_days", o);
+        let (max_posts_per_channel, o) = self.pick_or(
+            "max_posts_per_channel",
+            |s| s.max_posts_per_channel,
+            DEFAULT_MAX_POSTS_PER_CHANNEL,
+        );
+        let max_posts = u64::try_from(max_posts_per_channel).unwrap_or(u64::MAX);
+        at_least_one(max_posts, &o, "max_posts_per_channel")?;
+        origins.insert("max_posts_per_channel", o);
+        let (cache_mb, o) = self.pick_or("cache_mb", |s| s.cache_mb, DEFAULT_CACHE_MB);
+        at_least_one(cache_mb, &o, "cache_mb")?;
+        if cache_mb > MAX_CACHE_MB {
+            return Err(UsageError::new(format!(
+                "{} is {cache_mb} MiB; use at most {MAX_CACHE_MB} (1 TiB)",
+                o.describe("cache_mb")
+            )));
+        }
+        origins.insert("cache_mb", o);
+
+        Ok(Config {
+            data_dir,
+            config_file: self.file.as_ref().map(|(p, _)| p.clone()),
+            network,
+            channels,
+            listen,
+            bootstrap,
+            external,
+            mdns,
+            ephemeral,
+            persistent_identity,
+            dht_server,
+            nick,
+            log,
+            retention_days,
+            max_posts_per_channel,
+            cache_mb,
+            origins,
+            explicit_file: None,
+        })
+    }
+}
+
+/// `message`, followed by where the value came from unless the message
+/// already names a flag or it is the default.
+fn with_origin(message: String, origin: &Origin, key: &str) -> String {
+    match origin {
+        Origin::Flag(_) | Origin::Default => message,
+        _ => format!("{message} (from {})", origin.describe(key)),
+    }
+}
+
+fn at_least_one(value: u64, origin: &Origin, key: &str) -> Result<(), UsageError> {
+    if value == 0 {
+        return Err(UsageError::new(format!(
+            "{} is 0; use a whole number of at least 1",
+            origin.describe(key)
+        )));
+    }
+    Ok(())
+}
+
+fn parse_addrs(
+    values: &[String],
+    origin: &Origin,
+    key: &str,
+    example: &str,
+) -> Result<Vec<Multiaddr>, UsageError> {
+    values
+        .iter()
+        .map(|v| parse_multiaddr(v, &origin.describe(key), example))
+        .collect()
+}
