@@ -84,56 +84,29 @@ pub struct CliLayer {
     /// The values.
     pub settings: Settings,
     /// Where each value came from, by key.
-    pub origins: BTreeMap<&'static str, Origin>,
+    pub origins: BTreeMap<String, Origin>,
 }
 
 impl CliLayer {
     /// The layer `global` and a node-running command's `node` options give,
     /// with booleans and numbers checked.
     pub fn from_args(global: &GlobalArgs, node: Option<&NodeArgs>) -> Result<Self, UsageError> {
-        let mut layer = CliLayer::default();
-        let origin = |id: &str| {
-            global.given.get(id).map_or_else(
-                || Origin::Flag(format!("--{}", id.replace('_', "-"))),
-                Origin::from,
-            )
-        };
-        let mut note = |key: &'static str, id: &str, present: bool| {
-            if present {
-                layer.origins.insert(key, origin(id));
-            }
-        };
-        note("data_dir", "data_dir", global.data_dir.is_some());
-        note("network", "network", global.network.is_some());
-        note("log", "log", global.log.is_some());
-        note(
-            "retention_days",
-            "retention_days",
-            global.retention_days.is_some(),
-        );
-        note(
-            "max_posts_per_channel",
-            "max_posts_per_channel",
-            global.max_posts_per_channel.is_some(),
-        );
-        note("cache_mb", "cache_mb", global.cache_mb.is_some());
-        if let Some(node) = node {
-            note("channels", "channels", !node.channels.is_empty());
-            note("listen", "listen", !node.listen.is_empty());
-            note("bootstrap", "bootstrap", !node.bootstrap.is_empty());
-            note("external", "external", !node.serve.external.is_empty());
-            let mdns_from = if node.no_mdns { "no_mdns" } else { "mdns" };
-            note("mdns", mdns_from, node.no_mdns || node.mdns.is_some());
-            note("ephemeral", "ephemeral", node.ephemeral.is_some());
-            note("nick", "nick", node.nick.is_some());
-            note(
-                "persistent_identity",
-                "persistent_identity",
-                node.serve.persistent_identity.is_some(),
-            );
-            note("dht_server", "dht_server", node.serve.dht_server.is_some());
+        // Argument ids are the settings' keys, except `--no-mdns`, which
+        // gives `mdns`.
+        let mut origins: BTreeMap<String, Origin> = global
+            .given
+            .iter()
+            .map(|(id, given)| (id.clone(), Origin::from(given)))
+            .collect();
+        if let Some(no_mdns) = origins.remove("no_mdns")
+            && node.is_some_and(|n| n.no_mdns)
+        {
+            origins.insert("mdns".to_owned(), no_mdns);
         }
-
+        let layer = CliLayer {
+            settings: Settings::default(),
+            origins,
+        };
         let boolean = |key, value: &Option<String>| typed(&layer, key, value, parse_bool);
         let mut settings = Settings {
             data_dir: global.data_dir.clone(),
@@ -155,8 +128,7 @@ impl CliLayer {
             ..Settings::default()
         };
         if let Some(node) = node {
-            let list =
-                |key: &str, values: &[String]| list_from(values, layer.origins.get(key).cloned());
+            let list = |key: &str, values: &[String]| list_from(values, layer_origin(&layer, key));
             settings.channels = list("channels", &node.channels);
             settings.listen = list("listen", &node.listen);
             settings.bootstrap = list("bootstrap", &node.bootstrap);
@@ -172,8 +144,7 @@ impl CliLayer {
             settings.dht_server = boolean("dht_server", &node.serve.dht_server)?;
             settings.nick = node.nick.clone();
         }
-        layer.settings = settings;
-        Ok(layer)
+        Ok(CliLayer { settings, ..layer })
     }
 }
 
@@ -201,18 +172,19 @@ fn layer_origin(layer: &CliLayer, key: &str) -> Origin {
 
 /// A list clap gave: `None` when nothing was given. Items of a variable
 /// (comma-separated) are trimmed and empty ones dropped, so `a, b,` is two.
-fn list_from(values: &[String], origin: Option<Origin>) -> Option<Vec<String>> {
-    match origin? {
-        Origin::Env(_) => Some(
-            values
-                .iter()
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        ),
-        _ => Some(values.to_vec()),
+fn list_from(values: &[String], origin: Origin) -> Option<Vec<String>> {
+    if values.is_empty() {
+        return None;
     }
+    Some(match origin {
+        Origin::Env(_) => values
+            .iter()
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        _ => values.to_vec(),
+    })
 }
 
 /// Every layer, lowest first: the defaults (in [`Layers::resolve`]), the
