@@ -4,7 +4,7 @@
 //! never on a sleep.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hearth_node::{Event, EventStream, Multiaddr, Node, NodeBuilder, NodeHandle};
 use hearth_protocol::{ChannelName, NetworkId};
@@ -119,4 +119,13 @@ pub fn init_tracing() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
+}
+
+/// The wall clock in ms since the Unix epoch, as a node reads it: for
+/// signing posts by hand with a current `created_ms`.
+pub fn now_ms() -> u64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    u64::try_from(since.as_millis()).expect("a sane clock")
 }
