@@ -1,4 +1,5 @@
-//! The signed envelope that carries every message kind, and message ids.
+//! The signed envelope that carries every message kind, message ids, and
+//! the canonical encoding of the bodies inside.
 //!
 //! Layout (all integers are postcard varints unless a width is given):
 //!
@@ -18,14 +19,14 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::channel::NetworkId;
-use crate::error::{KeyParseError, ValidationError};
+use crate::error::{BuildError, KeyParseError, ValidationError};
 use crate::hash::sha256;
 use crate::keys::{Keypair, PublicKey, parse_hex32};
 use crate::limits::{MAX_MESSAGE_BYTES, MAX_MODERATOR_LIST_BYTES, MAX_POST_BYTES};
-use crate::validate::Message;
 
 /// The envelope version this code writes and reads.
 pub const ENVELOPE_VERSION: u8 = 1;
@@ -108,18 +109,6 @@ impl FromStr for MessageId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         parse_hex32(s).map(MessageId)
     }
-}
-
-/// A message whose signature and structure have been checked (or that was
-/// just signed here): its id, its exact bytes and its decoded content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedMessage {
-    /// SHA-256 of `bytes`.
-    pub id: MessageId,
-    /// The envelope exactly as signed and sent.
-    pub bytes: Vec<u8>,
-    /// The decoded content.
-    pub message: Message,
 }
 
 /// An envelope split into its parts, borrowed from the input bytes.
@@ -213,6 +202,28 @@ pub(crate) fn seal(kind: Kind, network: &NetworkId, signer: &Keypair, body: &[u8
     message.extend_from_slice(&out);
     out.extend_from_slice(&signer.sign(&message));
     out
+}
+
+/// Encodes a message body (postcard) for [`seal`].
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, BuildError> {
+    postcard::to_allocvec(value).map_err(|e| BuildError::Encode(e.to_string()))
+}
+
+/// Decodes a postcard body and refuses it unless re-encoding gives the
+/// same bytes: one message, one encoding, one id.
+pub(crate) fn decode_canonical<T: DeserializeOwned + Serialize>(
+    body: &[u8],
+) -> Result<T, ValidationError> {
+    let value: T = postcard::from_bytes(body)
+        .map_err(|_| ValidationError::Malformed("body does not decode"))?;
+    let again = postcard::to_allocvec(&value)
+        .map_err(|_| ValidationError::Malformed("body does not re-encode"))?;
+    if again != body {
+        return Err(ValidationError::Malformed(
+            "body is not in canonical encoding",
+        ));
+    }
+    Ok(value)
 }
 
 fn push_varint(out: &mut Vec<u8>, mut value: usize) {

@@ -118,7 +118,40 @@ pub enum BuildError {
     Encode(String),
 }
 
-/// Why received bytes were refused. Produced by [`crate::validate`] and
+/// A field-level problem, shared by building and validating so that both
+/// apply the same rules; it becomes a [`BuildError`] when signing and a
+/// [`ValidationError`] when receiving.
+#[derive(Debug)]
+pub(crate) enum FieldError {
+    Text(TextError),
+    Field(&'static str),
+}
+
+impl From<TextError> for FieldError {
+    fn from(e: TextError) -> Self {
+        FieldError::Text(e)
+    }
+}
+
+impl From<FieldError> for BuildError {
+    fn from(e: FieldError) -> Self {
+        match e {
+            FieldError::Text(t) => BuildError::Text(t),
+            FieldError::Field(f) => BuildError::Field(f),
+        }
+    }
+}
+
+impl From<FieldError> for ValidationError {
+    fn from(e: FieldError) -> Self {
+        match e {
+            FieldError::Text(t) => ValidationError::Text(t),
+            FieldError::Field(f) => ValidationError::Field(f),
+        }
+    }
+}
+
+/// Why received bytes were refused. Produced by [`crate::validate()`] and
 /// [`crate::open`]; never by a panic.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]

@@ -3,9 +3,26 @@
 //!
 //! This crate holds the wire format ([`envelope`]), throwaway personas and
 //! long-lived moderator keys ([`keys`]), posts ([`post`]), channel names and
-//! gossipsub topics ([`channel`]), proof-of-work stamps ([`pow`]), the one
-//! validation function every received byte goes through ([`validate`]),
-//! and moderation lists with their compiled matcher ([`moderation`]).
+//! gossipsub topics ([`channel`]), proof-of-work stamps ([`pow`]),
+//! moderation lists with their compiled matcher ([`moderation`]), a message
+//! of any kind ([`message`]), signing new messages ([`sign`]), and the one
+//! validation function every received byte goes through ([`validate`](mod@validate)).
+//!
+//! # Module order
+//!
+//! The modules form a straight line: each one uses only modules before it
+//! (`use crate::…`), never one after it, so there is no cycle.
+//!
+//! ```text
+//! error → hash → limits → names → text → keys → channel → pow
+//!       → envelope → post → moderation → message → sign → validate
+//! ```
+//!
+//! `error`, `hash` and `limits` depend on nothing in the crate; `envelope`
+//! is the wire format and body encoding; `post` and `moderation` are the
+//! content of each kind and its field rules; `message` holds every kind
+//! ([`Message`], [`SignedMessage`]); `sign` and `validate` are the two ways
+//! a message comes to exist, writing and receiving.
 //!
 //! It performs no I/O, reads no clock and draws no randomness of its own:
 //! `now` and RNGs are parameters, so every function here is deterministic and
@@ -38,20 +55,24 @@ pub mod error;
 mod hash;
 pub mod keys;
 pub mod limits;
+pub mod message;
 pub mod moderation;
 pub mod names;
 pub mod post;
 pub mod pow;
+pub mod sign;
 pub mod text;
 pub mod validate;
 
 pub use channel::{ChannelName, NetworkId, Topic};
-pub use envelope::{Kind, MessageId, SignedMessage};
+pub use envelope::{Kind, MessageId};
 pub use error::{BuildError, ChannelNameError, TextError, ValidationError};
 pub use keys::{Keypair, PublicKey};
 pub use limits::Limits;
+pub use message::{Message, SignedMessage};
 pub use moderation::{
     BlockEntry, BlockTarget, ListId, ModeratorList, Policy, PolicyError, PolicyList, Scope, Verdict,
 };
-pub use post::{ContentWarning, CwLabel, Post, PostDraft};
-pub use validate::{Message, ValidationContext, Verified, open, validate};
+pub use post::{ContentWarning, CwLabel, Post};
+pub use sign::PostDraft;
+pub use validate::{ValidationContext, Verified, open, validate};

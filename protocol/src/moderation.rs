@@ -19,16 +19,15 @@ use regex_syntax::hir::{Hir, HirKind, Look};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::channel::{ChannelName, NetworkId};
-use crate::envelope::{self, Kind, MessageId, SignedMessage};
-use crate::error::BuildError;
-use crate::keys::{Keypair, PublicKey};
+use crate::channel::ChannelName;
+use crate::envelope::MessageId;
+use crate::error::{BuildError, FieldError};
+use crate::keys::PublicKey;
 use crate::limits::{
     MAX_KEYWORD_BYTES, MAX_LIST_ENTRIES, MAX_LIST_TITLE_BYTES, MAX_REASON_BYTES, MAX_REGEX_BYTES,
 };
-use crate::post::{FieldError, Post, encode};
+use crate::post::Post;
 use crate::text;
-use crate::validate::Message;
 
 /// Most regular expressions one list contributes to a policy; later ones
 /// are skipped and reported, and other lists are not affected.
@@ -140,6 +139,7 @@ impl BlockEntry {
 }
 
 /// A verified moderator list: a signed, sequence-numbered set of entries.
+/// A moderator makes one with [`ModeratorList::sign`] (in [`crate::sign`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModeratorList {
     /// The moderator key that signed it.
@@ -205,37 +205,6 @@ pub enum ListUpdateError {
 }
 
 impl ModeratorList {
-    /// Signs a list with a moderator key for `network`.
-    pub fn sign(
-        moderator: &Keypair,
-        network: &NetworkId,
-        sequence: u64,
-        created_ms: u64,
-        title: impl Into<String>,
-        entries: Vec<BlockEntry>,
-    ) -> Result<SignedMessage, BuildError> {
-        let wire = ModeratorListWire {
-            sequence,
-            created_ms,
-            title: title.into(),
-            entries,
-        };
-        wire.check()?;
-        let body = encode(&wire)?;
-        let bytes = envelope::seal(Kind::ModeratorList, network, moderator, &body);
-        if bytes.len() > Kind::ModeratorList.max_bytes() {
-            return Err(BuildError::TooLarge {
-                size: bytes.len(),
-                limit: Kind::ModeratorList.max_bytes(),
-            });
-        }
-        Ok(SignedMessage {
-            id: MessageId::of(&bytes),
-            bytes,
-            message: Message::ModeratorList(wire.into_list(moderator.public())),
-        })
-    }
-
     /// Whether this list may replace `held`: same moderator, strictly higher
     /// sequence. Older or equal sequences are refused, so a replayed old
     /// list cannot undo a newer one.
@@ -630,20 +599,23 @@ fn post_texts(post: &Post) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ChannelName, Keypair, NetworkId, PostDraft};
+    use crate::keys::Keypair;
 
+    /// A post as validation would hand it over; matching needs no
+    /// signature, so none is made.
     fn post(body: &str) -> (MessageId, Post) {
-        let signed = PostDraft::new(ChannelName::parse("grief").unwrap(), body, 1)
-            .sign(
-                &Keypair::from_secret_bytes([1; 32]),
-                &NetworkId::default(),
-                0,
-            )
-            .unwrap();
-        match signed.message {
-            Message::Post(p) => (signed.id, p),
-            Message::ModeratorList(_) => unreachable!(),
-        }
+        let post = Post {
+            channel: ChannelName::parse("grief").unwrap(),
+            author: Keypair::from_secret_bytes([1; 32]).public(),
+            created_ms: 1,
+            expires_ms: None,
+            reply_to: None,
+            content_warning: None,
+            nickname: None,
+            body: body.to_owned(),
+            nonce: 0,
+        };
+        (MessageId::of(body.as_bytes()), post)
     }
 
     fn regex_list(id: ListId, patterns: impl IntoIterator<Item = String>) -> PolicyList {

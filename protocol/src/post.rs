@@ -1,15 +1,17 @@
 //! Posts: what a person writes in a channel, signed by their persona.
+//!
+//! This module holds a post's content and wire form and the rules on its
+//! fields; [`crate::sign`] writes new posts ([`crate::PostDraft`]) and
+//! [`crate::validate`](mod@crate::validate) reads received ones.
 
 use serde::{Deserialize, Serialize};
 
-use crate::channel::{ChannelName, NetworkId};
-use crate::envelope::{self, Kind, MessageId, SignedMessage};
-use crate::error::{BuildError, TextError};
-use crate::keys::{Keypair, PublicKey};
-use crate::limits::{MAX_BODY_BYTES, MAX_CW_TEXT_BYTES, MAX_NICKNAME_BYTES, MAX_POW_DIFFICULTY};
-use crate::pow::{self, WorkPrefix};
+use crate::channel::ChannelName;
+use crate::envelope::MessageId;
+use crate::error::FieldError;
+use crate::keys::PublicKey;
+use crate::limits::{MAX_BODY_BYTES, MAX_CW_TEXT_BYTES, MAX_NICKNAME_BYTES};
 use crate::text;
-use crate::validate::Message;
 
 /// A label of the fixed content-warning vocabulary. Codes a node does not
 /// know yet decode as [`CwLabel::Other`], so new labels do not break old
@@ -200,29 +202,6 @@ pub(crate) struct PostWire {
     pub nonce: u64,
 }
 
-/// A field-level problem, shared by building and validating so that both
-/// apply the same rules.
-#[derive(Debug)]
-pub(crate) enum FieldError {
-    Text(TextError),
-    Field(&'static str),
-}
-
-impl From<TextError> for FieldError {
-    fn from(e: TextError) -> Self {
-        FieldError::Text(e)
-    }
-}
-
-impl From<FieldError> for BuildError {
-    fn from(e: FieldError) -> Self {
-        match e {
-            FieldError::Text(t) => BuildError::Text(t),
-            FieldError::Field(f) => BuildError::Field(f),
-        }
-    }
-}
-
 impl PostFields {
     /// Every rule on a post's fields that needs no clock.
     pub fn check(&self) -> Result<(), FieldError> {
@@ -262,122 +241,9 @@ impl PostFields {
     }
 }
 
-/// A post before signing. Build it with [`PostDraft::new`] and the `with_*`
-/// methods, then [`sign`](PostDraft::sign) it with a persona.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostDraft {
-    fields: PostFields,
-}
-
-impl PostDraft {
-    /// A post of `body` in `channel`, written at `created_ms` (ms since the
-    /// Unix epoch, from the caller's clock).
-    pub fn new(channel: ChannelName, body: impl Into<String>, created_ms: u64) -> Self {
-        Self {
-            fields: PostFields {
-                channel,
-                created_ms,
-                expires_ms: None,
-                reply_to: None,
-                content_warning: None,
-                nickname: None,
-                body: body.into(),
-            },
-        }
-    }
-
-    /// Stop showing and relaying the post at `expires_ms`.
-    pub fn with_expiry(mut self, expires_ms: u64) -> Self {
-        self.fields.expires_ms = Some(expires_ms);
-        self
-    }
-
-    /// Mark the post as a reply to `parent`.
-    pub fn with_reply_to(mut self, parent: MessageId) -> Self {
-        self.fields.reply_to = Some(parent);
-        self
-    }
-
-    /// Fold the post behind a content warning.
-    pub fn with_content_warning(mut self, warning: ContentWarning) -> Self {
-        self.fields.content_warning = Some(warning);
-        self
-    }
-
-    /// Show `nickname` beside the persona's name.
-    pub fn with_nickname(mut self, nickname: impl Into<String>) -> Self {
-        self.fields.nickname = Some(nickname.into());
-        self
-    }
-
-    /// Checks every field, stamps proof of work to `difficulty` leading zero
-    /// bits (0 for none) and signs with `persona` for `network`.
-    pub fn sign(
-        self,
-        persona: &Keypair,
-        network: &NetworkId,
-        difficulty: u8,
-    ) -> Result<SignedMessage, BuildError> {
-        self.sign_with_cap(
-            persona,
-            network,
-            difficulty,
-            pow::default_iteration_cap(difficulty),
-        )
-    }
-
-    /// [`sign`](PostDraft::sign) with an explicit cap on proof-of-work
-    /// attempts.
-    pub fn sign_with_cap(
-        self,
-        persona: &Keypair,
-        network: &NetworkId,
-        difficulty: u8,
-        max_iterations: u64,
-    ) -> Result<SignedMessage, BuildError> {
-        if difficulty > MAX_POW_DIFFICULTY {
-            return Err(BuildError::Field("proof-of-work difficulty above 32 bits"));
-        }
-        self.fields.check()?;
-        let author = persona.public();
-        let fields_bytes = encode(&self.fields)?;
-        let nonce = WorkPrefix::new(&author, network.as_str(), &fields_bytes)
-            .stamp(difficulty, max_iterations)
-            .ok_or(BuildError::WorkNotFound {
-                difficulty,
-                iterations: max_iterations,
-            })?;
-        let wire = PostWire {
-            fields: self.fields,
-            nonce,
-        };
-        let body = encode(&wire)?;
-        let bytes = envelope::seal(Kind::Post, network, persona, &body);
-        if bytes.len() > Kind::Post.max_bytes() {
-            return Err(BuildError::TooLarge {
-                size: bytes.len(),
-                limit: Kind::Post.max_bytes(),
-            });
-        }
-        Ok(SignedMessage {
-            id: MessageId::of(&bytes),
-            bytes,
-            message: Message::Post(wire.fields.into_post(author, nonce)),
-        })
-    }
-}
-
-pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, BuildError> {
-    postcard::to_allocvec(value).map_err(|e| BuildError::Encode(e.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn draft(body: &str) -> PostDraft {
-        PostDraft::new(ChannelName::parse("anxiety").unwrap(), body, 1_000)
-    }
 
     #[test]
     fn labels_keep_their_codes_and_unknown_codes_survive() {
@@ -393,61 +259,5 @@ mod tests {
     fn content_warning_is_sorted_and_deduplicated() {
         let cw = ContentWarning::new([CwLabel::Death, CwLabel::SelfHarm, CwLabel::Death], None);
         assert_eq!(cw.labels, vec![CwLabel::SelfHarm, CwLabel::Death]);
-    }
-
-    #[test]
-    fn signing_refuses_invalid_fields() {
-        let key = Keypair::from_secret_bytes([1; 32]);
-        let net = NetworkId::default();
-        assert!(matches!(
-            draft("").sign(&key, &net, 0),
-            Err(BuildError::Text(TextError::Empty { .. }))
-        ));
-        assert!(
-            draft(&"x".repeat(MAX_BODY_BYTES))
-                .sign(&key, &net, 0)
-                .is_ok()
-        );
-        assert!(matches!(
-            draft(&"x".repeat(MAX_BODY_BYTES + 1)).sign(&key, &net, 0),
-            Err(BuildError::Text(TextError::TooLong { .. }))
-        ));
-        assert!(
-            draft("hi")
-                .with_nickname(" pad")
-                .sign(&key, &net, 0)
-                .is_err()
-        );
-        assert!(draft("hi").with_expiry(1_000).sign(&key, &net, 0).is_err());
-        assert!(
-            draft("hi")
-                .with_content_warning(ContentWarning::default())
-                .sign(&key, &net, 0)
-                .is_err()
-        );
-        assert!(matches!(
-            draft("hi").sign(&key, &net, 33),
-            Err(BuildError::Field(_))
-        ));
-    }
-
-    #[test]
-    fn the_largest_legal_post_fits_the_envelope_limit() {
-        let key = Keypair::from_secret_bytes([1; 32]);
-        let biggest = PostDraft::new(
-            ChannelName::parse(&["a".repeat(32), "b".repeat(31)].join("/")).unwrap(),
-            "€".repeat(MAX_BODY_BYTES / 3),
-            u64::MAX - 1,
-        )
-        .with_expiry(u64::MAX)
-        .with_reply_to(MessageId([0xff; 32]))
-        .with_nickname("n".repeat(MAX_NICKNAME_BYTES))
-        .with_content_warning(ContentWarning::new(
-            CwLabel::KNOWN,
-            Some("w".repeat(MAX_CW_TEXT_BYTES)),
-        ));
-        let network = NetworkId::parse(&"n".repeat(32)).unwrap();
-        let signed = biggest.sign(&key, &network, 0).unwrap();
-        assert!(signed.bytes.len() < Kind::Post.max_bytes());
     }
 }

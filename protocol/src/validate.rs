@@ -1,49 +1,20 @@
 //! The one path from received bytes to a verified message.
 //!
-//! [`validate`] is what a node runs on every gossiped message: size limits
+//! [`validate()`] is what a node runs on every gossiped message: size limits
 //! before decoding, envelope structure, canonical encoding, network, kind,
 //! signature, fields, channel, time window and proof of work. [`open`] runs
 //! the same checks minus the clock, the channel and the work, for bytes a
 //! node reads back from its own store or from history sync.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
 use crate::channel::{ChannelName, NetworkId};
-use crate::envelope::{Kind, MessageId, RawEnvelope, SignedMessage};
+use crate::envelope::{Kind, MessageId, RawEnvelope, decode_canonical};
 use crate::error::ValidationError;
 use crate::keys::PublicKey;
 use crate::limits::{Limits, MAX_POW_DIFFICULTY};
-use crate::moderation::{ModeratorList, ModeratorListWire};
-use crate::post::{FieldError, Post, PostWire};
+use crate::message::{Message, SignedMessage};
+use crate::moderation::ModeratorListWire;
+use crate::post::PostWire;
 use crate::pow::WorkPrefix;
-
-/// A verified message's content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
-    /// A post.
-    Post(Post),
-    /// A moderator list.
-    ModeratorList(ModeratorList),
-}
-
-impl Message {
-    /// The kind of this message.
-    pub fn kind(&self) -> Kind {
-        match self {
-            Message::Post(_) => Kind::Post,
-            Message::ModeratorList(_) => Kind::ModeratorList,
-        }
-    }
-
-    /// The post, if this is one.
-    pub fn as_post(&self) -> Option<&Post> {
-        match self {
-            Message::Post(p) => Some(p),
-            Message::ModeratorList(_) => None,
-        }
-    }
-}
 
 /// A verified message; the same type that signing returns.
 pub type Verified = SignedMessage;
@@ -191,39 +162,17 @@ fn decode<'a>(
     let message = match raw.kind {
         Kind::Post => {
             let wire: PostWire = decode_canonical(raw.body)?;
-            wire.fields.check().map_err(field_error)?;
+            wire.fields.check()?;
             Message::Post(wire.fields.into_post(raw.signer, wire.nonce))
         }
         Kind::ModeratorList => {
             let wire: ModeratorListWire = decode_canonical(raw.body)?;
-            wire.check().map_err(field_error)?;
+            wire.check()?;
             Message::ModeratorList(wire.into_list(raw.signer))
         }
     };
     raw.verify()?;
     Ok((raw, message))
-}
-
-/// Decodes a postcard body and refuses it unless re-encoding gives the
-/// same bytes: one message, one encoding, one id.
-fn decode_canonical<T: DeserializeOwned + Serialize>(body: &[u8]) -> Result<T, ValidationError> {
-    let value: T = postcard::from_bytes(body)
-        .map_err(|_| ValidationError::Malformed("body does not decode"))?;
-    let again = postcard::to_allocvec(&value)
-        .map_err(|_| ValidationError::Malformed("body does not re-encode"))?;
-    if again != body {
-        return Err(ValidationError::Malformed(
-            "body is not in canonical encoding",
-        ));
-    }
-    Ok(value)
-}
-
-fn field_error(e: FieldError) -> ValidationError {
-    match e {
-        FieldError::Text(t) => ValidationError::Text(t),
-        FieldError::Field(f) => ValidationError::Field(f),
-    }
 }
 
 /// Bytes of the postcard varint encoding of `value`.

@@ -2,9 +2,13 @@
 //! transports on loopback, each test in its own network id so parallel tests
 //! never see each other, and waits that end on an event or a deadline —
 //! never on a sleep.
+//!
+//! Tests that need real hosts, NATs or partitions build them with
+//! [`netlab`] (Linux network namespaces, root only).
 
 use std::future::Future;
-use std::time::Duration;
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hearth_node::{Event, EventStream, Multiaddr, Node, NodeBuilder, NodeHandle};
 use hearth_protocol::{ChannelName, NetworkId};
@@ -13,6 +17,9 @@ use rand::RngExt;
 /// How long a test waits for something that should happen within a second
 /// or two on loopback. Generous, because CI machines are slow and busy.
 pub const DEADLINE: Duration = Duration::from_secs(30);
+
+#[cfg(target_os = "linux")]
+pub mod netlab;
 
 /// A network id no other test uses.
 pub fn unique_network() -> NetworkId {
@@ -119,4 +126,35 @@ pub fn init_tracing() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
+}
+
+/// The wall clock in ms since the Unix epoch, as a node reads it: for
+/// signing posts by hand with a current `created_ms`.
+pub fn now_ms() -> u64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    u64::try_from(since.as_millis()).expect("a sane clock")
+}
+
+/// Whether the tests run under CI: the environment variable `CI` is `true`
+/// (or `1`), as CI services set it.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// For a test that cannot run here because of `why` (no root, a missing
+/// tool): under CI it fails, so CI never passes a test that did not run;
+/// elsewhere it prints a `SKIPPED` line and the caller returns.
+pub fn skip_or_fail(test: &str, why: &str) {
+    assert!(
+        !in_ci(),
+        "{test} must run under CI (CI=true), but cannot: {why}"
+    );
+    // Straight to stderr, past the test harness's output capture, so the
+    // skip is visible in a passing run.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {why} (under CI=true this fails)"
+    );
 }

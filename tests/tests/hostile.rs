@@ -26,12 +26,12 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::StreamExt;
 use hearth_node::{Event, EventStream, Multiaddr, NodeHandle, PeerId};
 use hearth_protocol::{ChannelName, Keypair, MessageId, NetworkId, PostDraft};
-use hearth_tests::{DEADLINE, address, channel, init_tracing, start, unique_network};
+use hearth_tests::{DEADLINE, address, channel, init_tracing, now_ms, start, unique_network};
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, TopicHash, ValidationMode};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Swarm, SwarmBuilder, noise, tcp, yamux};
@@ -44,13 +44,6 @@ const REPUTATION_POSTS: usize = 20;
 /// Forgeries beyond the five kinds, so the total of invalid messages is
 /// well past what the graylist needs.
 const EXTRA_FORGERIES: usize = 6;
-
-fn now_ms() -> u64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970");
-    u64::try_from(since.as_millis()).expect("a sane clock")
-}
 
 fn persona() -> Keypair {
     Keypair::from_secret_bytes(rand::rng().random())
