@@ -7,11 +7,12 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use hearth_protocol::{
     BlockEntry, BuildError, ChannelName, ListId, Message, MessageId, ModeratorList, NetworkId,
-    Policy, PolicyList, PostDraft, PublicKey, Scope, SignedMessage, Topic, ValidationContext,
-    ValidationError, open, validate,
+    Policy, PolicyList, PostDraft, PublicKey, Scope, SignedMessage, Topic, ValidationContext, open,
+    validate,
 };
 use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, PublishError, TopicHash};
@@ -21,13 +22,13 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns};
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::task::JoinError;
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::Instrument;
 
 use crate::clock::now_ms;
 use crate::config::NodeConfig;
-use crate::error::NodeError;
+use crate::error::{EntryError, NodeError};
 use crate::event::{ChannelInfo, Event, PeerInfo, PersonaInfo, PostRecord, Published, Status};
 use crate::handle::{Command, HistoryQuery, PostOptions};
 use crate::moderation::Moderation;
@@ -58,11 +59,13 @@ const DHT_REFRESH: Duration = Duration::from_secs(5 * 60);
 const KNOWN_PEERS_AT_START: usize = 8;
 
 type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
-type Signing = JoinHandle<(
-    ChannelName,
-    Result<SignedMessage, BuildError>,
-    Reply<Published>,
-)>;
+
+/// A post whose proof of work was stamped off the node task.
+struct Signed {
+    channel: ChannelName,
+    result: Result<Result<SignedMessage, BuildError>, JoinError>,
+    reply: Reply<Published>,
+}
 
 struct Channel {
     topic: IdentTopic,
@@ -91,9 +94,9 @@ pub(crate) struct Service {
     bootstrap_peers: HashSet<PeerId>,
     next_bootstrap_retry: Instant,
     next_dht_refresh: Instant,
-    pending_listeners: HashSet<ListenerId>,
+    pending_listeners: HashMap<ListenerId, Multiaddr>,
     ready: Option<oneshot::Sender<Result<(), NodeError>>>,
-    signing: FuturesUnordered<Signing>,
+    signing: FuturesUnordered<BoxFuture<'static, Signed>>,
     flush_due: Option<Instant>,
     next_sweep: Instant,
 }
@@ -104,7 +107,7 @@ impl Service {
         store: Store,
         config: NodeConfig,
         events: broadcast::Sender<Event>,
-        listeners: Vec<ListenerId>,
+        listeners: Vec<(ListenerId, Multiaddr)>,
         ready: oneshot::Sender<Result<(), NodeError>>,
     ) -> Result<Self, NodeError> {
         let mut moderation = Moderation::new(&config.limits);
@@ -197,16 +200,9 @@ impl Service {
                     }
                 },
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
-                Some(done) = self.signing.next(), if !self.signing.is_empty() => match done {
-                    Ok((channel, signed, reply)) => {
-                        let result = match signed {
-                            Ok(signed) => self.send_own(&channel, signed).await,
-                            Err(e) => Err(e.into()),
-                        };
-                        let _ = reply.send(result);
-                    }
-                    Err(e) => tracing::error!(error = %e, "signing task failed"),
-                },
+                Some(signed) = self.signing.next(), if !self.signing.is_empty() => {
+                    self.on_signed(signed).await;
+                }
                 _ = tick.tick() => self.maintenance(),
                 _ = tokio::time::sleep_until(flush_at), if self.flush_due.is_some() => {
                     self.flush_due = None;
@@ -227,11 +223,8 @@ impl Service {
 
     async fn shut_down(&mut self) -> Result<(), NodeError> {
         // Let in-flight publishes finish so their posts are stored.
-        while let Some(done) = self.signing.next().await {
-            if let Ok((channel, Ok(signed), reply)) = done {
-                let result = self.send_own(&channel, signed).await;
-                let _ = reply.send(result);
-            }
+        while let Some(signed) = self.signing.next().await {
+            self.on_signed(signed).await;
         }
         self.store.flush_async().await?;
         tracing::info!("node stopped; store flushed");
@@ -299,8 +292,8 @@ impl Service {
                     self.swarm
                         .dial(dial_address(address.clone()))
                         .map_err(|e| NodeError::Dial {
-                            address: address.to_string(),
-                            reason: e.to_string(),
+                            address,
+                            source: Box::new(e),
                         });
                 let _ = reply.send(result);
             }
@@ -329,7 +322,7 @@ impl Service {
             }
             Command::Block(entry, reply) => {
                 let result = match check_entry(&entry) {
-                    Err(e) => Err(e),
+                    Err(e) => Err(NodeError::InvalidEntry(e)),
                     Ok(()) => self.store.add_block(&entry).map_err(NodeError::from),
                 };
                 let result = self.policy_changed(result).await;
@@ -408,12 +401,18 @@ impl Service {
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
         gossipsub
             .subscribe(&topic)
-            .map_err(|e| NodeError::Config(format!("cannot subscribe to {channel}: {e}")))?;
+            .map_err(|source| NodeError::Subscribe {
+                channel: channel.clone(),
+                source,
+            })?;
         // Unscored topics are skipped silently by gossipsub: every channel
         // gets its parameters.
         gossipsub
             .set_topic_params(topic.clone(), topic_score_params())
-            .map_err(|e| NodeError::Config(format!("topic scoring for {channel}: {e}")))?;
+            .map_err(|reason| NodeError::TopicScore {
+                channel: channel.clone(),
+                reason,
+            })?;
         let key = RecordKey::new(&channel.rendezvous_key(&self.network));
         let kad = &mut self.swarm.behaviour_mut().kad;
         // With no DHT peer yet the announcement reaches nobody: leave it
@@ -522,11 +521,26 @@ impl Service {
         } else {
             // Proof of work takes real CPU time: stamp it off the node task
             // so the swarm keeps answering meanwhile.
-            self.signing.push(tokio::task::spawn_blocking(move || {
-                let signed = draft.sign(&persona, &network, difficulty);
-                (channel, signed, reply)
+            let task =
+                tokio::task::spawn_blocking(move || draft.sign(&persona, &network, difficulty));
+            self.signing.push(Box::pin(async move {
+                Signed {
+                    channel,
+                    result: task.await,
+                    reply,
+                }
             }));
         }
+    }
+
+    /// A post stamped off the task: send it and answer the caller.
+    async fn on_signed(&mut self, signed: Signed) {
+        let result = match signed.result {
+            Ok(Ok(message)) => self.send_own(&signed.channel, message).await,
+            Ok(Err(e)) => Err(e.into()),
+            Err(e) => Err(NodeError::Signing(e)),
+        };
+        let _ = signed.reply.send(result);
     }
 
     /// Stores and flushes an own post, then gossips it. With no peers yet it
@@ -536,10 +550,8 @@ impl Service {
         channel: &ChannelName,
         signed: SignedMessage,
     ) -> Result<Published, NodeError> {
-        let Message::Post(post) = &signed.message else {
-            return Err(NodeError::Config(
-                "only posts are published to channels".into(),
-            ));
+        let Some(post) = signed.message.as_post() else {
+            return Err(BuildError::Field("a signed draft that is not a post").into());
         };
         let now = now_ms();
         let stored = StoredPost {
@@ -747,11 +759,10 @@ impl Service {
                     let full = with_p2p(address, self.peer_id);
                     self.listen_addrs.retain(|a| a != &full);
                 }
-                let error = reason.err().map(|e| e.to_string());
-                self.listener_done(listener_id, error);
+                self.listener_done(listener_id, reason.err());
             }
             SwarmEvent::ListenerError { listener_id, error } => {
-                self.listener_done(listener_id, Some(error.to_string()));
+                self.listener_done(listener_id, Some(error));
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
@@ -804,13 +815,14 @@ impl Service {
         }
     }
 
-    fn listener_done(&mut self, listener: ListenerId, error: Option<String>) {
-        if !self.pending_listeners.remove(&listener) {
+    /// A listener reported an address, or failed before it did. The node
+    /// is ready once every listener has done one or the other.
+    fn listener_done(&mut self, listener: ListenerId, error: Option<std::io::Error>) {
+        let Some(address) = self.pending_listeners.remove(&listener) else {
             return;
-        }
-        if let Some(reason) = error {
-            let address = format!("listener {listener:?}");
-            self.signal_ready(Err(NodeError::Listen { address, reason }));
+        };
+        if let Some(source) = error {
+            self.signal_ready(Err(NodeError::Listener { address, source }));
         } else if self.pending_listeners.is_empty() {
             self.signal_ready(Ok(()));
         }
@@ -1132,9 +1144,7 @@ impl Service {
     async fn publish_list(&mut self, bytes: Vec<u8>) -> Result<usize, NodeError> {
         let verified = open(&bytes, &self.network)?;
         let Message::ModeratorList(list) = &verified.message else {
-            return Err(NodeError::Invalid(ValidationError::Field(
-                "not a moderator list",
-            )));
+            return Err(NodeError::NotAList);
         };
         if !self.apply_list(list, &verified.bytes)? {
             let held = self
@@ -1336,17 +1346,15 @@ impl Service {
 /// An entry the user adds must be usable: the wire rules, and for a regular
 /// expression, that it compiles within the policy's limits (otherwise it
 /// would be stored and then silently skipped).
-fn check_entry(entry: &BlockEntry) -> Result<(), NodeError> {
-    entry
-        .check()
-        .map_err(|e| NodeError::InvalidEntry(e.to_string()))?;
+fn check_entry(entry: &BlockEntry) -> Result<(), EntryError> {
+    entry.check().map_err(EntryError::Rules)?;
     let probe = Policy::compile([PolicyList {
         id: ListId::Local,
         applies_to: Scope::All,
         entries: vec![entry.clone()],
     }]);
     match probe.problems().first() {
-        Some(problem) => Err(NodeError::InvalidEntry(problem.problem.clone())),
+        Some(problem) => Err(EntryError::Unusable(problem.clone())),
         None => Ok(()),
     }
 }
