@@ -71,14 +71,15 @@ impl Moderation {
         self.policy.check(id, post)
     }
 
-    /// Whether `peer` may have another message looked at. Charged before
-    /// validation, so a flood of junk costs the node a hash lookup per
-    /// message instead of a signature check.
+    /// Whether `peer` may have another message looked at, at monotonic
+    /// `now_ms`. Charged before validation, so a flood of junk costs the
+    /// node a hash lookup per message instead of a signature check.
     pub fn peer_within_rate(&mut self, peer: &PeerId, now_ms: u64) -> bool {
         self.per_peer.allow(peer, now_ms)
     }
 
-    /// Whether `author` may have another post accepted.
+    /// Whether `author` may have another post accepted, at monotonic
+    /// `now_ms`.
     pub fn persona_within_rate(&mut self, author: &PublicKey, now_ms: u64) -> bool {
         self.per_persona.allow(author, now_ms)
     }

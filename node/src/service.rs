@@ -26,7 +26,7 @@ use tokio::task::JoinError;
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::Instrument;
 
-use crate::clock::now_ms;
+use crate::clock::{Now, Uptime, now_ms};
 use crate::config::NodeConfig;
 use crate::error::{EntryError, NodeError};
 use crate::event::{ChannelInfo, Event, PeerInfo, PersonaInfo, PostRecord, Published, Status};
@@ -84,6 +84,7 @@ pub(crate) struct Service {
     network: NetworkId,
     peer_id: PeerId,
     events: broadcast::Sender<Event>,
+    uptime: Uptime,
     personas: Personas,
     moderation: Moderation,
     channels: HashMap<ChannelName, Channel>,
@@ -118,6 +119,7 @@ impl Service {
             swarm,
             store,
             network: config.network.clone(),
+            uptime: Uptime::start(),
             personas: Personas::new(config.personas),
             moderation,
             events,
@@ -977,19 +979,26 @@ impl Service {
 
     /// Validation, moderation and storage of one gossiped message.
     fn on_message(&mut self, source: &PeerId, message: &gossipsub::Message) -> MessageAcceptance {
-        let now = now_ms();
+        // Rates are measured on the monotonic clock: a wall clock set back
+        // would freeze every bucket until it caught up again.
+        let now = Now {
+            wall_ms: now_ms(),
+            mono_ms: self.uptime.now_ms(),
+        };
         let topic = match Topic::parse(message.topic.as_str()) {
             Ok(topic) if topic.network() == &self.network => topic,
             // The subscription filter admits only this network's topics;
             // anything else is not ours to judge.
             _ => return MessageAcceptance::Ignore,
         };
-        if !self.moderation.peer_within_rate(source, now) {
+        if !self.moderation.peer_within_rate(source, now.mono_ms) {
             return MessageAcceptance::Ignore;
         }
         match topic {
             Topic::Channel { channel, .. } => self.on_post(source, &channel, &message.data, now),
-            Topic::Moderator { moderator, .. } => self.on_list(&moderator, &message.data, now),
+            Topic::Moderator { moderator, .. } => {
+                self.on_list(&moderator, &message.data, now.wall_ms)
+            }
         }
     }
 
@@ -998,13 +1007,13 @@ impl Service {
         source: &PeerId,
         channel: &ChannelName,
         data: &[u8],
-        now: u64,
+        now: Now,
     ) -> MessageAcceptance {
         if !self.channels.contains_key(channel) {
             return MessageAcceptance::Ignore;
         }
         let limits = &self.config.limits;
-        let ctx = ValidationContext::new(&self.network, now, &limits.messages)
+        let ctx = ValidationContext::new(&self.network, now.wall_ms, &limits.messages)
             .channel(channel)
             .difficulty(limits.difficulty(channel));
         let verified = match validate(data, &ctx) {
@@ -1035,7 +1044,10 @@ impl Service {
                 return MessageAcceptance::Ignore;
             }
         }
-        if !self.moderation.persona_within_rate(&post.author, now) {
+        if !self
+            .moderation
+            .persona_within_rate(&post.author, now.mono_ms)
+        {
             self.emit(Event::Refused {
                 channel: Some(channel.clone()),
                 reason: format!("rate limit exceeded by {}", post.author.name()),
@@ -1048,7 +1060,7 @@ impl Service {
             channel: channel.clone(),
             created_ms: post.created_ms,
             expires_ms: post.expires_ms,
-            received_ms: now,
+            received_ms: now.wall_ms,
             own: false,
         };
         let until = self.seen_until(post.created_ms);
@@ -1066,7 +1078,7 @@ impl Service {
         self.emit(Event::Post(Box::new(PostRecord {
             id,
             post,
-            received_ms: now,
+            received_ms: now.wall_ms,
             own: false,
             verdict,
         })));
