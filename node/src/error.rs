@@ -7,7 +7,7 @@
 
 use std::io;
 
-use hearth_protocol::{BuildError, ChannelName, PolicyError, ValidationError};
+use hearth_protocol::{BuildError, ChannelName, PolicyError, PublicKey, ValidationError};
 use libp2p::gossipsub::{ConfigBuilderError, SubscriptionError};
 use libp2p::identity::DecodingError;
 use libp2p::swarm::{DialError, InvalidProtocol};
@@ -118,6 +118,16 @@ pub enum NodeError {
         /// The offered list's sequence.
         offered: u64,
     },
+    /// The list held for a moderator cannot be read, so whether an offered
+    /// list is newer cannot be told; nothing was replaced.
+    #[error("cannot read the list held for moderator {moderator}")]
+    HeldList {
+        /// The moderator.
+        moderator: PublicKey,
+        /// Why.
+        #[source]
+        source: HeldListError,
+    },
     /// The operation needs the node to be in the channel first.
     #[error("not in channel {0}; join it first")]
     NotJoined(ChannelName),
@@ -183,4 +193,19 @@ pub enum EntryError {
     /// compile within the limits).
     #[error(transparent)]
     Unusable(PolicyError),
+}
+
+/// Why the list held for a moderator could not be read.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum HeldListError {
+    /// The store could not be read.
+    #[error("the store could not be read")]
+    Read(#[source] StoreError),
+    /// The stored bytes no longer verify.
+    #[error("the stored list does not verify")]
+    Corrupt(#[source] ValidationError),
+    /// The stored bytes are a valid message, but not a moderator list.
+    #[error("the stored record is not a moderator list")]
+    NotAList,
 }

@@ -39,7 +39,7 @@ pub mod store;
 mod swarm;
 
 pub use config::{IdentityMode, NodeConfig, NodeLimits, PersonaMode, Rate, Retention, Storage};
-pub use error::{EntryError, NodeError, SetupError};
+pub use error::{EntryError, HeldListError, NodeError, SetupError};
 pub use event::{
     ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
 };

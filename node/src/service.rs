@@ -28,7 +28,7 @@ use tracing::Instrument;
 
 use crate::clock::{Now, Uptime, now_ms};
 use crate::config::NodeConfig;
-use crate::error::{EntryError, NodeError};
+use crate::error::{EntryError, HeldListError, NodeError};
 use crate::event::{ChannelInfo, Event, PeerInfo, PersonaInfo, PostRecord, Published, Status};
 use crate::handle::{Command, HistoryQuery, PostOptions};
 use crate::moderation::Moderation;
@@ -965,11 +965,18 @@ impl Service {
                 } else if let Ok(Topic::Moderator { network, moderator }) =
                     Topic::parse(topic.as_str())
                     && network == self.network
-                    && let Some((_, bytes)) = self.held_list(&moderator)
                 {
                     // A new follower: hand it the list now rather than at
                     // the moderator's next update.
-                    self.gossip_list(moderator, bytes);
+                    match held_list(&self.store, &self.network, &moderator) {
+                        Ok(Some((_, bytes))) => {
+                            self.gossip_list(moderator, bytes);
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(%moderator, error = %e, "held moderator list unreadable")
+                        }
+                    }
                 }
             }
             gossipsub::Event::Unsubscribed { .. } => self.update_channel_peers(),
@@ -1117,26 +1124,21 @@ impl Service {
                 MessageAcceptance::Accept
             }
             Ok(false) => MessageAcceptance::Ignore,
+            // Including a held list that cannot be read: refused, never
+            // taken in its place.
             Err(e) => {
-                tracing::error!(error = %e, "cannot store moderator list");
+                tracing::error!(error = %e, "moderator list not applied");
                 MessageAcceptance::Ignore
             }
         }
     }
 
-    /// The moderator list held for `moderator`, if any.
-    fn held_list(&self, moderator: &PublicKey) -> Option<(ModeratorList, Vec<u8>)> {
-        let bytes = self.store.moderator_list(moderator).ok().flatten()?;
-        match open(&bytes, &self.network).ok()?.message {
-            Message::ModeratorList(list) => Some((list, bytes)),
-            Message::Post(_) => None,
-        }
-    }
-
     /// Keeps a verified list if it is newer than the held one, and
     /// recompiles the policy. Returns whether it replaced the held list.
+    /// When the held list cannot be read this is an error: taking the
+    /// offered list could roll the user's moderation back to an older one.
     fn apply_list(&mut self, list: &ModeratorList, bytes: &[u8]) -> Result<bool, NodeError> {
-        let held = self.held_list(&list.moderator).map(|(l, _)| l);
+        let held = self.held_sequence_list(&list.moderator)?;
         if let Err(e) = list.may_replace(held.as_ref()) {
             tracing::debug!(moderator = %list.moderator, error = %e, "moderator list not applied");
             return Ok(false);
@@ -1151,6 +1153,19 @@ impl Service {
         Ok(true)
     }
 
+    /// The list held for `moderator`, if any; an unreadable one is an error.
+    fn held_sequence_list(
+        &self,
+        moderator: &PublicKey,
+    ) -> Result<Option<ModeratorList>, NodeError> {
+        held_list(&self.store, &self.network, moderator)
+            .map(|held| held.map(|(list, _)| list))
+            .map_err(|source| NodeError::HeldList {
+                moderator: *moderator,
+                source,
+            })
+    }
+
     /// Publishes a signed moderator list: kept here (so this node serves it
     /// to new followers) and gossiped on the moderator's topic.
     async fn publish_list(&mut self, bytes: Vec<u8>) -> Result<usize, NodeError> {
@@ -1160,8 +1175,8 @@ impl Service {
         };
         if !self.apply_list(list, &verified.bytes)? {
             let held = self
-                .held_list(&list.moderator)
-                .map_or(0, |(l, _)| l.sequence);
+                .held_sequence_list(&list.moderator)?
+                .map_or(0, |l| l.sequence);
             if held > list.sequence {
                 return Err(NodeError::StaleList {
                     held,
@@ -1355,6 +1370,29 @@ impl Service {
     }
 }
 
+/// The list held for `moderator`, with its envelope bytes; `Ok(None)` only
+/// when none is stored. A store error or stored bytes that no longer
+/// verify are errors, never "no list".
+fn held_list(
+    store: &Store,
+    network: &NetworkId,
+    moderator: &PublicKey,
+) -> Result<Option<(ModeratorList, Vec<u8>)>, HeldListError> {
+    let Some(bytes) = store
+        .moderator_list(moderator)
+        .map_err(HeldListError::Read)?
+    else {
+        return Ok(None);
+    };
+    match open(&bytes, network)
+        .map_err(HeldListError::Corrupt)?
+        .message
+    {
+        Message::ModeratorList(list) => Ok(Some((list, bytes))),
+        Message::Post(_) => Err(HeldListError::NotAList),
+    }
+}
+
 /// An entry the user adds must be usable: the wire rules, and for a regular
 /// expression, that it compiles within the policy's limits (otherwise it
 /// would be stored and then silently skipped).
@@ -1409,4 +1447,60 @@ fn without_p2p(mut address: Multiaddr) -> Multiaddr {
         address.pop();
     }
     address
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_protocol::{Keypair, PostDraft};
+
+    use super::*;
+
+    fn store() -> Store {
+        Store::temporary(4 * 1024 * 1024).unwrap()
+    }
+
+    #[test]
+    fn no_stored_list_is_none_and_a_stored_one_reads_back() {
+        let store = store();
+        let network = NetworkId::default();
+        let moderator = Keypair::generate(&mut rand::rng());
+        let key = moderator.public();
+        assert!(held_list(&store, &network, &key).unwrap().is_none());
+        let signed =
+            ModeratorList::sign(&moderator, &network, 7, 1_700_000_000_000, "", vec![]).unwrap();
+        store.put_moderator_list(&key, &signed.bytes).unwrap();
+        let (list, bytes) = held_list(&store, &network, &key).unwrap().unwrap();
+        assert_eq!((list.sequence, bytes), (7, signed.bytes));
+    }
+
+    #[test]
+    fn a_corrupt_held_list_is_an_error_not_no_list() {
+        let store = store();
+        let network = NetworkId::default();
+        let key = Keypair::generate(&mut rand::rng()).public();
+        store
+            .put_moderator_list(&key, b"not an envelope at all")
+            .unwrap();
+        assert!(matches!(
+            held_list(&store, &network, &key),
+            Err(HeldListError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn a_post_stored_as_a_list_is_an_error_not_no_list() {
+        let store = store();
+        let network = NetworkId::default();
+        let author = Keypair::generate(&mut rand::rng());
+        let channel = hearth_protocol::ChannelName::parse("grief").unwrap();
+        let post = PostDraft::new(channel, "hello", 1_700_000_000_000)
+            .sign(&author, &network, 0)
+            .unwrap();
+        let key = author.public();
+        store.put_moderator_list(&key, &post.bytes).unwrap();
+        assert!(matches!(
+            held_list(&store, &network, &key),
+            Err(HeldListError::NotAList)
+        ));
+    }
 }
