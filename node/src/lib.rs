@@ -42,6 +42,7 @@ pub use config::{IdentityMode, NodeConfig, NodeLimits, PersonaMode, Rate, Retent
 pub use error::{EntryError, HeldListError, NodeError, SetupError};
 pub use event::{
     ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
+    UndeliveredReason,
 };
 pub use handle::{HistoryQuery, NodeHandle, PostOptions};
 pub use libp2p::{Multiaddr, PeerId};
