@@ -190,8 +190,9 @@ pub enum EntryError {
     #[error(transparent)]
     Rules(BuildError),
     /// The policy cannot use the entry (a regular expression that does not
-    /// compile within the limits).
-    #[error(transparent)]
+    /// compile within the limits). Shown as the problem alone: the list
+    /// and index in the policy's error are those of a one-entry probe.
+    #[error("{}", .0.problem)]
     Unusable(PolicyError),
 }
 

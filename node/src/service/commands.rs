@@ -351,7 +351,14 @@ mod tests {
     #[test]
     fn an_entry_that_the_policy_cannot_use_is_refused_with_the_reason() {
         let bad = BlockEntry::new(BlockTarget::Regex("(unclosed".into()), "spam");
-        assert!(matches!(check_entry(&bad), Err(EntryError::Unusable(_))));
+        let refused = check_entry(&bad).unwrap_err();
+        assert!(matches!(refused, EntryError::Unusable(_)));
+        let message = NodeError::InvalidEntry(refused).to_string();
+        assert!(
+            message.starts_with("invalid blocklist entry: "),
+            "{message}"
+        );
+        assert!(!message.contains("entry 0"), "{message}");
         let good = BlockEntry::new(BlockTarget::Keyword("spam".into()), "spam");
         assert!(check_entry(&good).is_ok());
     }
