@@ -1,7 +1,19 @@
 //! The node's typed errors.
+//!
+//! Each variant says what failed; the cause, where there is one, is its
+//! [`source`](std::error::Error::source), so a caller that prints the
+//! chain (`anyhow`'s `{:#}`) gets the whole story and one that matches on
+//! the variant gets a value, never a string to parse.
 
-use hearth_protocol::{BuildError, ChannelName, ValidationError};
+use std::io;
+
+use hearth_protocol::{BuildError, ChannelName, PolicyError, PublicKey, ValidationError};
+use libp2p::gossipsub::{ConfigBuilderError, SubscriptionError};
+use libp2p::identity::DecodingError;
+use libp2p::swarm::{DialError, InvalidProtocol};
+use libp2p::{Multiaddr, TransportError, noise};
 use thiserror::Error;
+use tokio::task::JoinError;
 
 use crate::store::StoreError;
 
@@ -12,39 +24,92 @@ pub enum NodeError {
     /// The store could not be opened, read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The configuration is inconsistent; the message says what to change.
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    /// Building the libp2p transport or swarm failed.
-    #[error("network set-up failed: {0}")]
-    Network(String),
+    /// The blocking task that opens the store panicked or was cancelled.
+    #[error("the task opening the store failed")]
+    StoreTask(#[source] JoinError),
+    /// The data directory belongs to another network: its posts would not
+    /// verify here, so opening it would silently hide everything.
+    #[error(
+        "this data directory belongs to network {recorded:?}, not {configured:?}; \
+         use another data directory or --network {recorded}"
+    )]
+    WrongNetwork {
+        /// The network recorded in the store.
+        recorded: String,
+        /// The network the node was configured for.
+        configured: String,
+    },
+    /// The libp2p key kept in the store does not decode, or a new one does
+    /// not encode.
+    #[error("the stored peer key is unreadable")]
+    PeerKey(#[source] DecodingError),
+    /// The libp2p transport or behaviours could not be built.
+    #[error("cannot set up the network")]
+    Setup(#[source] SetupError),
     /// A listen address could not be bound.
-    #[error("cannot listen on {address}: {reason}")]
+    #[error("cannot listen on {address}")]
     Listen {
         /// The address asked for.
-        address: String,
-        /// Why it failed.
-        reason: String,
+        address: Multiaddr,
+        /// Why.
+        #[source]
+        source: TransportError<io::Error>,
+    },
+    /// A listener failed or closed before it reported an address.
+    #[error("the listener on {address} failed")]
+    Listener {
+        /// The address it was started on.
+        address: Multiaddr,
+        /// Why.
+        #[source]
+        source: io::Error,
     },
     /// A dial could not be started.
-    #[error("cannot dial {address}: {reason}")]
+    #[error("cannot dial {address}")]
     Dial {
         /// The address asked for.
-        address: String,
-        /// Why it failed.
-        reason: String,
+        address: Multiaddr,
+        /// Why (boxed: libp2p's dial error is large, and every node
+        /// result carries this type).
+        #[source]
+        source: Box<DialError>,
+    },
+    /// The node could not subscribe to a channel's topic.
+    #[error("cannot subscribe to channel {channel}")]
+    Subscribe {
+        /// The channel.
+        channel: ChannelName,
+        /// Why.
+        #[source]
+        source: SubscriptionError,
+    },
+    /// Gossipsub refused the scoring parameters of a channel's topic.
+    #[error("cannot score channel {channel}'s topic: {reason}")]
+    TopicScore {
+        /// The channel.
+        channel: ChannelName,
+        /// Gossipsub's reason (it gives no error type).
+        reason: &'static str,
     },
     /// The post could not be built or signed.
     #[error("cannot publish: {0}")]
     Post(#[from] BuildError),
+    /// The background task stamping a post's proof of work panicked or was
+    /// cancelled; the post was not stored.
+    #[error("the proof-of-work task failed")]
+    Signing(#[source] JoinError),
     /// Bytes handed to the node (a signed list, an imported file) are not
     /// a valid message.
     #[error("invalid message: {0}")]
     Invalid(#[from] ValidationError),
+    /// Bytes handed to the node as a moderator list are a valid message of
+    /// another kind.
+    #[error("the message is not a moderator list")]
+    NotAList,
     /// A blocklist entry breaks the rules or, for a regular expression, does
     /// not compile within the policy's limits.
     #[error("invalid blocklist entry: {0}")]
-    InvalidEntry(String),
+    InvalidEntry(#[source] EntryError),
     /// A moderator list older than the one held was offered.
     #[error("a newer list of this moderator is held (sequence {held}, offered {offered})")]
     StaleList {
@@ -53,10 +118,95 @@ pub enum NodeError {
         /// The offered list's sequence.
         offered: u64,
     },
+    /// The list held for a moderator cannot be read, so whether an offered
+    /// list is newer cannot be told; nothing was replaced.
+    #[error("cannot read the list held for moderator {moderator}")]
+    HeldList {
+        /// The moderator.
+        moderator: PublicKey,
+        /// Why.
+        #[source]
+        source: HeldListError,
+    },
     /// The operation needs the node to be in the channel first.
     #[error("not in channel {0}; join it first")]
     NotJoined(ChannelName),
     /// The node has shut down; the handle can no longer reach it.
     #[error("the node has shut down")]
     Stopped,
+}
+
+/// Which part of the libp2p set-up failed. These are bugs or an
+/// environment without the needed resources (sockets, DNS configuration),
+/// never bad input.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The gossipsub mesh sizes break the rules gossipsub assumes.
+    #[error(
+        "gossipsub mesh parameters must satisfy 1 <= mesh_n_low <= mesh_n <= mesh_n_high \
+         and mesh_outbound_min <= mesh_n_low, mesh_outbound_min * 2 <= mesh_n"
+    )]
+    MeshParams,
+    /// The topic subscription filter does not compile.
+    #[error("the topic filter does not compile")]
+    TopicFilter(#[source] regex::Error),
+    /// Gossipsub refused its configuration.
+    #[error("the gossipsub configuration is invalid")]
+    GossipsubConfig(#[source] ConfigBuilderError),
+    /// Gossipsub refused to start (it gives no error type).
+    #[error("gossipsub refused to start: {0}")]
+    Gossipsub(&'static str),
+    /// Gossipsub refused the peer-scoring parameters (it gives a message,
+    /// no error type).
+    #[error("gossipsub refused the scoring parameters: {0}")]
+    Scoring(String),
+    /// The DHT protocol name is not a valid protocol name.
+    #[error("the DHT protocol name is invalid")]
+    KadProtocol(#[source] InvalidProtocol),
+    /// mDNS could not start.
+    #[error("mDNS could not start")]
+    Mdns(#[source] io::Error),
+    /// The noise handshake configuration could not be built.
+    #[error("the noise handshake could not be set up")]
+    Noise(#[source] noise::Error),
+    /// The DNS resolver could not read the system configuration.
+    #[error("the DNS resolver could not be set up")]
+    Dns(#[source] io::Error),
+}
+
+impl From<SetupError> for NodeError {
+    fn from(e: SetupError) -> Self {
+        NodeError::Setup(e)
+    }
+}
+
+/// Why a blocklist entry was refused. Shown to the person who typed the
+/// entry, so [`NodeError::InvalidEntry`] repeats it in its own message.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// The entry breaks the wire rules (field sizes, text rules).
+    #[error(transparent)]
+    Rules(BuildError),
+    /// The policy cannot use the entry (a regular expression that does not
+    /// compile within the limits). Shown as the problem alone: the list
+    /// and index in the policy's error are those of a one-entry probe.
+    #[error("{}", .0.problem)]
+    Unusable(PolicyError),
+}
+
+/// Why the list held for a moderator could not be read.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum HeldListError {
+    /// The store could not be read.
+    #[error("the store could not be read")]
+    Read(#[source] StoreError),
+    /// The stored bytes no longer verify.
+    #[error("the stored list does not verify")]
+    Corrupt(#[source] ValidationError),
+    /// The stored bytes are a valid message, but not a moderator list.
+    #[error("the stored record is not a moderator list")]
+    NotAList,
 }

@@ -97,6 +97,20 @@ pub struct Status {
     pub followed_moderators: usize,
 }
 
+/// Why an own post was given up before it reached any peer
+/// ([`Event::Undelivered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UndeliveredReason {
+    /// The expiry its author chose passed while it waited.
+    Expired,
+    /// It grew older than peers accept (`NodeLimits::messages.max_age_ms`,
+    /// 7 days by default).
+    TooOld,
+    /// It is no longer in the store (the retention sweep deleted it).
+    Deleted,
+}
+
 /// Something that happened in the node.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -130,6 +144,18 @@ pub enum Event {
         channel: ChannelName,
         /// Peers it was sent to.
         peers: usize,
+    },
+    /// An own post that waited for peers (it was written when the channel
+    /// had none) was given up before it reached any: it would now be
+    /// refused by every peer. It stays in the store and in the history;
+    /// only sending it is abandoned.
+    Undelivered {
+        /// The post.
+        id: MessageId,
+        /// Its channel.
+        channel: ChannelName,
+        /// Why it was given up.
+        reason: UndeliveredReason,
     },
     /// A connection to a peer opened.
     PeerConnected {

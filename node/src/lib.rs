@@ -39,9 +39,10 @@ pub mod store;
 mod swarm;
 
 pub use config::{IdentityMode, NodeConfig, NodeLimits, PersonaMode, Rate, Retention, Storage};
-pub use error::NodeError;
+pub use error::{EntryError, HeldListError, NodeError, SetupError};
 pub use event::{
     ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
+    UndeliveredReason,
 };
 pub use handle::{HistoryQuery, NodeHandle, PostOptions};
 pub use libp2p::{Multiaddr, PeerId};

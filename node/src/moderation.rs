@@ -1,34 +1,25 @@
-//! The moderation engine: the user's compiled policy plus flood limits.
+//! The moderation engine: the user's compiled policy. (The flood limits,
+//! per peer and per persona, belong to the receiving path:
+//! `service::inbox::Inbox`.)
 //!
 //! The policy is rebuilt from the store whenever the local blocklist, the
 //! followed moderators or their lists change, so unfollowing a moderator
 //! undoes their entries at once, including for stored posts.
 
 use hearth_protocol::{
-    ListId, Message, MessageId, NetworkId, Policy, PolicyList, Post, PublicKey, Scope, Verdict,
-    open,
+    ListId, Message, MessageId, NetworkId, Policy, PolicyList, Post, Scope, Verdict, open,
 };
-use libp2p::PeerId;
 
-use crate::config::NodeLimits;
-use crate::rate::RateLimiter;
 use crate::store::{Store, StoreError};
-
-/// Most keys each rate limiter tracks.
-const RATE_KEYS: usize = 50_000;
 
 pub(crate) struct Moderation {
     policy: Policy,
-    per_persona: RateLimiter<PublicKey>,
-    per_peer: RateLimiter<PeerId>,
 }
 
 impl Moderation {
-    pub fn new(limits: &NodeLimits) -> Self {
+    pub fn new() -> Self {
         Self {
             policy: Policy::empty(),
-            per_persona: RateLimiter::new(limits.per_persona, RATE_KEYS),
-            per_peer: RateLimiter::new(limits.per_peer, RATE_KEYS),
         }
     }
 
@@ -69,17 +60,5 @@ impl Moderation {
     /// Why the policy hides `post`, if it does.
     pub fn verdict(&self, id: &MessageId, post: &Post) -> Option<Verdict> {
         self.policy.check(id, post)
-    }
-
-    /// Whether `peer` may have another message looked at. Charged before
-    /// validation, so a flood of junk costs the node a hash lookup per
-    /// message instead of a signature check.
-    pub fn peer_within_rate(&mut self, peer: &PeerId, now_ms: u64) -> bool {
-        self.per_peer.allow(peer, now_ms)
-    }
-
-    /// Whether `author` may have another post accepted.
-    pub fn persona_within_rate(&mut self, author: &PublicKey, now_ms: u64) -> bool {
-        self.per_persona.allow(author, now_ms)
     }
 }

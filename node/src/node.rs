@@ -182,7 +182,7 @@ impl NodeBuilder {
             Storage::Memory => Store::temporary(cache),
         })
         .await
-        .map_err(|e| NodeError::Config(format!("store task failed: {e}")))??;
+        .map_err(NodeError::StoreTask)??;
         check_network(&store, &config.network)?;
         let key = identity(&store, config.identity)?;
         let peer_id = key.public().to_peer_id();
@@ -191,11 +191,11 @@ impl NodeBuilder {
         for address in &config.listen {
             let id = swarm
                 .listen_on(address.clone())
-                .map_err(|e| NodeError::Listen {
-                    address: address.to_string(),
-                    reason: e.to_string(),
+                .map_err(|source| NodeError::Listen {
+                    address: address.clone(),
+                    source,
                 })?;
-            listeners.push(id);
+            listeners.push((id, address.clone()));
         }
         for address in &config.external_addrs {
             swarm.add_external_address(address.clone());
@@ -230,11 +230,10 @@ impl NodeBuilder {
 fn check_network(store: &Store, network: &NetworkId) -> Result<(), NodeError> {
     match store.network()? {
         Some(recorded) if recorded == network.as_str() => Ok(()),
-        Some(recorded) => Err(NodeError::Config(format!(
-            "this data directory belongs to network {recorded:?}, not {network:?}; \
-             use another data directory or --network {recorded}",
-            network = network.as_str()
-        ))),
+        Some(recorded) => Err(NodeError::WrongNetwork {
+            recorded,
+            configured: network.as_str().to_owned(),
+        }),
         None => {
             store.set_network(network.as_str())?;
             store.flush()?;
@@ -249,13 +248,10 @@ fn identity(store: &Store, mode: IdentityMode) -> Result<Keypair, NodeError> {
         return Ok(Keypair::generate_ed25519());
     }
     if let Some(bytes) = store.peer_key()? {
-        return Keypair::from_protobuf_encoding(&bytes)
-            .map_err(|e| NodeError::Config(format!("stored peer key is unreadable: {e}")));
+        return Keypair::from_protobuf_encoding(&bytes).map_err(NodeError::PeerKey);
     }
     let key = Keypair::generate_ed25519();
-    let bytes = key
-        .to_protobuf_encoding()
-        .map_err(|e| NodeError::Config(format!("cannot encode peer key: {e}")))?;
+    let bytes = key.to_protobuf_encoding().map_err(NodeError::PeerKey)?;
     store.set_peer_key(&bytes)?;
     store.flush()?;
     Ok(key)

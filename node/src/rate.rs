@@ -1,6 +1,9 @@
 //! Token-bucket rate limits keyed by persona or peer.
 //!
-//! Time is a parameter, so the limiter is tested without a clock. Memory is
+//! Time is a parameter, so the limiter is tested without a clock. The node
+//! feeds it monotonic ms since start ([`crate::clock::Uptime`]), never wall
+//! time: a bucket remembers when it last refilled, and a wall clock stepped
+//! back by an hour would have frozen every bucket for that hour. Memory is
 //! bounded: past `max_keys` buckets, the ones that have refilled completely
 //! (idle keys) are dropped first, and if none have, the new key is refused
 //! a bucket and judged by a shared overflow bucket.
@@ -38,8 +41,8 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         }
     }
 
-    /// Takes one token for `key` at `now_ms`; false when the key is over
-    /// its rate.
+    /// Takes one token for `key` at `now_ms` (monotonic); false when the
+    /// key is over its rate.
     pub fn allow(&mut self, key: &K, now_ms: u64) -> bool {
         let rate = self.rate;
         if !self.buckets.contains_key(key) && self.buckets.len() >= self.max_keys {

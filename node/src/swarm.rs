@@ -24,7 +24,7 @@ use libp2p::{
 };
 
 use crate::config::NodeConfig;
-use crate::error::NodeError;
+use crate::error::{NodeError, SetupError};
 
 /// The gossipsub behaviour with hearth's subscription filter.
 pub(crate) type Gossipsub =
@@ -63,7 +63,7 @@ pub(crate) const MESH: MeshParams = MeshParams {
 
 impl MeshParams {
     /// The consistency rules gossipsub assumes but does not fully check.
-    pub fn check(&self) -> Result<(), NodeError> {
+    pub fn check(&self) -> Result<(), SetupError> {
         let ok = self.mesh_n_low >= 1
             && self.mesh_n_low <= self.mesh_n
             && self.mesh_n <= self.mesh_n_high
@@ -73,11 +73,7 @@ impl MeshParams {
         if ok {
             Ok(())
         } else {
-            Err(NodeError::Config(
-                "gossipsub mesh parameters must satisfy 1 <= mesh_n_low <= mesh_n <= mesh_n_high \
-                 and mesh_outbound_min <= mesh_n_low, mesh_outbound_min * 2 <= mesh_n"
-                    .to_owned(),
-            ))
+            Err(SetupError::MeshParams)
         }
     }
 }
@@ -132,17 +128,17 @@ pub(crate) fn topic_score_params() -> TopicScoreParams {
 }
 
 /// Admits only hearth topics of this network.
-pub(crate) fn topic_filter(network: &NetworkId) -> Result<RegexSubscriptionFilter, NodeError> {
+pub(crate) fn topic_filter(network: &NetworkId) -> Result<RegexSubscriptionFilter, SetupError> {
     let pattern = format!(
         "^hearth/1/{}/(channel|mod)/[a-z0-9/-]{{1,64}}$",
         regex::escape(network.as_str())
     );
     regex::Regex::new(&pattern)
         .map(RegexSubscriptionFilter)
-        .map_err(|e| NodeError::Config(e.to_string()))
+        .map_err(SetupError::TopicFilter)
 }
 
-fn gossipsub(network: &NetworkId) -> Result<Gossipsub, NodeError> {
+fn gossipsub(network: &NetworkId) -> Result<Gossipsub, SetupError> {
     MESH.check()?;
     let config = gossipsub::ConfigBuilder::default()
         .validation_mode(ValidationMode::Anonymous)
@@ -161,7 +157,7 @@ fn gossipsub(network: &NetworkId) -> Result<Gossipsub, NodeError> {
         // the store's record of seen ids.
         .duplicate_cache_time(Duration::from_secs(10 * 60))
         .build()
-        .map_err(|e| NodeError::Config(format!("gossipsub: {e}")))?;
+        .map_err(SetupError::GossipsubConfig)?;
     let filter = MaxCountSubscriptionFilter {
         filter: topic_filter(network)?,
         // Far above the default 100, so a node can be in many channels and
@@ -171,21 +167,21 @@ fn gossipsub(network: &NetworkId) -> Result<Gossipsub, NodeError> {
     };
     let mut behaviour =
         Gossipsub::new_with_subscription_filter(MessageAuthenticity::Anonymous, config, filter)
-            .map_err(|e| NodeError::Config(format!("gossipsub: {e}")))?;
+            .map_err(SetupError::Gossipsub)?;
     behaviour
         .with_peer_score(score_params(), score_thresholds())
-        .map_err(|e| NodeError::Config(format!("gossipsub scoring: {e}")))?;
+        .map_err(SetupError::Scoring)?;
     Ok(behaviour)
 }
 
 /// The Kademlia protocol name: hearth's own, per network, so hearth nodes
 /// never mix their DHT with other libp2p networks.
-pub(crate) fn kad_protocol(network: &NetworkId) -> Result<StreamProtocol, NodeError> {
+pub(crate) fn kad_protocol(network: &NetworkId) -> Result<StreamProtocol, SetupError> {
     StreamProtocol::try_from_owned(format!("/hearth/{network}/kad/1"))
-        .map_err(|e| NodeError::Config(format!("kad protocol name: {e}")))
+        .map_err(SetupError::KadProtocol)
 }
 
-fn behaviour(key: &Keypair, config: &NodeConfig) -> Result<Behaviour, NodeError> {
+fn behaviour(key: &Keypair, config: &NodeConfig) -> Result<Behaviour, SetupError> {
     let peer_id = key.public().to_peer_id();
     let limits = connection_limits::ConnectionLimits::default()
         .with_max_established(Some(config.limits.max_connections))
@@ -211,7 +207,7 @@ fn behaviour(key: &Keypair, config: &NodeConfig) -> Result<Behaviour, NodeError>
     let mdns = if config.mdns {
         Some(
             mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
-                .map_err(|e| NodeError::Network(format!("mDNS: {e}")))?,
+                .map_err(SetupError::Mdns)?,
         )
     } else {
         None
@@ -236,7 +232,6 @@ fn behaviour(key: &Keypair, config: &NodeConfig) -> Result<Behaviour, NodeError>
 
 /// Builds the swarm: TCP with noise and yamux, QUIC v1, DNS.
 pub(crate) fn build(key: Keypair, config: &NodeConfig) -> Result<Swarm<Behaviour>, NodeError> {
-    let net = |e: &dyn std::fmt::Display| NodeError::Network(e.to_string());
     let behaviour = behaviour(&key, config)?;
     let idle = config.idle_timeout;
     let swarm = SwarmBuilder::with_existing_identity(key)
@@ -246,12 +241,12 @@ pub(crate) fn build(key: Keypair, config: &NodeConfig) -> Result<Swarm<Behaviour
             noise::Config::new,
             yamux::Config::default,
         )
-        .map_err(|e| net(&e))?
+        .map_err(SetupError::Noise)?
         .with_quic()
         .with_dns()
-        .map_err(|e| net(&e))?
+        .map_err(SetupError::Dns)?
         .with_behaviour(|_| behaviour)
-        .map_err(|e| net(&e))?
+        .map_err(|never: std::convert::Infallible| -> SetupError { match never {} })?
         .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
         .build();
     Ok(swarm)

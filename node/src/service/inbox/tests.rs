@@ -1,0 +1,453 @@
+//! The inbox's decisions, without a swarm: the node's state is a
+//! [`FakeView`] (or, where the store itself matters, a real temporary
+//! store), and time is whatever the test says.
+
+use std::collections::{HashMap, HashSet};
+
+use hearth_protocol::{
+    BlockEntry, BlockTarget, Keypair, ListId, Policy, PolicyList, PostDraft, Scope, SignedMessage,
+};
+
+use super::*;
+use crate::config::Rate;
+
+const T: u64 = 1_700_000_000_000;
+const HOUR: u64 = 3_600_000;
+
+/// The node's state as a test sets it.
+#[derive(Default)]
+struct FakeView {
+    joined: HashSet<ChannelName>,
+    follows: HashSet<PublicKey>,
+    seen: HashSet<MessageId>,
+    seen_unreadable: bool,
+    held: HashMap<PublicKey, ModeratorList>,
+    held_unreadable: bool,
+    blocked: Vec<BlockEntry>,
+}
+
+impl NodeView for FakeView {
+    fn joined(&self, channel: &ChannelName) -> bool {
+        self.joined.contains(channel)
+    }
+
+    fn follows(&self, moderator: &PublicKey) -> bool {
+        self.follows.contains(moderator)
+    }
+
+    fn is_seen(&self, id: &MessageId) -> Result<bool, StoreError> {
+        if self.seen_unreadable {
+            return Err(StoreError::Io(std::io::Error::other("disk on fire")));
+        }
+        Ok(self.seen.contains(id))
+    }
+
+    fn held_list(&self, moderator: &PublicKey) -> Result<Option<ModeratorList>, HeldListError> {
+        if self.held_unreadable {
+            let e = std::io::Error::other("disk on fire");
+            return Err(HeldListError::Read(StoreError::Io(e)));
+        }
+        Ok(self.held.get(moderator).cloned())
+    }
+
+    fn verdict(&self, id: &MessageId, post: &Post) -> Option<Verdict> {
+        Policy::compile([PolicyList {
+            id: ListId::Local,
+            applies_to: Scope::All,
+            entries: self.blocked.clone(),
+        }])
+        .check(id, post)
+    }
+}
+
+struct Setup {
+    network: NetworkId,
+    channel: ChannelName,
+    author: Keypair,
+    peer: PeerId,
+    view: FakeView,
+}
+
+fn setup() -> Setup {
+    let channel = ChannelName::parse("grief").unwrap();
+    let mut view = FakeView::default();
+    view.joined.insert(channel.clone());
+    Setup {
+        network: NetworkId::default(),
+        channel,
+        author: Keypair::generate(&mut rand::rng()),
+        peer: PeerId::random(),
+        view,
+    }
+}
+
+fn limits(per_persona: Rate, per_peer: Rate) -> NodeLimits {
+    NodeLimits {
+        per_persona,
+        per_peer,
+        ..NodeLimits::default()
+    }
+}
+
+fn inbox(s: &Setup) -> Inbox {
+    Inbox::new(s.network.clone(), NodeLimits::default())
+}
+
+fn at(wall_ms: u64, mono_ms: u64) -> Now {
+    Now { wall_ms, mono_ms }
+}
+
+impl Setup {
+    fn post(&self, text: &str, created_ms: u64) -> SignedMessage {
+        PostDraft::new(self.channel.clone(), text, created_ms)
+            .sign(&self.author, &self.network, 0)
+            .unwrap()
+    }
+
+    /// A signed post with one bit of its signature flipped.
+    fn forged(&self) -> Vec<u8> {
+        let mut bytes = self.post("forged", T).bytes;
+        if let Some(last) = bytes.last_mut() {
+            *last ^= 1;
+        }
+        bytes
+    }
+
+    fn topic(&self) -> String {
+        self.channel.topic(&self.network).to_string()
+    }
+
+    fn judge(&self, inbox: &mut Inbox, bytes: &[u8], now: Now) -> Decision {
+        inbox.judge(&self.peer, &self.topic(), bytes, now, &self.view)
+    }
+}
+
+fn stored(decision: &Decision) -> Option<&NewPost> {
+    match &decision.action {
+        Action::StorePost(new) => Some(new),
+        _ => None,
+    }
+}
+
+fn refused(decision: &Decision) -> Option<&str> {
+    match &decision.action {
+        Action::Refuse { reason, .. } => Some(reason),
+        _ => None,
+    }
+}
+
+// ----- posts ------------------------------------------------------------------
+
+#[test]
+fn a_fresh_post_is_accepted_stored_remembered_and_announced() {
+    let s = setup();
+    let post = s.post("is anyone awake?", T);
+    let decision = s.judge(&mut inbox(&s), &post.bytes, at(T + 1_000, 0));
+    assert_eq!(decision.acceptance, MessageAcceptance::Accept);
+    let new = stored(&decision).unwrap();
+    assert_eq!(new.id, post.id);
+    assert_eq!(new.stored.bytes, post.bytes);
+    assert_eq!(new.stored.received_ms, T + 1_000);
+    assert!(!new.stored.own && !new.record.own);
+    assert_eq!(new.record.post.body, "is anyone awake?");
+    assert_eq!(new.record.verdict, None);
+    // Remembered for as long as validation would accept a replay.
+    let limits = NodeLimits::default().messages;
+    assert_eq!(
+        new.seen_until,
+        T + limits.max_age_ms + limits.max_clock_skew_ms
+    );
+}
+
+#[test]
+fn a_replay_of_a_seen_post_is_ignored_without_an_event() {
+    let mut s = setup();
+    let post = s.post("hello", T);
+    s.view.seen.insert(post.id);
+    let decision = s.judge(&mut inbox(&s), &post.bytes, at(T, 0));
+    assert_eq!(
+        decision,
+        Decision::quiet(MessageAcceptance::Ignore),
+        "no store write, no event"
+    );
+}
+
+#[test]
+fn a_post_is_ignored_when_the_seen_set_cannot_be_read() {
+    let mut s = setup();
+    s.view.seen_unreadable = true;
+    let post = s.post("hello", T);
+    let decision = s.judge(&mut inbox(&s), &post.bytes, at(T, 0));
+    assert_eq!(decision, Decision::quiet(MessageAcceptance::Ignore));
+}
+
+#[test]
+fn a_post_in_a_channel_not_joined_is_ignored_quietly() {
+    let mut s = setup();
+    s.view.joined.clear();
+    let post = s.post("hello", T);
+    let decision = s.judge(&mut inbox(&s), &post.bytes, at(T, 0));
+    assert_eq!(decision, Decision::quiet(MessageAcceptance::Ignore));
+}
+
+#[test]
+fn a_message_on_another_networks_topic_is_ignored_quietly() {
+    let s = setup();
+    let post = s.post("hello", T);
+    let other = NetworkId::parse("elsewhere").unwrap();
+    let topic = s.channel.topic(&other).to_string();
+    let decision = inbox(&s).judge(&s.peer, &topic, &post.bytes, at(T, 0), &s.view);
+    assert_eq!(decision, Decision::quiet(MessageAcceptance::Ignore));
+    let decision = inbox(&s).judge(&s.peer, "not/a/topic", &post.bytes, at(T, 0), &s.view);
+    assert_eq!(decision, Decision::quiet(MessageAcceptance::Ignore));
+}
+
+#[test]
+fn forged_bytes_are_rejected_and_reported() {
+    let s = setup();
+    let decision = s.judge(&mut inbox(&s), &s.forged(), at(T, 0));
+    assert_eq!(decision.acceptance, MessageAcceptance::Reject);
+    assert!(refused(&decision).is_some());
+}
+
+#[test]
+fn a_post_an_honest_relay_could_forward_is_ignored_not_rejected() {
+    let s = setup();
+    // Dated beyond the age window: stale, not forged.
+    let post = s.post("hello", T);
+    let week = NodeLimits::default().messages.max_age_ms;
+    let decision = s.judge(&mut inbox(&s), &post.bytes, at(T + week + HOUR, 0));
+    assert_eq!(decision.acceptance, MessageAcceptance::Ignore);
+    assert!(refused(&decision).is_some_and(|r| r.contains("old")));
+}
+
+#[test]
+fn a_hidden_post_is_stored_with_its_verdict_and_not_relayed_without_punishing_the_relay() {
+    let mut s = setup();
+    s.view.blocked.push(BlockEntry::new(
+        BlockTarget::Persona(s.author.public()),
+        "spam",
+    ));
+    let post = s.post("buy now", T);
+    let decision = s.judge(&mut inbox(&s), &post.bytes, at(T, 0));
+    assert_eq!(decision.acceptance, MessageAcceptance::Ignore);
+    let new = stored(&decision).unwrap();
+    assert_eq!(new.record.verdict.as_ref().unwrap().reason, "spam");
+}
+
+// ----- rates ------------------------------------------------------------------
+
+#[test]
+fn a_flooding_peer_is_ignored_before_its_bytes_are_even_validated() {
+    let s = setup();
+    let per_peer = Rate {
+        per_minute: 60,
+        burst: 2,
+    };
+    let mut inbox = Inbox::new(
+        s.network.clone(),
+        limits(NodeLimits::default().per_persona, per_peer),
+    );
+    let forged = s.forged();
+    for _ in 0..2 {
+        let decision = s.judge(&mut inbox, &forged, at(T, 0));
+        assert_eq!(decision.acceptance, MessageAcceptance::Reject);
+    }
+    // Over the rate: not validated, so neither rejected nor reported.
+    assert_eq!(
+        s.judge(&mut inbox, &forged, at(T, 0)),
+        Decision::quiet(MessageAcceptance::Ignore)
+    );
+}
+
+#[test]
+fn an_author_over_its_rate_is_refused_with_a_reason() {
+    let s = setup();
+    let per_persona = Rate {
+        per_minute: 60,
+        burst: 2,
+    };
+    let mut inbox = Inbox::new(
+        s.network.clone(),
+        limits(per_persona, NodeLimits::default().per_peer),
+    );
+    for n in 0..2 {
+        let post = s.post(&format!("post {n}"), T);
+        assert_eq!(
+            s.judge(&mut inbox, &post.bytes, at(T, 0)).acceptance,
+            MessageAcceptance::Accept
+        );
+    }
+    let third = s.post("post 2", T);
+    let decision = s.judge(&mut inbox, &third.bytes, at(T, 0));
+    assert_eq!(decision.acceptance, MessageAcceptance::Ignore);
+    assert!(refused(&decision).is_some_and(|r| r.contains("rate limit")));
+}
+
+#[test]
+fn rate_buckets_keep_refilling_across_a_backward_wall_clock_step() {
+    let s = setup();
+    let per_persona = Rate {
+        per_minute: 60,
+        burst: 2,
+    };
+    let mut inbox = Inbox::new(
+        s.network.clone(),
+        limits(per_persona, NodeLimits::default().per_peer),
+    );
+    for n in 0..2 {
+        let post = s.post(&format!("before {n}"), T);
+        let decision = s.judge(&mut inbox, &post.bytes, at(T, 0));
+        assert_eq!(decision.acceptance, MessageAcceptance::Accept);
+    }
+    // The wall clock is set back an hour; a second passes on the monotonic
+    // clock, which refills one token. (A limiter on wall time would see no
+    // time pass for an hour and refuse.)
+    let wall = T - HOUR;
+    let post = s.post("after the step", wall);
+    let decision = s.judge(&mut inbox, &post.bytes, at(wall + 1_000, 1_000));
+    assert_eq!(decision.acceptance, MessageAcceptance::Accept);
+    // And the wall clock jumping forward does not hand out tokens either.
+    let wall = T + HOUR;
+    let post = s.post("after the jump", wall);
+    let decision = s.judge(&mut inbox, &post.bytes, at(wall, 1_000));
+    assert_eq!(decision.acceptance, MessageAcceptance::Ignore);
+    assert!(refused(&decision).is_some_and(|r| r.contains("rate limit")));
+}
+
+// ----- moderator lists --------------------------------------------------------
+
+struct Lists {
+    s: Setup,
+    moderator: Keypair,
+}
+
+impl Lists {
+    fn new() -> Self {
+        let mut s = setup();
+        let moderator = Keypair::generate(&mut rand::rng());
+        s.view.follows.insert(moderator.public());
+        Self { s, moderator }
+    }
+
+    fn list(&self, sequence: u64) -> SignedMessage {
+        let entry = BlockEntry::new(BlockTarget::Keyword("spam".into()), "ads");
+        ModeratorList::sign(
+            &self.moderator,
+            &self.s.network,
+            sequence,
+            T,
+            "",
+            vec![entry],
+        )
+        .unwrap()
+    }
+
+    fn hold(&mut self, sequence: u64) {
+        let Message::ModeratorList(list) = self.list(sequence).message else {
+            unreachable!()
+        };
+        self.s.view.held.insert(self.moderator.public(), list);
+    }
+
+    fn judge(&self, bytes: &[u8]) -> Decision {
+        let topic = Topic::Moderator {
+            network: self.s.network.clone(),
+            moderator: self.moderator.public(),
+        }
+        .to_string();
+        inbox(&self.s).judge(&self.s.peer, &topic, bytes, at(T, 0), &self.s.view)
+    }
+}
+
+fn kept(decision: &Decision) -> Option<u64> {
+    match &decision.action {
+        Action::StoreList { list, .. } => Some(list.sequence),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_followed_moderators_first_list_is_accepted_and_kept() {
+    let l = Lists::new();
+    let decision = l.judge(&l.list(1).bytes);
+    assert_eq!(decision.acceptance, MessageAcceptance::Accept);
+    assert_eq!(kept(&decision), Some(1));
+}
+
+#[test]
+fn a_list_of_a_moderator_not_followed_is_ignored() {
+    let mut l = Lists::new();
+    l.s.view.follows.clear();
+    assert_eq!(
+        l.judge(&l.list(1).bytes),
+        Decision::quiet(MessageAcceptance::Ignore)
+    );
+}
+
+#[test]
+fn only_a_newer_list_replaces_the_held_one() {
+    let mut l = Lists::new();
+    l.hold(5);
+    assert_eq!(kept(&l.judge(&l.list(6).bytes)), Some(6));
+    for old in [4, 5] {
+        assert_eq!(
+            l.judge(&l.list(old).bytes),
+            Decision::quiet(MessageAcceptance::Ignore),
+            "sequence {old}"
+        );
+    }
+}
+
+#[test]
+fn a_list_is_refused_never_taken_when_the_held_one_cannot_be_read() {
+    let mut l = Lists::new();
+    l.hold(5);
+    l.s.view.held_unreadable = true;
+    // Even an older list: without the held sequence it could be a rollback.
+    for sequence in [1, 9] {
+        assert_eq!(
+            l.judge(&l.list(sequence).bytes),
+            Decision::quiet(MessageAcceptance::Ignore)
+        );
+    }
+}
+
+#[test]
+fn a_forged_list_is_rejected() {
+    let l = Lists::new();
+    let mut bytes = l.list(1).bytes;
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    assert_eq!(l.judge(&bytes), Decision::quiet(MessageAcceptance::Reject));
+}
+
+#[test]
+fn a_corrupt_held_list_in_the_store_refuses_the_offered_list_and_stays() {
+    // The shell's view over a real store whose held list is corrupt.
+    let l = Lists::new();
+    let store = Store::temporary(4 * 1024 * 1024).unwrap();
+    let key = l.moderator.public();
+    store.put_moderator_list(&key, b"\x01garbage").unwrap();
+    let channels = HashMap::new();
+    let moderators: HashSet<PublicKey> = [key].into();
+    let moderation = Moderation::new();
+    let view = View {
+        channels: &channels,
+        moderators: &moderators,
+        store: &store,
+        network: &l.s.network,
+        moderation: &moderation,
+    };
+    let topic = Topic::Moderator {
+        network: l.s.network.clone(),
+        moderator: key,
+    }
+    .to_string();
+    let decision = inbox(&l.s).judge(&l.s.peer, &topic, &l.list(1).bytes, at(T, 0), &view);
+    assert_eq!(decision, Decision::quiet(MessageAcceptance::Ignore));
+    assert_eq!(
+        store.moderator_list(&key).unwrap().as_deref(),
+        Some(&b"\x01garbage"[..])
+    );
+}

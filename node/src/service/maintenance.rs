@@ -1,0 +1,266 @@
+//! The 1 s tick: bans, channel lookups, bootstrap redials, the DHT
+//! refresh, the retention sweep and own posts that aged out.
+//!
+//! [`Bans`] and [`Chores`] decide; they take `now` (monotonic) as a
+//! parameter and never see the swarm. `Service::maintenance` asks them and
+//! carries out the answer.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use libp2p::PeerId;
+
+use super::Service;
+use crate::clock::now_ms;
+use crate::swarm::score_thresholds;
+
+/// Redial bootstrap nodes when none is connected, this often.
+const BOOTSTRAP_RETRY: Duration = Duration::from_secs(30);
+/// Refresh the DHT routing table this often.
+const DHT_REFRESH: Duration = Duration::from_secs(5 * 60);
+/// Look for own posts that aged out while waiting for peers this often.
+const OUTBOX_REVIEW: Duration = Duration::from_secs(10);
+
+/// A chore that comes round every `period`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Every {
+    period: Duration,
+    next: Instant,
+}
+
+impl Every {
+    /// First due one period after `now`.
+    pub fn new(period: Duration, now: Instant) -> Self {
+        Self {
+            period,
+            next: now + period,
+        }
+    }
+
+    /// True when the chore is due at `now`; the next one is then a whole
+    /// period after `now`, so a late tick never makes chores bunch up.
+    pub fn due(&mut self, now: Instant) -> bool {
+        if now < self.next {
+            return false;
+        }
+        self.next = now + self.period;
+        true
+    }
+}
+
+/// The periodic chores of the tick.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Chores {
+    bootstrap: Every,
+    dht_refresh: Every,
+    sweep: Every,
+    outbox: Every,
+}
+
+/// Which chores are due at one tick.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Due {
+    /// Redial bootstrap nodes if none is connected.
+    pub bootstrap: bool,
+    /// Refresh the DHT routing table.
+    pub dht_refresh: bool,
+    /// Run the retention sweep.
+    pub sweep: bool,
+    /// Give up own posts that aged out while waiting for peers.
+    pub outbox: bool,
+}
+
+impl Chores {
+    pub fn new(now: Instant, sweep_interval: Duration) -> Self {
+        Self {
+            bootstrap: Every::new(BOOTSTRAP_RETRY, now),
+            dht_refresh: Every::new(DHT_REFRESH, now),
+            sweep: Every::new(sweep_interval, now),
+            outbox: Every::new(OUTBOX_REVIEW, now),
+        }
+    }
+
+    pub fn due(&mut self, now: Instant) -> Due {
+        Due {
+            bootstrap: self.bootstrap.due(now),
+            dht_refresh: self.dht_refresh.due(now),
+            sweep: self.sweep.due(now),
+            outbox: self.outbox.due(now),
+        }
+    }
+}
+
+/// Peers disconnected and refused for a while because their gossip score
+/// fell under the graylist (gossipsub itself never disconnects anyone).
+#[derive(Debug)]
+pub(crate) struct Bans {
+    duration: Duration,
+    until: HashMap<PeerId, Instant>,
+}
+
+impl Bans {
+    pub fn new(duration: Duration) -> Self {
+        Self {
+            duration,
+            until: HashMap::new(),
+        }
+    }
+
+    /// Bans `peer` from `now` for the ban duration.
+    pub fn ban(&mut self, peer: PeerId, now: Instant) {
+        self.until.insert(peer, now + self.duration);
+    }
+
+    /// Whether `peer` is banned (and must not be dialled).
+    pub fn is_banned(&self, peer: &PeerId) -> bool {
+        self.until.contains_key(peer)
+    }
+
+    /// Lifts the bans whose time has come; returns those peers.
+    pub fn lift_expired(&mut self, now: Instant) -> Vec<PeerId> {
+        let mut lifted = Vec::new();
+        self.until.retain(|peer, until| {
+            let keep = *until > now;
+            if !keep {
+                lifted.push(*peer);
+            }
+            keep
+        });
+        lifted
+    }
+}
+
+/// The peers among `scores` whose score is under `threshold`; unscored
+/// peers are never below.
+pub(crate) fn below(
+    scores: impl IntoIterator<Item = (PeerId, Option<f64>)>,
+    threshold: f64,
+) -> Vec<(PeerId, f64)> {
+    scores
+        .into_iter()
+        .filter_map(|(peer, score)| score.filter(|s| *s < threshold).map(|s| (peer, s)))
+        .collect()
+}
+
+impl Service {
+    /// Everything the 1 s tick does, at monotonic `now`.
+    pub(super) fn maintenance(&mut self, now: Instant) {
+        self.ban_low_scores(now);
+        for peer in self.bans.lift_expired(now) {
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+        }
+        self.run_lookups(now);
+        let due = self.chores.due(now);
+        if due.bootstrap {
+            let connected = self
+                .bootstrap_peers
+                .iter()
+                .any(|p| self.connections.contains_key(p));
+            if !connected {
+                self.dial_bootstrap();
+            }
+        }
+        if due.dht_refresh {
+            // Fails quietly when the routing table is empty.
+            let _ = self.swarm.behaviour_mut().kad.bootstrap();
+        }
+        if due.sweep {
+            let retention = self.config.retention;
+            let max_age = u64::try_from(retention.max_age.as_millis()).unwrap_or(u64::MAX);
+            match self
+                .store
+                .sweep(now_ms(), max_age, retention.max_posts_per_channel)
+            {
+                Ok(stats) => tracing::debug!(?stats, "retention sweep"),
+                Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+            }
+        }
+        if due.outbox {
+            self.give_up_aged(now_ms());
+        }
+    }
+
+    /// Disconnects and refuses, for the ban duration, connected peers whose
+    /// gossip score fell under the graylist.
+    fn ban_low_scores(&mut self, now: Instant) {
+        let gossipsub = &self.swarm.behaviour().gossipsub;
+        let scores = self
+            .connections
+            .keys()
+            .map(|peer| (*peer, gossipsub.peer_score(peer)));
+        let low = below(scores, score_thresholds().graylist_threshold);
+        for (peer, score) in low {
+            tracing::info!(%peer, score, "peer banned for a low gossip score");
+            self.swarm.behaviour_mut().blocked.block_peer(peer);
+            self.bans.ban(peer, now);
+            self.emit(crate::event::Event::PeerBanned { peer, score });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn a_chore_comes_round_once_per_period_and_a_late_tick_does_not_bunch_them() {
+        let t0 = Instant::now();
+        let mut every = Every::new(secs(30), t0);
+        assert!(!every.due(t0 + secs(29)));
+        assert!(every.due(t0 + secs(30)));
+        assert!(!every.due(t0 + secs(31)));
+        // The node was busy for five periods: one run, not five.
+        assert!(every.due(t0 + secs(200)));
+        assert!(!every.due(t0 + secs(201)));
+        assert!(every.due(t0 + secs(230)));
+    }
+
+    #[test]
+    fn each_chore_keeps_its_own_period() {
+        let t0 = Instant::now();
+        let mut chores = Chores::new(t0, secs(60));
+        let mut counts = [0; 4];
+        for s in 1..=600 {
+            let due = chores.due(t0 + secs(s));
+            for (count, hit) in
+                counts
+                    .iter_mut()
+                    .zip([due.bootstrap, due.dht_refresh, due.sweep, due.outbox])
+            {
+                *count += usize::from(hit);
+            }
+        }
+        // Ten minutes: bootstrap every 30 s, DHT every 5 min, sweep every
+        // minute, outbox every 10 s.
+        assert_eq!(counts, [20, 2, 10, 60]);
+    }
+
+    #[test]
+    fn a_ban_lasts_its_duration_and_is_then_lifted() {
+        let t0 = Instant::now();
+        let peer = PeerId::random();
+        let other = PeerId::random();
+        let mut bans = Bans::new(secs(600));
+        bans.ban(peer, t0);
+        assert!(bans.is_banned(&peer));
+        assert!(!bans.is_banned(&other));
+        assert!(bans.lift_expired(t0 + secs(599)).is_empty());
+        assert!(bans.is_banned(&peer));
+        assert_eq!(bans.lift_expired(t0 + secs(600)), vec![peer]);
+        assert!(!bans.is_banned(&peer));
+    }
+
+    #[test]
+    fn only_scored_peers_under_the_threshold_are_below() {
+        let (low, ok, unscored) = (PeerId::random(), PeerId::random(), PeerId::random());
+        let found = below(
+            [(low, Some(-90.0)), (ok, Some(-10.0)), (unscored, None)],
+            -80.0,
+        );
+        assert_eq!(found, vec![(low, -90.0)]);
+    }
+}

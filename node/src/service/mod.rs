@@ -1,0 +1,446 @@
+//! The node task: one `select!` loop that owns the swarm, the store, the
+//! personas and the policy. Commands come in from handles, swarm events
+//! from the network, and timers drive discovery, bans, flushing and
+//! retention. Nothing else touches this state.
+//!
+//! The loop is a shell. What to do is decided by small types that take
+//! time and inputs as parameters and never see a swarm or a store, each
+//! unit-tested on its own; the shell reads the inputs, asks, and carries
+//! out the answer:
+//!
+//! | file | decision type | the shell's part |
+//! |---|---|---|
+//! | `mod.rs` | | the loop, start-up, shutdown, connections and listeners |
+//! | `commands.rs` | | one handler per [`Command`]: join, leave, history, personas, blocklist, status |
+//! | `outbox.rs` | [`outbox::Outbox`]: which own posts wait for peers, when they go, when they age out | publishing: sign, store, gossip |
+//! | `inbox.rs` | [`inbox::Inbox`]: accept, ignore or reject a received message, and what to store and tell | storing, events, the validation report |
+//! | `lists.rs` | | moderator lists: the held list, publishing, handing lists to new followers |
+//! | `discovery.rs` | [`discovery::LookupSchedule`]: when to look a channel up and re-announce it | the DHT, bootstrap nodes, mDNS, identify, dials |
+//! | `maintenance.rs` | [`maintenance::Bans`], [`maintenance::Every`]: bans and periodic chores | the 1 s tick |
+
+mod commands;
+mod discovery;
+mod inbox;
+mod lists;
+mod maintenance;
+mod outbox;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use hearth_protocol::{BuildError, ChannelName, NetworkId, PublicKey, SignedMessage, Topic};
+use libp2p::core::transport::ListenerId;
+use libp2p::gossipsub::{self, IdentTopic, TopicHash};
+use libp2p::kad::RecordKey;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::{Multiaddr, PeerId, Swarm};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinError;
+use tokio::time::MissedTickBehavior;
+use tracing::Instrument;
+
+use crate::clock::{Now, Uptime, now_ms};
+use crate::config::NodeConfig;
+use crate::error::NodeError;
+use crate::event::{Event, Published};
+use crate::handle::Command;
+use crate::moderation::Moderation;
+use crate::personas::Personas;
+use crate::store::Store;
+use crate::swarm::{Behaviour, BehaviourEvent};
+
+use discovery::LookupSchedule;
+use inbox::Inbox;
+use maintenance::{Bans, Chores};
+use outbox::Outbox;
+
+/// Received posts are flushed in groups this far apart.
+const FLUSH_DELAY: Duration = Duration::from_millis(5);
+/// Known peers dialled at start.
+const KNOWN_PEERS_AT_START: usize = 8;
+
+type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
+
+/// A post whose proof of work was stamped off the node task.
+struct Signed {
+    channel: ChannelName,
+    result: Result<Result<SignedMessage, BuildError>, JoinError>,
+    reply: Reply<Published>,
+}
+
+/// A joined channel.
+struct Channel {
+    topic: IdentTopic,
+    key: RecordKey,
+    lookups: LookupSchedule,
+}
+
+pub(crate) struct Service {
+    swarm: Swarm<Behaviour>,
+    store: Store,
+    config: NodeConfig,
+    network: NetworkId,
+    peer_id: PeerId,
+    events: broadcast::Sender<Event>,
+    uptime: Uptime,
+    personas: Personas,
+    moderation: Moderation,
+    inbox: Inbox,
+    outbox: Outbox,
+    channels: HashMap<ChannelName, Channel>,
+    moderators: HashSet<PublicKey>,
+    listen_addrs: Vec<Multiaddr>,
+    connections: HashMap<PeerId, Vec<Multiaddr>>,
+    bans: Bans,
+    bootstrap_peers: HashSet<PeerId>,
+    chores: Chores,
+    pending_listeners: HashMap<ListenerId, Multiaddr>,
+    ready: Option<oneshot::Sender<Result<(), NodeError>>>,
+    signing: FuturesUnordered<BoxFuture<'static, Signed>>,
+    flush_due: Option<tokio::time::Instant>,
+}
+
+impl Service {
+    pub fn new(
+        swarm: Swarm<Behaviour>,
+        store: Store,
+        config: NodeConfig,
+        events: broadcast::Sender<Event>,
+        listeners: Vec<(ListenerId, Multiaddr)>,
+        ready: oneshot::Sender<Result<(), NodeError>>,
+    ) -> Result<Self, NodeError> {
+        let mut moderation = Moderation::new();
+        moderation.rebuild(&store, &config.network)?;
+        let now = std::time::Instant::now();
+        Ok(Self {
+            peer_id: *swarm.local_peer_id(),
+            swarm,
+            store,
+            network: config.network.clone(),
+            uptime: Uptime::start(),
+            personas: Personas::new(config.personas),
+            moderation,
+            inbox: Inbox::new(config.network.clone(), config.limits.clone()),
+            outbox: Outbox::new(config.limits.messages.max_age_ms),
+            events,
+            channels: HashMap::new(),
+            moderators: HashSet::new(),
+            listen_addrs: Vec::new(),
+            connections: HashMap::new(),
+            bans: Bans::new(config.limits.ban_duration),
+            bootstrap_peers: HashSet::new(),
+            chores: Chores::new(now, config.retention.sweep_interval),
+            pending_listeners: listeners.into_iter().collect(),
+            ready: Some(ready),
+            signing: FuturesUnordered::new(),
+            flush_due: None,
+            config,
+        })
+    }
+
+    /// Dials bootstrap and known peers, subscribes to followed moderators
+    /// and joins the configured channels.
+    pub fn start_up(&mut self) -> Result<(), NodeError> {
+        if self.config.offline {
+            self.signal_ready(Ok(()));
+            return Ok(());
+        }
+        self.dial_bootstrap();
+        for (_, record) in self.store.known_peers(KNOWN_PEERS_AT_START)? {
+            for address in record
+                .addresses
+                .iter()
+                .filter_map(|a| a.parse::<Multiaddr>().ok())
+            {
+                // Peer ids change across restarts unless persisted, so dial
+                // the address alone and let the handshake say who is there.
+                let address = without_p2p(address);
+                if let Err(e) = self.swarm.dial(dial_address(address.clone())) {
+                    tracing::debug!(%address, error = %e, "known peer not dialled");
+                }
+            }
+        }
+        for (moderator, _) in self.store.follows()? {
+            self.subscribe_moderator(moderator);
+        }
+        for channel in self.config.channels.clone() {
+            self.join(channel)?;
+        }
+        if self.pending_listeners.is_empty() {
+            self.signal_ready(Ok(()));
+        }
+        Ok(())
+    }
+
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut stopped = None;
+        loop {
+            // Evaluated even when the branch is disabled, so never unwrap.
+            let flush_at = self
+                .flush_due
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown(reply)) => {
+                        let result = self.shut_down().await;
+                        stopped = Some((reply, result));
+                        break;
+                    }
+                    Some(command) => {
+                        let span = tracing::debug_span!("node_command", name = command.name());
+                        self.on_command(command).instrument(span).await;
+                    }
+                    None => {
+                        if let Err(e) = self.shut_down().await {
+                            tracing::warn!(error = %e, "shutdown after last handle dropped");
+                        }
+                        break;
+                    }
+                },
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                Some(signed) = self.signing.next(), if !self.signing.is_empty() => {
+                    self.on_signed(signed).await;
+                }
+                _ = tick.tick() => self.maintenance(std::time::Instant::now()),
+                _ = tokio::time::sleep_until(flush_at), if self.flush_due.is_some() => {
+                    self.flush_due = None;
+                    if let Err(e) = self.store.flush_async().await {
+                        tracing::error!(error = %e, "flushing received posts failed");
+                    }
+                }
+            }
+        }
+        // Close the store (releasing its lock; a temporary one is deleted)
+        // and the swarm's sockets before `shutdown` returns, so the caller
+        // can reopen the directory or exit at once.
+        drop(self);
+        if let Some((reply, result)) = stopped {
+            let _ = reply.send(result);
+        }
+    }
+
+    async fn shut_down(&mut self) -> Result<(), NodeError> {
+        // Let in-flight publishes finish so their posts are stored.
+        while let Some(signed) = self.signing.next().await {
+            self.on_signed(signed).await;
+        }
+        self.store.flush_async().await?;
+        tracing::info!("node stopped; store flushed");
+        Ok(())
+    }
+
+    /// Both clock readings, now.
+    fn now(&self) -> Now {
+        Now {
+            wall_ms: now_ms(),
+            mono_ms: self.uptime.now_ms(),
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        // No subscribers is fine.
+        let _ = self.events.send(event);
+    }
+
+    /// Arms the flush timer for received data, if it is not armed.
+    fn flush_soon(&mut self) {
+        self.flush_due
+            .get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_DELAY);
+    }
+
+    fn signal_ready(&mut self, result: Result<(), NodeError>) {
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(result);
+        }
+    }
+
+    /// The joined channel a topic belongs to, if any.
+    fn channel_of(&self, hash: &TopicHash) -> Option<ChannelName> {
+        match Topic::parse(hash.as_str()) {
+            Ok(Topic::Channel { network, channel })
+                if network == self.network && self.channels.contains_key(&channel) =>
+            {
+                Some(channel)
+            }
+            _ => None,
+        }
+    }
+
+    // ----- swarm events ---------------------------------------------------
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
+                if self.config.announce_listen_addrs {
+                    self.swarm.add_external_address(address.clone());
+                }
+                let full = with_p2p(address, self.peer_id);
+                if !self.listen_addrs.contains(&full) {
+                    self.listen_addrs.push(full.clone());
+                    self.emit(Event::Listening { address: full });
+                }
+                self.listener_done(listener_id, None);
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                let full = with_p2p(address.clone(), self.peer_id);
+                self.listen_addrs.retain(|a| a != &full);
+                self.swarm.remove_external_address(&address);
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                addresses,
+                reason,
+            } => {
+                for address in addresses {
+                    let full = with_p2p(address, self.peer_id);
+                    self.listen_addrs.retain(|a| a != &full);
+                }
+                self.listener_done(listener_id, reason.err());
+            }
+            SwarmEvent::ListenerError { listener_id, error } => {
+                self.listener_done(listener_id, Some(error));
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                let address = endpoint.get_remote_address().clone();
+                let addresses = self.connections.entry(peer_id).or_default();
+                if !addresses.contains(&address) {
+                    addresses.push(address.clone());
+                }
+                if num_established.get() == 1 {
+                    self.emit(Event::PeerConnected {
+                        peer: peer_id,
+                        address: address.clone(),
+                    });
+                }
+                if endpoint.is_dialer() && self.is_bootstrap_address(&address) {
+                    self.on_bootstrap_connected(peer_id, address);
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                if let Some(addresses) = self.connections.get_mut(&peer_id) {
+                    addresses.retain(|a| a != endpoint.get_remote_address());
+                }
+                if num_established == 0 {
+                    self.connections.remove(&peer_id);
+                    self.emit(Event::PeerDisconnected { peer: peer_id });
+                    self.update_channel_peers();
+                }
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(?peer_id, %error, "dial failed");
+            }
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
+            _ => {}
+        }
+    }
+
+    /// A listener reported an address, or failed before it did. The node
+    /// is ready once every listener has done one or the other.
+    fn listener_done(&mut self, listener: ListenerId, error: Option<std::io::Error>) {
+        let Some(address) = self.pending_listeners.remove(&listener) else {
+            return;
+        };
+        if let Some(source) = error {
+            self.signal_ready(Err(NodeError::Listener { address, source }));
+        } else if self.pending_listeners.is_empty() {
+            self.signal_ready(Ok(()));
+        }
+    }
+
+    fn on_behaviour_event(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Gossipsub(event) => self.on_gossip(event),
+            BehaviourEvent::Identify(libp2p::identify::Event::Received {
+                peer_id, info, ..
+            }) => self.on_identified(peer_id, info),
+            BehaviourEvent::Kad(event) => self.on_kad(event),
+            BehaviourEvent::Mdns(libp2p::mdns::Event::Discovered(found)) => {
+                self.on_mdns_discovered(found)
+            }
+            _ => {}
+        }
+    }
+
+    fn on_gossip(&mut self, event: gossipsub::Event) {
+        match event {
+            gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            } => self.on_message(propagation_source, message_id, message),
+            gossipsub::Event::Subscribed { topic, .. } => {
+                self.update_channel_peers();
+                if let Some(channel) = self.channel_of(&topic) {
+                    self.send_pending(&channel);
+                } else if let Ok(Topic::Moderator { network, moderator }) =
+                    Topic::parse(topic.as_str())
+                    && network == self.network
+                {
+                    self.hand_list_over(moderator);
+                }
+            }
+            gossipsub::Event::Unsubscribed { .. } => self.update_channel_peers(),
+            _ => {}
+        }
+    }
+}
+
+fn moderator_topic(network: &NetworkId, moderator: PublicKey) -> IdentTopic {
+    IdentTopic::new(
+        Topic::Moderator {
+            network: network.clone(),
+            moderator,
+        }
+        .to_string(),
+    )
+}
+
+fn subscribed_peers(gossipsub: &crate::swarm::Gossipsub, topic: &TopicHash) -> usize {
+    gossipsub
+        .all_peers()
+        .filter(|(_, topics)| topics.contains(&topic))
+        .count()
+}
+
+fn with_p2p(address: Multiaddr, peer: PeerId) -> Multiaddr {
+    address.clone().with_p2p(peer).unwrap_or(address)
+}
+
+/// Dial options for an address, from a fresh local port: dialling from the
+/// listen port lets two nodes that dial each other at once open one TCP
+/// connection from both ends, whose handshake then fails on both sides
+/// (libp2p/specs#389). Reusing the port only helps hole punching, which
+/// hearth does not do.
+fn dial_address(address: Multiaddr) -> DialOpts {
+    DialOpts::unknown_peer_id()
+        .address(address)
+        .allocate_new_port()
+        .build()
+}
+
+fn without_p2p(mut address: Multiaddr) -> Multiaddr {
+    if matches!(address.iter().last(), Some(Protocol::P2p(_))) {
+        address.pop();
+    }
+    address
+}
