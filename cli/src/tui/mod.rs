@@ -14,8 +14,8 @@
 
 mod clock;
 mod commands;
-mod state;
-mod view;
+pub mod state;
+pub mod view;
 
 use std::io::{self, Stdout};
 use std::sync::Once;
@@ -40,7 +40,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use self::clock::Zone;
+pub use self::clock::Zone;
 use self::state::{Action, App, NodeEvent, Outcome, PeerSummary, Persona, Record};
 
 /// Most queued events handled between two drawings, so a flood of posts
