@@ -4,10 +4,12 @@
 //! sled lets one process open a store, so a running node (`chat`, `run`)
 //! serves `<data dir>/control.sock`, a Unix domain socket only its owner
 //! may use (mode 0600). A client connects, writes one JSON request on one
-//! line, and reads one JSON response line. With no node running, the
-//! commands open the store themselves through a node that neither listens
-//! nor dials ([`crate::config::Config::offline_node_config`]); both paths
-//! run the same [`execute`], so the answers are the same.
+//! line, and reads one JSON response line. A request line longer than
+//! 1 MiB, or not UTF-8, is answered with an error like any invalid
+//! request. With no node running, the commands open the store themselves
+//! through a node that neither listens nor dials
+//! ([`crate::config::Config::offline_node_config`]); both paths run the
+//! same [`execute`], so the answers are the same.
 //!
 //! A socket file left by a crashed node refuses connections; it is
 //! detected and removed.
@@ -19,23 +21,28 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use futures::StreamExt as _;
 use hearth_node::store::StoreError;
 use hearth_node::{HistoryQuery, NodeError, NodeHandle};
 use hearth_protocol::ChannelName;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
+use tokio_util::codec::FramedRead;
 
 use crate::config::Config;
 use crate::json::{self, BlockEntryJson, JsonEvent, PeerJson, PersonaJson, StatusJson};
+use crate::lines::{BadLine, BoundedLines};
 
 /// The socket's file name inside the data directory.
 pub const SOCKET_NAME: &str = "control.sock";
 
 /// Longest request line the server reads.
-const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// Longest response line the client reads.
-const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+/// How long the server waits for a client's request line.
+const REQUEST_PATIENCE: Duration = Duration::from_secs(30);
 /// How long a client waits for a running node's answer.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long to keep retrying while another process briefly holds the store.
@@ -375,34 +382,38 @@ async fn serve_connection(
     data_dir: &Path,
 ) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
-    let line = read_line(read, MAX_REQUEST_BYTES).await?;
-    let response = match serde_json::from_str::<Request>(&line) {
-        Ok(request) => match execute(handle, request, true, data_dir).await {
-            Ok(reply) => Response::Ok(reply),
-            Err(e) => Response::Error(crate::error::one_line(&e)),
+    let mut lines = FramedRead::new(read, BoundedLines::new(MAX_REQUEST_BYTES));
+    let first = tokio::time::timeout(REQUEST_PATIENCE, lines.next())
+        .await
+        .map_err(|_| anyhow!("no request within {} s", REQUEST_PATIENCE.as_secs()))?;
+    let response = match first {
+        None => return Err(anyhow!("the connection closed without a request")),
+        Some(Err(e)) => return Err(e).context("cannot read the request"),
+        Some(Ok(Ok(line))) => match serde_json::from_str::<Request>(&line) {
+            Ok(request) => match execute(handle, request, true, data_dir).await {
+                Ok(reply) => Response::Ok(reply),
+                Err(e) => Response::Error(crate::error::one_line(&e)),
+            },
+            Err(e) => Response::Error(format!("invalid request: {e}")),
         },
-        Err(e) => Response::Error(format!("invalid request: {e}")),
+        Some(Ok(Err(BadLine::TooLong))) => {
+            // Read the rest (the codec drops it as it comes), so that a
+            // client still writing it gets this answer, not a broken pipe.
+            let rest = async { while let Some(Ok(_)) = lines.next().await {} };
+            let _ = tokio::time::timeout(REQUEST_PATIENCE, rest).await;
+            Response::Error(format!(
+                "invalid request: longer than {MAX_REQUEST_BYTES} bytes"
+            ))
+        }
+        Some(Ok(Err(BadLine::NotUtf8))) => {
+            Response::Error("invalid request: not valid UTF-8".to_owned())
+        }
     };
     let mut out = serde_json::to_vec(&response)?;
     out.push(b'\n');
     write.write_all(&out).await?;
     write.shutdown().await?;
     Ok(())
-}
-
-async fn read_line(read: impl AsyncRead + Unpin, limit: u64) -> anyhow::Result<String> {
-    let mut reader = BufReader::new(read.take(limit));
-    let mut line = String::new();
-    reader.read_line(&mut line).await?;
-    if !line.ends_with('\n') {
-        if line.is_empty() {
-            return Err(anyhow!("the connection closed without a line"));
-        }
-        if u64::try_from(line.len()).unwrap_or(u64::MAX) >= limit {
-            return Err(anyhow!("the line is longer than {limit} bytes"));
-        }
-    }
-    Ok(line)
 }
 
 /// Connects to a running node's socket: `None` when no node runs there (no
@@ -439,10 +450,30 @@ pub async fn call(data_dir: &Path, request: &Request) -> anyhow::Result<Option<R
     let exchange = async {
         let (read, mut write) = stream.into_split();
         let mut line = serde_json::to_vec(request)?;
+        if line.len() > MAX_REQUEST_BYTES {
+            return Err(anyhow!(
+                "the request is {} bytes, more than the {MAX_REQUEST_BYTES} a node reads \
+                 (import a long blocklist in parts)",
+                line.len()
+            ));
+        }
         line.push(b'\n');
         write.write_all(&line).await?;
         write.shutdown().await?;
-        let answer = read_line(read, MAX_RESPONSE_BYTES).await?;
+        let mut lines = FramedRead::new(read, BoundedLines::new(MAX_RESPONSE_BYTES));
+        let answer = match lines.next().await {
+            Some(Ok(Ok(answer))) => answer,
+            Some(Ok(Err(BadLine::TooLong))) => {
+                return Err(anyhow!(
+                    "the node's answer is longer than {MAX_RESPONSE_BYTES} bytes"
+                ));
+            }
+            Some(Ok(Err(BadLine::NotUtf8))) => {
+                return Err(anyhow!("the node's answer is not valid UTF-8"));
+            }
+            Some(Err(e)) => return Err(e).context("cannot read the node's answer"),
+            None => return Err(anyhow!("the node closed the connection without answering")),
+        };
         let response: Response = serde_json::from_str(&answer)
             .context("the node's answer is not valid (is it another hearth version?)")?;
         match response {

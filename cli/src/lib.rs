@@ -22,6 +22,7 @@ mod control;
 mod error;
 mod headless;
 mod json;
+mod lines;
 mod logging;
 mod time;
 pub mod tui;

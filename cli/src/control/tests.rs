@@ -133,3 +133,66 @@ async fn the_socket_is_owner_only() {
     assert!(connect(dir.path()).await.unwrap().is_some());
     accept.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn bad_request_lines_are_answered_and_the_socket_keeps_serving() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let handle = hearth_node::Node::builder()
+        .in_memory()
+        .no_listen()
+        .mdns(false)
+        .start()
+        .await
+        .unwrap();
+    let server = ControlServer::start(dir.path(), handle.clone()).unwrap();
+    // What a client gets back for these raw bytes, as one line.
+    let path = socket_path(dir.path());
+    let exchange = |bytes: Vec<u8>| {
+        let path = path.clone();
+        async move {
+            let stream = UnixStream::connect(&path).await.unwrap();
+            let (mut read, mut write) = stream.into_split();
+            write.write_all(&bytes).await.unwrap();
+            write.shutdown().await.unwrap();
+            let mut answer = String::new();
+            read.read_to_string(&mut answer).await.unwrap();
+            answer
+        }
+    };
+
+    // Longer than the limit, and still coming while the server answers:
+    // the client writes all of it and reads the answer.
+    let mut long = br#"{"op":"ping","pad":""#.to_vec();
+    long.resize(MAX_REQUEST_BYTES + 100_000, b'x');
+    long.extend_from_slice(b"\"}\n");
+    assert_eq!(
+        exchange(long).await,
+        format!("{{\"error\":\"invalid request: longer than {MAX_REQUEST_BYTES} bytes\"}}\n")
+    );
+    assert_eq!(
+        exchange(b"{\"op\":\"ping\xff\"}\n".to_vec()).await,
+        "{\"error\":\"invalid request: not valid UTF-8\"}\n"
+    );
+    let answer = exchange(b"{\"op\":\"ping\"}\n".to_vec()).await;
+    assert!(answer.starts_with(r#"{"ok":{"reply":"pong""#), "{answer}");
+
+    // Our own client refuses to send what the node would refuse.
+    let huge = Request::Block {
+        entries: vec![
+            BlockEntryJson {
+                kind: "keyword".into(),
+                value: "x".repeat(100),
+                scope: None,
+                reason: "y".repeat(100),
+            };
+            10_000
+        ],
+    };
+    let err = call(dir.path(), &huge).await.unwrap_err().to_string();
+    assert!(err.contains("more than the 1048576 a node reads"), "{err}");
+
+    drop(server);
+    handle.shutdown().await.unwrap();
+}
