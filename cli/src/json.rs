@@ -82,6 +82,15 @@ pub enum JsonEvent {
         /// Why.
         reason: String,
     },
+    /// Standard input is no longer read (`chat` without a terminal): at its
+    /// end, on SIGINT or SIGTERM, or after a read error. Each of the
+    /// `lines` lines read is posted or reported before hearth exits.
+    InputEnd {
+        /// How many lines were read, blank and skipped ones included.
+        lines: u64,
+        /// `end`, `signal` or `error`.
+        reason: String,
+    },
     /// Something went wrong that did not stop the node (a line that could
     /// not be posted, missed events).
     Error {

@@ -145,6 +145,15 @@ fn other_events_have_fixed_field_names() {
         assert!(!text.contains('\n'));
         assert_eq!(serde_json::from_str::<JsonEvent>(&text).unwrap(), line);
     }
+    // Not a node event: the end of standard input in headless mode.
+    let end = JsonEvent::InputEnd {
+        lines: 12,
+        reason: "signal".into(),
+    };
+    assert_eq!(
+        serde_json::to_value(&end).unwrap(),
+        json!({"type": "input_end", "lines": 12, "reason": "signal"})
+    );
 }
 
 #[test]
