@@ -7,7 +7,7 @@
 //! [`state::App`], which turns each of those into [`state::Action`]s; this
 //! module carries the actions out on background tasks so that a slow
 //! request (a post with proof of work, a history read) never freezes
-//! typing. Drawing is in [`view`], slash commands in [`commands`].
+//! typing. Drawing is in [`view`], slash commands in `commands`.
 //!
 //! The terminal is restored however the window ends: on quit, on an
 //! error, when the caller drops the future (a signal), and on a panic.

@@ -5,8 +5,8 @@
 //! out against the node. It never blocks and never touches the terminal, so
 //! every behaviour is tested here without one.
 //!
-//! The parts: [`messages`] (what comes in and goes out), [`channel`] (one
-//! channel's scrollback), [`input`] (the line being typed), and the
+//! The parts: `messages` (what comes in and goes out), `channel` (one
+//! channel's scrollback), `input` (the line being typed), and the
 //! behaviours of [`App`] by what drives them: `events` (the node's events
 //! and answers), `keys` (key presses and pastes) and `dispatch` (Enter and
 //! the slash commands).
