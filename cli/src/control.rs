@@ -4,10 +4,12 @@
 //! sled lets one process open a store, so a running node (`chat`, `run`)
 //! serves `<data dir>/control.sock`, a Unix domain socket only its owner
 //! may use (mode 0600). A client connects, writes one JSON request on one
-//! line, and reads one JSON response line. With no node running, the
-//! commands open the store themselves through a node that neither listens
-//! nor dials ([`crate::config::Config::offline_node_config`]); both paths
-//! run the same [`execute`], so the answers are the same.
+//! line, and reads one JSON response line. A request line longer than
+//! 1 MiB, or not UTF-8, is answered with an error like any invalid
+//! request. With no node running, the commands open the store themselves
+//! through a node that neither listens nor dials
+//! ([`crate::config::Config::offline_node_config`]); both paths run the
+//! same [`execute`], so the answers are the same.
 //!
 //! A socket file left by a crashed node refuses connections; it is
 //! detected and removed.
@@ -19,23 +21,28 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use futures::StreamExt as _;
 use hearth_node::store::StoreError;
 use hearth_node::{HistoryQuery, NodeError, NodeHandle};
 use hearth_protocol::ChannelName;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
+use tokio_util::codec::FramedRead;
 
 use crate::config::Config;
 use crate::json::{self, BlockEntryJson, JsonEvent, PeerJson, PersonaJson, StatusJson};
+use crate::lines::{BadLine, BoundedLines};
 
 /// The socket's file name inside the data directory.
 pub const SOCKET_NAME: &str = "control.sock";
 
 /// Longest request line the server reads.
-const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// Longest response line the client reads.
-const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+/// How long the server waits for a client's request line.
+const REQUEST_PATIENCE: Duration = Duration::from_secs(30);
 /// How long a client waits for a running node's answer.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long to keep retrying while another process briefly holds the store.
@@ -375,34 +382,38 @@ async fn serve_connection(
     data_dir: &Path,
 ) -> anyhow::Result<()> {
     let (read, mut write) = stream.into_split();
-    let line = read_line(read, MAX_REQUEST_BYTES).await?;
-    let response = match serde_json::from_str::<Request>(&line) {
-        Ok(request) => match execute(handle, request, true, data_dir).await {
-            Ok(reply) => Response::Ok(reply),
-            Err(e) => Response::Error(crate::error::one_line(&e)),
+    let mut lines = FramedRead::new(read, BoundedLines::new(MAX_REQUEST_BYTES));
+    let first = tokio::time::timeout(REQUEST_PATIENCE, lines.next())
+        .await
+        .map_err(|_| anyhow!("no request within {} s", REQUEST_PATIENCE.as_secs()))?;
+    let response = match first {
+        None => return Err(anyhow!("the connection closed without a request")),
+        Some(Err(e)) => return Err(e).context("cannot read the request"),
+        Some(Ok(Ok(line))) => match serde_json::from_str::<Request>(&line) {
+            Ok(request) => match execute(handle, request, true, data_dir).await {
+                Ok(reply) => Response::Ok(reply),
+                Err(e) => Response::Error(crate::error::one_line(&e)),
+            },
+            Err(e) => Response::Error(format!("invalid request: {e}")),
         },
-        Err(e) => Response::Error(format!("invalid request: {e}")),
+        Some(Ok(Err(BadLine::TooLong))) => {
+            // Read the rest (the codec drops it as it comes), so that a
+            // client still writing it gets this answer, not a broken pipe.
+            let rest = async { while let Some(Ok(_)) = lines.next().await {} };
+            let _ = tokio::time::timeout(REQUEST_PATIENCE, rest).await;
+            Response::Error(format!(
+                "invalid request: longer than {MAX_REQUEST_BYTES} bytes"
+            ))
+        }
+        Some(Ok(Err(BadLine::NotUtf8))) => {
+            Response::Error("invalid request: not valid UTF-8".to_owned())
+        }
     };
     let mut out = serde_json::to_vec(&response)?;
     out.push(b'\n');
     write.write_all(&out).await?;
     write.shutdown().await?;
     Ok(())
-}
-
-async fn read_line(read: impl AsyncRead + Unpin, limit: u64) -> anyhow::Result<String> {
-    let mut reader = BufReader::new(read.take(limit));
-    let mut line = String::new();
-    reader.read_line(&mut line).await?;
-    if !line.ends_with('\n') {
-        if line.is_empty() {
-            return Err(anyhow!("the connection closed without a line"));
-        }
-        if u64::try_from(line.len()).unwrap_or(u64::MAX) >= limit {
-            return Err(anyhow!("the line is longer than {limit} bytes"));
-        }
-    }
-    Ok(line)
 }
 
 /// Connects to a running node's socket: `None` when no node runs there (no
@@ -439,10 +450,30 @@ pub async fn call(data_dir: &Path, request: &Request) -> anyhow::Result<Option<R
     let exchange = async {
         let (read, mut write) = stream.into_split();
         let mut line = serde_json::to_vec(request)?;
+        if line.len() > MAX_REQUEST_BYTES {
+            return Err(anyhow!(
+                "the request is {} bytes, more than the {MAX_REQUEST_BYTES} a node reads \
+                 (import a long blocklist in parts)",
+                line.len()
+            ));
+        }
         line.push(b'\n');
         write.write_all(&line).await?;
         write.shutdown().await?;
-        let answer = read_line(read, MAX_RESPONSE_BYTES).await?;
+        let mut lines = FramedRead::new(read, BoundedLines::new(MAX_RESPONSE_BYTES));
+        let answer = match lines.next().await {
+            Some(Ok(Ok(answer))) => answer,
+            Some(Ok(Err(BadLine::TooLong))) => {
+                return Err(anyhow!(
+                    "the node's answer is longer than {MAX_RESPONSE_BYTES} bytes"
+                ));
+            }
+            Some(Ok(Err(BadLine::NotUtf8))) => {
+                return Err(anyhow!("the node's answer is not valid UTF-8"));
+            }
+            Some(Err(e)) => return Err(e).context("cannot read the node's answer"),
+            None => return Err(anyhow!("the node closed the connection without answering")),
+        };
         let response: Response = serde_json::from_str(&answer)
             .context("the node's answer is not valid (is it another hearth version?)")?;
         match response {
@@ -526,138 +557,4 @@ pub async fn request(config: &Config, request: Request) -> anyhow::Result<(Reply
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wire_format_is_one_tagged_object_per_line() {
-        let request = Request::History {
-            channel: "anxiety".into(),
-            since_ms: None,
-            limit: 5,
-            include_hidden: false,
-        };
-        let text = serde_json::to_string(&request).unwrap();
-        assert_eq!(
-            text,
-            r#"{"op":"history","channel":"anxiety","since_ms":null,"limit":5,"include_hidden":false}"#
-        );
-        assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), request);
-        let minimal: Request =
-            serde_json::from_str(r#"{"op":"history","channel":"a","limit":1}"#).unwrap();
-        assert!(matches!(
-            minimal,
-            Request::History {
-                since_ms: None,
-                include_hidden: false,
-                ..
-            }
-        ));
-
-        let ok = serde_json::to_string(&Response::Ok(Reply::Pong { pid: 7 })).unwrap();
-        assert_eq!(ok, r#"{"ok":{"reply":"pong","pid":7}}"#);
-        let err = serde_json::to_string(&Response::Error("nope".into())).unwrap();
-        assert_eq!(err, r#"{"error":"nope"}"#);
-    }
-
-    #[tokio::test]
-    async fn missing_and_stale_sockets_mean_no_node() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(connect(dir.path()).await.unwrap().is_none());
-        // A socket file whose listener is gone: what a crashed node leaves.
-        let path = socket_path(dir.path());
-        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
-        assert!(path.exists());
-        assert!(connect(dir.path()).await.unwrap().is_none());
-        assert!(!path.exists(), "the stale socket is removed");
-        ensure_no_node(dir.path()).await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn a_running_node_answers_through_the_socket() {
-        let dir = tempfile::tempdir().unwrap();
-        let handle = hearth_node::Node::builder()
-            .in_memory()
-            .no_listen()
-            .mdns(false)
-            .start()
-            .await
-            .unwrap();
-        let server = ControlServer::start(dir.path(), handle.clone()).unwrap();
-        let Some(Reply::Pong { pid }) = call(dir.path(), &Request::Ping).await.unwrap() else {
-            panic!("no pong")
-        };
-        assert_eq!(pid, std::process::id());
-        let err = ensure_no_node(dir.path()).await.unwrap_err().to_string();
-        assert!(err.contains("is already running on"), "{err}");
-
-        let rotate = Request::RotatePersona {
-            channel: "grief/es".into(),
-        };
-        let Some(Reply::Persona { persona }) = call(dir.path(), &rotate).await.unwrap() else {
-            panic!("no persona")
-        };
-        assert_eq!(persona.channel, "grief/es");
-        let block = Request::Block {
-            entries: vec![BlockEntryJson {
-                kind: "keyword".into(),
-                value: "spam".into(),
-                scope: None,
-                reason: "first".into(),
-            }],
-        };
-        let reply = call(dir.path(), &block).await.unwrap();
-        assert_eq!(
-            reply,
-            Some(Reply::Blocked {
-                added: 1,
-                existing: 0
-            })
-        );
-        let Request::Block { mut entries } = block else {
-            unreachable!()
-        };
-        entries[0].reason = "same thing, other words".into();
-        let again = Request::Block { entries };
-        let reply = call(dir.path(), &again).await.unwrap();
-        assert_eq!(
-            reply,
-            Some(Reply::Blocked {
-                added: 0,
-                existing: 1
-            })
-        );
-        let Some(Reply::Status { status }) = call(dir.path(), &Request::Status).await.unwrap()
-        else {
-            panic!("no status")
-        };
-        assert!(status.running);
-        assert_eq!(status.blocklist_entries, 1);
-
-        let bad = Request::Persona {
-            channel: "Not Valid".into(),
-        };
-        let err = call(dir.path(), &bad).await.unwrap_err().to_string();
-        assert!(err.starts_with("invalid channel name"), "{err}");
-
-        drop(server);
-        assert!(!socket_path(dir.path()).exists());
-        assert!(call(dir.path(), &Request::Ping).await.unwrap().is_none());
-        handle.shutdown().await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn the_socket_is_owner_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = socket_path(dir.path());
-        let listener = bind_private(dir.path(), &path).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "only the socket remains");
-        // A client reaches it.
-        let accept = tokio::spawn(async move { listener.accept().await.map(|_| ()) });
-        assert!(connect(dir.path()).await.unwrap().is_some());
-        accept.await.unwrap().unwrap();
-    }
-}
+mod tests;

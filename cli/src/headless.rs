@@ -1,22 +1,25 @@
 //! `hearth chat` without a terminal, and `hearth run`: input lines become
-//! posts in the first channel, and events are printed as JSON lines
-//! (`--json`) or plain text. The node keeps running after the end of input
-//! until SIGINT or SIGTERM.
+//! posts in the first channel ([`input`]), and events are printed as JSON
+//! lines (`--json`) or plain text. The node keeps running after the end of
+//! input until SIGINT or SIGTERM; the first signal stops the reading of
+//! input, and the node shuts down once every line read is posted.
+
+mod input;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Write};
 
 use anyhow::{Context, anyhow};
-use hearth_node::{NodeHandle, PostOptions};
+use hearth_node::NodeHandle;
 use hearth_protocol::ChannelName;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
+use self::input::{InputTask, Poster};
 use crate::json::{self, JsonEvent};
 use crate::time;
-
-/// Longest input line read; longer lines are reported and skipped.
-const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// SIGINT and SIGTERM, caught so that both shut the node down cleanly.
 #[derive(Debug)]
@@ -193,6 +196,16 @@ pub fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<String> {
                 format!("* {short} sent to {peers} peers")
             }
         }
+        JsonEvent::InputEnd { lines, reason } => {
+            let s = if *lines == 1 { "" } else { "s" };
+            match reason.as_str() {
+                "end" => format!("* end of input: {lines} line{s} read"),
+                "signal" => format!(
+                    "* stopped reading input: {lines} line{s} read, each posted before hearth exits"
+                ),
+                _ => format!("* stopped reading input after an error: {lines} line{s} read"),
+            }
+        }
         JsonEvent::Error { message } => format!("hearth: {message}"),
         JsonEvent::Peer { .. } | JsonEvent::ChannelPeers { .. } | JsonEvent::Refused { .. } => {
             return None;
@@ -214,7 +227,10 @@ pub struct Options {
 }
 
 /// Joins `channels`, prints events and posts input lines until a signal
-/// arrives (or standard output closes). The caller shuts the node down.
+/// arrives (or standard output closes). On the first signal, input is no
+/// longer read, and this returns once every line read is posted; a second
+/// signal gives up on the lines left (they are reported). The caller shuts
+/// the node down.
 pub async fn run(
     handle: &NodeHandle,
     channels: &[ChannelName],
@@ -254,39 +270,55 @@ pub async fn run(
         }
     }
 
-    // What the publisher has to say comes back here, so that one loop
-    // prints everything in order.
-    let (notice_tx, mut notices) = mpsc::channel::<JsonEvent>(64);
-    let publisher = match (options.read_stdin, channels.first()) {
-        (true, Some(channel)) => {
-            let (tx, rx) = mpsc::channel(64);
-            spawn_stdin_reader(tx)?;
-            Some(tokio::spawn(publish_lines(
-                handle.clone(),
-                channel.clone(),
-                options.nick.clone(),
-                rx,
-                notice_tx,
-            )))
-        }
+    // What the input task has to say comes back here, so that one loop
+    // prints everything in order. The channel closes when the task ends.
+    let (notices_tx, mut notices) = mpsc::channel::<JsonEvent>(64);
+    let input = match (options.read_stdin, channels.first()) {
+        (true, Some(channel)) => Some(InputTask::stdin(Poster {
+            handle: handle.clone(),
+            channel: channel.clone(),
+            nick: options.nick.clone(),
+            notices: notices_tx,
+        })?),
         _ => None,
     };
+    let mut input_open = input.is_some();
+    let mut stopping = false;
 
     let result = loop {
-        // Biased: a signal first, then node events before the publisher's
+        // Biased: a signal first, then node events before the input task's
         // notices, so a post's `post` line (emitted by the node before it
-        // answers the publish) comes before its `sent` line.
+        // answers the publish) comes before its `sent` line, and every
+        // `post` line before the loop ends.
         let line = tokio::select! {
             biased;
             name = signals.recv() => {
                 tracing::info!(signal = name, "shutting down");
-                break Ok(());
+                match &input {
+                    Some(task) if input_open && !stopping => {
+                        stopping = true;
+                        task.finish();
+                    }
+                    Some(task) if input_open => task.abandon(),
+                    _ => break Ok(()),
+                }
+                None
             }
             event = events.next() => match event {
                 Some(event) => json::from_event(&event),
                 None => break Err(anyhow!("the node stopped unexpectedly")),
             },
-            Some(notice) = notices.recv() => Some(notice),
+            notice = notices.recv(), if input_open => match notice {
+                Some(notice) => Some(notice),
+                None => {
+                    input_open = false;
+                    if stopping {
+                        tracing::debug!("every line read is posted");
+                        break Ok(());
+                    }
+                    None
+                }
+            },
         };
         if let Some(line) = line
             && let Err(e) = printer.print(&line)
@@ -295,214 +327,6 @@ pub async fn run(
             break Ok(());
         }
     };
-    if let Some(task) = publisher {
-        task.abort();
-    }
+    drop(input);
     result
-}
-
-/// One input line with its number, or why it cannot be posted.
-type Line = (u64, Result<String, String>);
-
-/// Reads standard input on its own thread (a blocking read must not hold
-/// up the runtime's shutdown) and sends each line.
-fn spawn_stdin_reader(tx: mpsc::Sender<Line>) -> anyhow::Result<()> {
-    std::thread::Builder::new()
-        .name("hearth-stdin".to_owned())
-        .spawn(move || {
-            let stdin = io::stdin();
-            let mut input = stdin.lock();
-            let mut number = 0u64;
-            loop {
-                number += 1;
-                let line = match read_line(&mut input, MAX_LINE_BYTES) {
-                    Ok(None) => break,
-                    Ok(Some(Ok(bytes))) => String::from_utf8(bytes)
-                        .map_err(|_| format!("input line {number} is not valid UTF-8; not posted")),
-                    Ok(Some(Err(len))) => Err(format!(
-                        "input line {number} is longer than {MAX_LINE_BYTES} bytes ({len} read); \
-                         not posted"
-                    )),
-                    Err(e) => {
-                        let _ = tx.blocking_send((
-                            number,
-                            Err(format!("cannot read standard input: {e}")),
-                        ));
-                        break;
-                    }
-                };
-                if tx.blocking_send((number, line)).is_err() {
-                    break;
-                }
-            }
-            tracing::debug!("end of standard input");
-        })
-        .context("cannot start the input thread")?;
-    Ok(())
-}
-
-/// Reads one line without its `\n` or `\r\n`: `None` at the end of input,
-/// `Err(length)` when the line is longer than `limit` (the rest of it is
-/// skipped).
-fn read_line(input: &mut impl BufRead, limit: usize) -> io::Result<Option<Result<Vec<u8>, usize>>> {
-    let mut buf = Vec::new();
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    let n = input.by_ref().take(cap).read_until(b'\n', &mut buf)?;
-    if n == 0 {
-        return Ok(None);
-    }
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-    } else if buf.len() > limit {
-        // Skip to the end of this line.
-        let mut skipped = buf.len();
-        loop {
-            let mut rest = Vec::new();
-            let n = input.by_ref().take(cap).read_until(b'\n', &mut rest)?;
-            skipped += n;
-            if n == 0 || rest.last() == Some(&b'\n') {
-                break;
-            }
-        }
-        return Ok(Some(Err(skipped)));
-    }
-    Ok(Some(Ok(buf)))
-}
-
-async fn publish_lines(
-    handle: NodeHandle,
-    channel: ChannelName,
-    nick: Option<String>,
-    mut lines: mpsc::Receiver<Line>,
-    notices: mpsc::Sender<JsonEvent>,
-) {
-    while let Some((number, line)) = lines.recv().await {
-        let print = |event: JsonEvent| notices.send(event);
-        let text = match line {
-            Ok(text) if text.trim().is_empty() => continue,
-            Ok(text) => text,
-            Err(message) => {
-                let _ = print(JsonEvent::Error { message }).await;
-                continue;
-            }
-        };
-        let options = PostOptions {
-            text,
-            nickname: nick.clone(),
-            ..PostOptions::default()
-        };
-        let notice = match handle.publish_with(channel.clone(), options).await {
-            // With peers the node reports `sent` itself; with none, say the
-            // post is stored and waiting.
-            Ok(published) if published.peers == 0 => JsonEvent::Sent {
-                id: published.id.to_string(),
-                channel: channel.to_string(),
-                peers: 0,
-            },
-            Ok(published) => {
-                tracing::debug!(id = %published.id, peers = published.peers, "posted");
-                continue;
-            }
-            Err(hearth_node::NodeError::Stopped) => break,
-            Err(e) => JsonEvent::Error {
-                message: format!("input line {number} not posted: {e}"),
-            },
-        };
-        if print(notice).await.is_err() {
-            break;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::json::{ContentWarningJson, PostJson};
-
-    #[test]
-    fn lines_are_split_without_their_endings_and_long_ones_skipped() {
-        let mut input = io::Cursor::new(b"one\r\ntwo\n\nlooooong\nlast".to_vec());
-        let mut next = || read_line(&mut input, 5).unwrap();
-        assert_eq!(next(), Some(Ok(b"one".to_vec())));
-        assert_eq!(next(), Some(Ok(b"two".to_vec())));
-        assert_eq!(next(), Some(Ok(Vec::new())));
-        assert_eq!(next(), Some(Err(9)));
-        assert_eq!(next(), Some(Ok(b"last".to_vec())));
-        assert_eq!(next(), None);
-    }
-
-    #[test]
-    fn plain_text_shows_posts_readably() {
-        let post = PostJson {
-            id: "ab".repeat(32),
-            channel: "anxiety".into(),
-            author_key: "cd".repeat(32),
-            author_name: "calm-otter-3f2a".into(),
-            nickname: Some("sam".into()),
-            text: "first\nsecond".into(),
-            time_ms: 1_700_000_000_000,
-            received_ms: 1_700_000_000_000,
-            expires_ms: None,
-            content_warning: Some(ContentWarningJson {
-                labels: vec!["death".into()],
-                text: Some("loss".into()),
-            }),
-            reply_to: Some("ef".repeat(32)),
-            own: false,
-        };
-        fn utc(ms: u64) -> String {
-            time::date_time_in(ms, &jiff::tz::TimeZone::UTC)
-        }
-        assert_eq!(
-            render(&JsonEvent::Post(post), utc).unwrap(),
-            "[2023-11-14 22:13 UTC] #anxiety calm-otter-3f2a (sam): [reply to efefefef] \
-             [content warning: death, loss] first\n    second"
-        );
-        assert!(
-            plain(&JsonEvent::ChannelPeers {
-                channel: "a".into(),
-                peers: 1
-            })
-            .is_none()
-        );
-    }
-
-    #[test]
-    fn the_printer_prints_each_address_and_join_once() {
-        let mut printer = Printer::new(false, true);
-        let listening = JsonEvent::Listening {
-            address: "/ip4/127.0.0.1/tcp/1/p2p/x".into(),
-            peer_id: "x".into(),
-        };
-        printer.print(&listening).unwrap();
-        assert_eq!(printer.listening.len(), 1);
-        printer.print(&listening).unwrap();
-        assert_eq!(printer.listening.len(), 1);
-        let joined = JsonEvent::Joined {
-            channel: "a".into(),
-            persona_key: "k".into(),
-            persona_name: "n".into(),
-        };
-        printer.print(&joined).unwrap();
-        printer
-            .print(&JsonEvent::Left {
-                channel: "a".into(),
-            })
-            .unwrap();
-        assert!(printer.joined.is_empty());
-        let peer = |state: &str| JsonEvent::Peer {
-            state: state.into(),
-            peer_id: "p".into(),
-            address: None,
-            score: None,
-        };
-        printer.print(&peer("connected")).unwrap();
-        printer.print(&peer("connected")).unwrap();
-        assert_eq!(printer.connected.len(), 1);
-        printer.print(&peer("disconnected")).unwrap();
-        assert!(printer.connected.is_empty());
-    }
 }

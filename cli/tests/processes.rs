@@ -2,7 +2,8 @@
 //! the way people and scripts run it: usage errors and exit codes, three
 //! nodes finding each other through a `hearth run --dht-server` bootstrap,
 //! `hearth block add` reaching a running node through its control socket,
-//! and a clean shutdown on SIGTERM that loses no post.
+//! and a clean shutdown on SIGTERM that loses no post, not even one read
+//! from standard input and still waiting to be posted.
 //!
 //! Every process gets its own temporary data directory, a network id no
 //! other test uses (`test-<random>`), no mDNS and a loopback listen address
@@ -11,6 +12,7 @@
 //! deadline, never with a sleep. A process still running when its test
 //! ends (or fails) is killed by its guard.
 
+use std::collections::HashSet;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -34,6 +36,8 @@ const DEADLINE: Duration = Duration::from_secs(30);
 const EXIT_DEADLINE: Duration = Duration::from_secs(10);
 /// The channel the chat tests talk in.
 const CHANNEL: &str = "support";
+/// Lines written at once in the SIGTERM test (they fit in one PIPE_BUF).
+const BURST: usize = 300;
 /// What must never appear on standard error.
 const PANIC_SIGNS: [&str; 3] = ["panicked", "RUST_BACKTRACE", "internal error"];
 
@@ -362,6 +366,22 @@ impl Node {
             .unwrap_or_else(|e| panic!("{}: cannot write to stdin: {e}", self.name));
     }
 
+    /// Writes lines to standard input in one write of at most `PIPE_BUF`
+    /// (4096) bytes, which the pipe takes all at once: a reader gets all the
+    /// lines or none.
+    fn say_at_once(&mut self, lines: &[String]) {
+        let text: String = lines.iter().map(|line| format!("{line}\n")).collect();
+        assert!(
+            text.len() <= 4096,
+            "{} bytes is more than PIPE_BUF",
+            text.len()
+        );
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin
+            .write_all(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{}: cannot write to stdin: {e}", self.name));
+    }
+
     fn signal(&self, signal: Signal) {
         kill(pid(&self.child), signal).expect("the signal is sent");
     }
@@ -661,24 +681,89 @@ fn sigterm_shuts_down_cleanly_and_loses_nothing() {
         p2.wait_post(line);
     }
 
-    // Standard input is still open: the nodes stop on the signal alone.
-    p2.stop(Signal::SIGTERM);
+    // Standard input is still open: the node stops on the signal alone.
     p3.stop(Signal::SIGTERM);
+    p2.wait_for("P3 disconnecting", |e| {
+        e["type"] == "peer" && e["state"] == "disconnected"
+    });
 
-    for (name, place) in [("P2", &place2), ("P3", &place3)] {
+    // Now P2, alone, is given many lines in one write, and SIGTERM as soon
+    // as the first is posted: the rest are still waiting to be posted, and
+    // none may be lost. A write of at most PIPE_BUF bytes reaches the pipe
+    // all at once, so when P2 has read the first line it has read them all.
+    // With no peer left, each post is stored and waits.
+    let burst: Vec<String> = (1..=BURST).map(|i| format!("burst {i}")).collect();
+    p2.say_at_once(&burst);
+    p2.wait_post(&burst[0]);
+    let posted_before = burst
+        .iter()
+        .filter(|line| count_text(&p2.events, line) > 0)
+        .count();
+    p2.stop(Signal::SIGTERM);
+    let end = p2.wait_type("input_end");
+    assert_eq!(end["reason"], "signal", "{end}");
+    // Lines count from the start of input: P2's first lines came first.
+    let read = end["lines"].as_u64().and_then(|n| usize::try_from(n).ok());
+    assert_eq!(
+        read,
+        Some(from2.len() + BURST),
+        "P2 did not count every line it had read\n{}",
+        p2.diagnostics()
+    );
+    eprintln!(
+        "{} of the {BURST} lines were posted after the signal",
+        BURST - posted_before
+    );
+    // Each line was posted and reported stored and waiting before the
+    // process exited.
+    let waiting: HashSet<&Value> = p2
+        .events
+        .iter()
+        .filter(|e| e["type"] == "sent" && e["peers"] == 0)
+        .map(|e| &e["id"])
+        .collect();
+    for line in &burst {
+        let posts: Vec<&Value> = p2
+            .events
+            .iter()
+            .filter(|e| e["type"] == "post" && e["text"] == line.as_str())
+            .collect();
+        assert_eq!(posts.len(), 1, "{line:?}: {posts:?}");
+        assert!(
+            waiting.contains(&posts[0]["id"]),
+            "{line:?} was not reported stored and waiting\n{}",
+            p2.diagnostics()
+        );
+    }
+    let ends = p2
+        .events
+        .iter()
+        .filter(|e| e["type"] == "input_end")
+        .count();
+    let errors = p2.events.iter().filter(|e| e["type"] == "error").count();
+    assert_eq!((ends, errors), (1, 0), "{}", p2.diagnostics());
+
+    for (name, place, expected) in [
+        (
+            "P2",
+            &place2,
+            from2.iter().chain(&from3).chain(&burst).collect::<Vec<_>>(),
+        ),
+        ("P3", &place3, from2.iter().chain(&from3).collect()),
+    ] {
         assert!(
             !place.socket().exists(),
             "{name} left its control socket behind"
         );
         // No node runs now: history opens the store itself.
-        let posts = place.history(&[]);
-        for line in from2.iter().chain(&from3) {
+        let posts = place.history(&["--limit", "10000"]);
+        for line in &expected {
             assert_eq!(
                 count_text(&posts, line),
                 1,
                 "{name}'s history lacks {line:?}: {posts:?}"
             );
         }
-        assert_eq!(posts.len(), from2.len() + from3.len(), "{posts:?}");
+        assert_eq!(posts.len(), expected.len(), "{posts:?}");
     }
 }

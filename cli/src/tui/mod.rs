@@ -7,15 +7,15 @@
 //! [`state::App`], which turns each of those into [`state::Action`]s; this
 //! module carries the actions out on background tasks so that a slow
 //! request (a post with proof of work, a history read) never freezes
-//! typing. Drawing is in [`view`], slash commands in [`commands`].
+//! typing. Drawing is in [`view`], slash commands in `commands`.
 //!
 //! The terminal is restored however the window ends: on quit, on an
 //! error, when the caller drops the future (a signal), and on a panic.
 
 mod clock;
 mod commands;
-mod state;
-mod view;
+pub mod state;
+pub mod view;
 
 use std::io::{self, Stdout};
 use std::sync::Once;
@@ -40,7 +40,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use self::clock::Zone;
+pub use self::clock::Zone;
 use self::state::{Action, App, NodeEvent, Outcome, PeerSummary, Persona, Record};
 use crate::time::now_ms;
 

@@ -1,0 +1,247 @@
+//! What the node says and what it answers: posts arriving, peers coming
+//! and going, and the outcome of each request the window made.
+
+use hearth_protocol::BlockTarget;
+
+use super::commands::DEFAULT_HISTORY;
+use super::{Action, App, Item, NodeEvent, OWN_LIST, Outcome, Tone};
+
+impl App {
+    /// Takes a node event.
+    pub fn on_event(&mut self, event: NodeEvent) -> Vec<Action> {
+        match event {
+            NodeEvent::Joined { channel, persona } => {
+                self.add_channel(channel, Some(persona), 0);
+            }
+            NodeEvent::Left { channel } => {
+                self.remove_channel(&channel);
+            }
+            NodeEvent::Post(record) => self.add_post(*record, true),
+            NodeEvent::Sent { id, peers } => {
+                if peers > 0 {
+                    self.waiting.remove(&id);
+                    for channel in &mut self.channels {
+                        if let Some(post) = channel.post_mut(&id) {
+                            post.waiting = false;
+                        }
+                    }
+                }
+            }
+            NodeEvent::PeerConnected(peer) => {
+                self.peers.insert(peer);
+            }
+            NodeEvent::PeerDisconnected(peer) => {
+                self.peers.remove(&peer);
+            }
+            NodeEvent::ChannelPeers { channel, peers } => {
+                if let Some(c) = self.channel_mut(&channel) {
+                    c.peers = peers;
+                }
+            }
+            NodeEvent::Lagged(missed) => self.notice(
+                format!(
+                    "{missed} updates were missed while things were busy; /history reloads this channel."
+                ),
+                Tone::Info,
+            ),
+            NodeEvent::Stopped => {
+                if !self.stopped {
+                    self.stopped = true;
+                    self.notice(
+                        "The node has stopped, so nothing more can be sent or received. /quit closes this window.",
+                        Tone::Info,
+                    );
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// Takes the answer to an earlier action.
+    pub fn on_outcome(&mut self, outcome: Outcome) -> Vec<Action> {
+        match outcome {
+            Outcome::Published { id, peers, .. } => {
+                if peers == 0 {
+                    self.waiting.insert(id);
+                    for channel in &mut self.channels {
+                        if let Some(post) = channel.post_mut(&id) {
+                            post.waiting = true;
+                        }
+                    }
+                }
+            }
+            Outcome::PublishFailed {
+                channel,
+                draft,
+                error,
+            } => {
+                let restored = self.input.is_empty();
+                if restored {
+                    self.input.set(&draft.text);
+                    if let Some(parent) = draft.reply_to {
+                        self.pending_reply = Some((channel.clone(), parent));
+                    }
+                    if draft.content_warning.is_some() {
+                        self.pending_cw = draft.content_warning;
+                    }
+                }
+                let tail = if restored {
+                    " It's back in the input line, so nothing is lost."
+                } else {
+                    ""
+                };
+                self.hint(format!(
+                    "That message to #{channel} wasn't sent: {error}.{tail}"
+                ));
+            }
+            Outcome::Joined { channel, persona } => {
+                let name = persona.name.clone();
+                self.add_channel(channel.clone(), Some(persona), 0);
+                if let Some(index) = self.channel_index(&channel) {
+                    self.switch_to(index);
+                }
+                self.notice(format!("You joined #{channel} as {name}."), Tone::Info);
+                return vec![Action::History {
+                    channel,
+                    limit: DEFAULT_HISTORY,
+                    announce: false,
+                }];
+            }
+            Outcome::Left { channel } => {
+                self.remove_channel(&channel);
+                let next = match self.current() {
+                    Some(c) => format!(" Now showing #{}.", c.name),
+                    None => " /join NAME joins another.".to_owned(),
+                };
+                self.notice(format!("You left #{channel}.{next}"), Tone::Info);
+            }
+            Outcome::Rotated { channel, persona } => {
+                let name = persona.name.clone();
+                if let Some(c) = self.channel_mut(&channel) {
+                    c.persona = Some(persona);
+                }
+                let nick = match &self.nick {
+                    Some(nick) => {
+                        format!(" Your nickname “{nick}” still shows; /nick - drops it.")
+                    }
+                    None => String::new(),
+                };
+                self.notice(
+                    format!(
+                        "You are now {name} in #{channel}: a new persona, not linked to the old one.{nick}"
+                    ),
+                    Tone::Info,
+                );
+            }
+            Outcome::Blocked { entry, what, new } => {
+                self.apply_block(&entry.target);
+                let text = match (&entry.target, new) {
+                    (_, false) => format!("{what} was already in your own blocklist."),
+                    (BlockTarget::Persona(_), true) => {
+                        format!("You won't see {what} any more. It's in your own blocklist.")
+                    }
+                    (_, true) => format!("{what} is hidden now. It's in your own blocklist."),
+                };
+                self.notice(text, Tone::Info);
+            }
+            Outcome::Why { id, record } => {
+                let short = id.short();
+                let text = match record.map(|r| r.verdict) {
+                    None => format!("There's no stored post {short}."),
+                    Some(None) => format!("{short} isn't hidden by any list."),
+                    Some(Some(v)) => {
+                        let reason = if v.reason.trim().is_empty() {
+                            "no reason given".to_owned()
+                        } else {
+                            format!("reason: “{}”", v.reason)
+                        };
+                        format!(
+                            "{short} is hidden by {}: a {} entry, {reason}.",
+                            v.list,
+                            v.target.kind()
+                        )
+                    }
+                };
+                self.notice(text, Tone::Info);
+            }
+            Outcome::History {
+                channel,
+                records,
+                announce,
+            } => {
+                let mut added = 0;
+                for record in records {
+                    if record.post.channel != channel {
+                        continue;
+                    }
+                    let before = self.channel_mut(&channel).map_or(0, |c| c.ids.len());
+                    self.add_post(record, false);
+                    let after = self.channel_mut(&channel).map_or(0, |c| c.ids.len());
+                    added += after.saturating_sub(before);
+                }
+                if announce {
+                    let text = match added {
+                        0 => "No earlier posts here that aren't already shown.".to_owned(),
+                        1 => "Loaded 1 earlier post.".to_owned(),
+                        n => format!("Loaded {n} earlier posts."),
+                    };
+                    self.notice(text, Tone::Info);
+                }
+            }
+            Outcome::Peers(peers) => {
+                if peers.is_empty() {
+                    self.notice(
+                        "No peers connected yet. hearth keeps looking; your posts wait and go out when someone appears.",
+                        Tone::Info,
+                    );
+                } else {
+                    let count = peers.len();
+                    let s = if count == 1 { "" } else { "s" };
+                    self.notice(format!("Connected to {count} peer{s}:"), Tone::Info);
+                    for peer in peers {
+                        let channels: Vec<String> =
+                            peer.channels.iter().map(|c| format!("#{c}")).collect();
+                        let shared = if channels.is_empty() {
+                            "no shared channels".to_owned()
+                        } else {
+                            channels.join(" ")
+                        };
+                        self.notice(format!("  {}  {shared}", short_peer(&peer.id)), Tone::Info);
+                    }
+                }
+            }
+            Outcome::Failed { what, error } => {
+                self.hint(format!("Couldn't {what}: {error}."));
+            }
+        }
+        Vec::new()
+    }
+
+    fn apply_block(&mut self, target: &BlockTarget) {
+        for channel in &mut self.channels {
+            for item in &mut channel.items {
+                if let Item::Post(post) = item {
+                    let hit = match target {
+                        BlockTarget::Persona(key) => post.author == *key,
+                        BlockTarget::Post(id) => post.id == *id,
+                        _ => false,
+                    };
+                    if hit && post.hidden_by.is_none() {
+                        post.hidden_by = Some(OWN_LIST.to_owned());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A peer id short enough to read: `12D3Ko…x9AbCd`.
+fn short_peer(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 16 {
+        return id.to_owned();
+    }
+    let head: String = chars.iter().take(6).collect();
+    let tail: String = chars.iter().skip(chars.len() - 6).collect();
+    format!("{head}…{tail}")
+}

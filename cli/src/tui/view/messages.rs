@@ -1,0 +1,284 @@
+//! The message area: posts and notices wrapped to the width, newest at
+//! the bottom, with day headings, reply context and folded warnings.
+
+use std::collections::HashMap;
+
+use hearth_protocol::MessageId;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::super::clock::Zone;
+use super::super::commands::describe_warning;
+use super::super::state::{App, ChannelView, Item, PostItem, Tone};
+use super::text::{clean, wrap};
+use super::{DIM, FAINT, HELP, HINT, INFO, NAME_COLOURS, OWN};
+
+/// Width of the time column (`HH:MM `); continuation lines indent by it.
+pub(super) const INDENT: usize = 6;
+
+pub(super) fn draw_messages(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let width = area.width;
+    let height = usize::from(area.height);
+    app.page = height;
+    let zone = app.zone.clone();
+    let (visible, new_scroll) = match app.channels.get(app.active) {
+        Some(channel) => {
+            let mut scroll = channel.scroll;
+            // Keep a scrolled-back view still while posts arrive below.
+            if scroll > 0 && channel.appended > 0 && channel.rendered_width == width {
+                let from = channel.items.len().saturating_sub(channel.appended);
+                scroll +=
+                    count_lines_from(&channel.items, from, &zone, usize::from(width), channel);
+            }
+            let (lines, complete) = tail_lines(
+                &channel.items,
+                &zone,
+                usize::from(width),
+                Some(channel),
+                scroll.saturating_add(height),
+            );
+            if complete {
+                scroll = scroll.min(lines.len().saturating_sub(height));
+            }
+            (window(lines, scroll, height), Some(scroll))
+        }
+        None => {
+            let (lines, _) = tail_lines(&app.lobby, &zone, usize::from(width), None, height);
+            (window(lines, 0, height), None)
+        }
+    };
+    if let (Some(scroll), Some(channel)) = (new_scroll, app.current_mut()) {
+        channel.scroll = scroll;
+        channel.appended = 0;
+        channel.rendered_width = width;
+    }
+    // Chat-like: the newest line sits just above the status line.
+    let shown = u16::try_from(visible.len()).unwrap_or(area.height);
+    let target = Rect {
+        y: area.y + area.height.saturating_sub(shown),
+        height: shown.min(area.height),
+        ..area
+    };
+    frame.render_widget(Paragraph::new(visible), target);
+}
+
+/// The `height` lines ending `scroll` lines above the bottom.
+fn window(lines: Vec<Line<'static>>, scroll: usize, height: usize) -> Vec<Line<'static>> {
+    let end = lines.len().saturating_sub(scroll);
+    let start = end.saturating_sub(height);
+    lines.into_iter().skip(start).take(end - start).collect()
+}
+
+fn count_lines_from(
+    items: &[Item],
+    from: usize,
+    zone: &Zone,
+    width: usize,
+    channel: &ChannelView,
+) -> usize {
+    let by_id = index_posts(items);
+    (from..items.len())
+        .map(|i| item_lines(items, i, zone, width, Some(channel), &by_id).len())
+        .sum()
+}
+
+fn index_posts(items: &[Item]) -> HashMap<MessageId, &PostItem> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Post(p) => Some((p.id, p.as_ref())),
+            Item::Notice(_) => None,
+        })
+        .collect()
+}
+
+/// At least `want` screen lines from the bottom of `items` (fewer if there
+/// are not that many), wrapping only what is needed; and whether every item
+/// was wrapped.
+pub(super) fn tail_lines(
+    items: &[Item],
+    zone: &Zone,
+    width: usize,
+    channel: Option<&ChannelView>,
+    want: usize,
+) -> (Vec<Line<'static>>, bool) {
+    let by_id = index_posts(items);
+    let mut chunks = Vec::new();
+    let mut count = 0;
+    let mut index = items.len();
+    while index > 0 && count < want {
+        index -= 1;
+        let lines = item_lines(items, index, zone, width, channel, &by_id);
+        count += lines.len();
+        chunks.push(lines);
+    }
+    let lines = chunks.into_iter().rev().flatten().collect();
+    (lines, index == 0)
+}
+
+/// The screen lines of one item, with a day heading before it when its
+/// day differs from the item before.
+fn item_lines(
+    items: &[Item],
+    index: usize,
+    zone: &Zone,
+    width: usize,
+    channel: Option<&ChannelView>,
+    by_id: &HashMap<MessageId, &PostItem>,
+) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let Some(item) = items.get(index) else {
+        return out;
+    };
+    match item {
+        Item::Post(post) => {
+            let local = zone.local(post.created_ms);
+            let previous_day =
+                index
+                    .checked_sub(1)
+                    .and_then(|i| items.get(..=i))
+                    .and_then(|before| {
+                        before.iter().rev().find_map(|i| match i {
+                            Item::Post(p) => Some(zone.local(p.created_ms).date()),
+                            Item::Notice(_) => None,
+                        })
+                    });
+            if previous_day != Some(local.date()) {
+                out.push(day_line(&local.day_heading(), width));
+            }
+            let opened = channel.is_some_and(|c| c.opened.contains(&post.id));
+            post_lines(&mut out, post, &local.hh_mm(), opened, by_id, width);
+        }
+        Item::Notice(notice) => {
+            let colour = match notice.tone {
+                Tone::Info => INFO,
+                Tone::Hint => HINT,
+                Tone::Help => HELP,
+            };
+            let style = Style::new().fg(colour);
+            for (i, text) in notice.text.lines().enumerate() {
+                let lead = if i == 0 { "    · " } else { "      " };
+                let spans = vec![
+                    Span::styled(lead, Style::new().fg(FAINT)),
+                    Span::styled(clean(text), style),
+                ];
+                out.extend(wrap(spans, width, INDENT));
+            }
+        }
+    }
+    out
+}
+
+fn day_line(heading: &str, width: usize) -> Line<'static> {
+    let text = format!("── {heading} ──");
+    let pad = width.saturating_sub(Span::raw(text.as_str()).width()) / 2;
+    Line::styled(format!("{}{text}", " ".repeat(pad)), Style::new().fg(FAINT))
+}
+
+fn name_colour(post: &PostItem) -> Color {
+    if post.own {
+        return OWN;
+    }
+    let pick = usize::from(post.author.0.first().copied().unwrap_or(0)) % NAME_COLOURS.len();
+    NAME_COLOURS.get(pick).copied().unwrap_or(INFO)
+}
+
+fn post_lines(
+    out: &mut Vec<Line<'static>>,
+    post: &PostItem,
+    time: &str,
+    opened: bool,
+    by_id: &HashMap<MessageId, &PostItem>,
+    width: usize,
+) {
+    let short = post.id.short();
+    let dim = Style::new().fg(DIM);
+    let faint = Style::new().fg(FAINT);
+    if let Some(list) = &post.hidden_by {
+        let spans = vec![
+            Span::styled(format!("{time} "), faint),
+            Span::styled(
+                format!("hidden by {} (use /why {short})", clean(list)),
+                faint.add_modifier(Modifier::ITALIC),
+            ),
+        ];
+        out.extend(wrap(spans, width, INDENT));
+        return;
+    }
+    if let Some(parent) = post.reply_to {
+        let text = match by_id.get(&parent) {
+            Some(p) if p.hidden_by.is_some() => format!("↳ re {} (hidden)", parent.short()),
+            Some(p) if p.content_warning.is_some() => {
+                format!("↳ re {} (behind a warning)", clean(&p.author_name))
+            }
+            Some(p) => format!("↳ re {}: {}", clean(&p.author_name), clean(&p.snippet(48))),
+            None => format!("↳ re {}", parent.short()),
+        };
+        let line = vec![Span::raw(" ".repeat(INDENT)), Span::styled(text, faint)];
+        // One line only: a reply context never pushes the post away.
+        out.extend(wrap(line, width, INDENT).into_iter().take(1));
+    }
+    let colour = name_colour(post);
+    let mut head = vec![
+        Span::styled(format!("{time} "), dim),
+        Span::styled(
+            clean(&post.author_name),
+            Style::new().fg(colour).add_modifier(Modifier::BOLD),
+        ),
+    ];
+    if let Some(nick) = &post.nickname {
+        head.push(Span::styled(
+            format!(" ({})", clean(nick)),
+            Style::new().fg(colour),
+        ));
+    }
+    head.push(Span::raw(": "));
+    let mut tail = vec![Span::styled(format!("  {short}"), faint)];
+    if post.waiting {
+        tail.push(Span::styled(
+            " · waiting for peers",
+            faint.add_modifier(Modifier::ITALIC),
+        ));
+    }
+
+    let cw_style = Style::new().fg(HINT);
+    let folded = post.content_warning.is_some() && !opened && !post.own;
+    if let Some(warning) = &post.content_warning {
+        let label = format!("⚠ {}", clean(&describe_warning(warning)));
+        if folded {
+            head.push(Span::styled(label, cw_style));
+            head.push(Span::styled(format!(" — /open {short} to read"), faint));
+            head.extend(tail);
+            out.extend(wrap(head, width, INDENT));
+            return;
+        }
+        head.push(Span::styled(label, cw_style));
+        head.extend(tail);
+        out.extend(wrap(head, width, INDENT));
+        for text in post.body.lines() {
+            let spans = vec![Span::raw(" ".repeat(INDENT)), Span::raw(clean(text))];
+            out.extend(wrap(spans, width, INDENT));
+        }
+        return;
+    }
+    let mut body = post.body.lines();
+    head.push(Span::raw(clean(body.next().unwrap_or(""))));
+    let rest: Vec<&str> = body.collect();
+    if rest.is_empty() {
+        head.extend(tail);
+        out.extend(wrap(head, width, INDENT));
+        return;
+    }
+    out.extend(wrap(head, width, INDENT));
+    let count = rest.len();
+    for (i, text) in rest.into_iter().enumerate() {
+        let mut spans = vec![Span::raw(" ".repeat(INDENT)), Span::raw(clean(text))];
+        if i + 1 == count {
+            spans.extend(tail.clone());
+        }
+        out.extend(wrap(spans, width, INDENT));
+    }
+}
