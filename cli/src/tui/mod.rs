@@ -277,7 +277,7 @@ impl Worker {
                         Outcome::PublishFailed {
                             channel,
                             draft,
-                            error: e.to_string(),
+                            error: crate::error::one_line(&anyhow::Error::new(e)),
                         }
                     }
                 };
@@ -324,7 +324,7 @@ async fn perform(handle: &NodeHandle, action: Action) -> Option<Outcome> {
         tracing::info!(error = %e, what, "request failed");
         Outcome::Failed {
             what,
-            error: e.to_string(),
+            error: crate::error::one_line(&anyhow::Error::new(e)),
         }
     };
     Some(match action {
