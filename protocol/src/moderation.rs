@@ -613,6 +613,7 @@ mod tests {
             content_warning: None,
             nickname: None,
             body: body.to_owned(),
+            persona_stamp: crate::stamp::PersonaStamp::default(),
             nonce: 0,
         };
         (MessageId::of(body.as_bytes()), post)

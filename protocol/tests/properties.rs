@@ -29,10 +29,11 @@ use hearth_protocol::limits::{
 use hearth_protocol::moderation::ListUpdateError;
 use hearth_protocol::post::MAX_CW_LABELS;
 use hearth_protocol::pow::{POW_TAG, leading_zero_bits};
+use hearth_protocol::text;
 use hearth_protocol::{
     BlockEntry, BlockTarget, BuildError, ChannelName, ContentWarning, CwLabel, Keypair, Kind,
     Limits, ListId, Message, MessageId, ModeratorList, NetworkId, Policy, PolicyList, Post,
-    PostDraft, PublicKey, Scope, SignedMessage, ValidationContext, ValidationError, open, validate,
+    PersonaStamp, PostDraft, PublicKey, Scope, SignedMessage, ValidationContext, ValidationError, open, validate,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -81,6 +82,7 @@ struct RawFields {
     content_warning: Option<(Vec<u8>, Option<String>)>,
     nickname: Option<String>,
     body: String,
+    persona_stamp: u64,
 }
 
 impl RawFields {
@@ -93,6 +95,7 @@ impl RawFields {
             content_warning: None,
             nickname: None,
             body: body.to_owned(),
+            persona_stamp: 0,
         }
     }
 
@@ -110,6 +113,7 @@ impl RawFields {
             }),
             nickname: post.nickname.clone(),
             body: post.body.clone(),
+            persona_stamp: post.persona_stamp.0,
         }
     }
 }
@@ -222,20 +226,25 @@ fn is_direction_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Line breaks that are not control characters, refused in every text.
+fn is_line_separator(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 /// A character allowed anywhere in text: printable ASCII mostly, any other
 /// non-control, non-direction-override Unicode scalar often.
 fn line_char() -> impl Strategy<Value = char> {
     prop_oneof![
         3 => prop::char::range(' ', '~'),
-        2 => any::<char>().prop_filter("a control or direction override", |c| {
-            !c.is_control() && !is_direction_control(*c)
+        2 => any::<char>().prop_filter("a control, direction override or line separator", |c| {
+            !c.is_control() && !is_direction_control(*c) && !is_line_separator(*c)
         }),
     ]
 }
 
-/// An allowed character that is not white space.
+/// An allowed character that is neither white space nor invisible.
 fn visible_char() -> impl Strategy<Value = char> {
-    line_char().prop_filter("white space", |c| !c.is_whitespace())
+    line_char().prop_filter("white space or invisible", |c| !text::is_blank(*c))
 }
 
 /// A character allowed in a post body: also newline and tab.
@@ -297,7 +306,7 @@ fn content_warning() -> impl Strategy<Value = ContentWarning> {
 }
 
 fn nickname() -> impl Strategy<Value = String> {
-    line_text(12, MAX_NICKNAME_BYTES).prop_map(|s| s.trim_end().to_owned())
+    line_text(12, MAX_NICKNAME_BYTES).prop_map(|s| s.trim_end_matches(text::is_blank).to_owned())
 }
 
 /// Everything a person chooses when writing a post.
@@ -356,6 +365,7 @@ impl PostSpec {
             }),
             nickname: self.nickname.clone(),
             body: self.body.clone(),
+            persona_stamp: 0,
         }
     }
 
@@ -1146,6 +1156,7 @@ fn post_by(author: PublicKey, channel: &str, body: &str) -> Post {
         content_warning: None,
         nickname: None,
         body: body.to_owned(),
+        persona_stamp: PersonaStamp::default(),
         nonce: 0,
     }
 }

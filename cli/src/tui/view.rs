@@ -708,6 +708,7 @@ mod tests {
                 content_warning: None,
                 nickname: None,
                 body: body.to_owned(),
+                persona_stamp: Default::default(),
                 nonce: 0,
             },
             own: false,
