@@ -76,6 +76,7 @@ pub use message::{Message, SignedMessage};
 pub use moderation::{
     BlockEntry, BlockTarget, ListId, ModeratorList, Policy, PolicyError, PolicyList, Scope, Verdict,
 };
+pub use names::{Fingerprint, PaletteColour, fingerprint};
 pub use post::{ContentWarning, CwLabel, Post};
 pub use sign::PostDraft;
 pub use stamp::{PersonaStamp, StampSearch, stamp_persona};
