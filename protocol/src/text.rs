@@ -12,6 +12,9 @@
 //! empty name while passing a plain white-space check. The lists are in
 //! `docs/protocol.md`, section 8.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use crate::error::TextError;
 
 /// Bidirectional override and isolate controls (U+202A..U+202E,
@@ -69,6 +72,89 @@ pub fn is_blank(c: char) -> bool {
 /// character at all).
 pub fn is_all_blank(text: &str) -> bool {
     text.chars().all(is_blank)
+}
+
+/// `text` without its [invisible](is_invisible) characters: what regular
+/// expressions of a moderation policy are matched against. Borrowed when
+/// there is nothing to remove.
+pub fn without_invisible(text: &str) -> Cow<'_, str> {
+    if text.chars().any(is_invisible) {
+        Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// The form in which keywords and texts are compared (`docs/protocol.md`
+/// section 16.3): invisible characters removed, each character lowercased,
+/// the Unicode TR39 confusable skeleton taken, each character lowercased
+/// again. So `s\u{200B}pam`, `SPAM` and `ѕраm` (Cyrillic letters) all
+/// become the same string as `spam`.
+///
+/// Lowercasing is per character ([`char::to_lowercase`], no context), with
+/// U+03C2 GREEK SMALL LETTER FINAL SIGMA taken as U+03C3, so that every
+/// step but the skeleton's normalisation (NFD) works character by
+/// character. NFD never moves a character across an ASCII character (all
+/// are starters and decompose to themselves), so ASCII characters take a
+/// table lookup and only the runs of non-ASCII characters between them go
+/// through the normalisation and confusable tables; the result is the
+/// same as for the whole text at once (a property test checks it).
+pub fn keyword_form(text: &str) -> String {
+    let table = ascii_keyword_forms();
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    let mut run_start = None;
+    for (at, c) in text.char_indices() {
+        if c.is_ascii() {
+            if let Some(start) = run_start.take() {
+                push_unicode_form(text.get(start..at).unwrap_or_default(), &mut out);
+            }
+            out.push_str(table.get(usize::from(c as u8)).map_or("", String::as_str));
+        } else if run_start.is_none() {
+            run_start = Some(at);
+        }
+    }
+    if let Some(start) = run_start {
+        push_unicode_form(text.get(start..).unwrap_or_default(), &mut out);
+    }
+    out
+}
+
+/// Lowercase of one character, with final sigma as sigma.
+fn lower(c: char) -> impl Iterator<Item = char> {
+    c.to_lowercase()
+        .map(|l| if l == '\u{03C2}' { '\u{03C3}' } else { l })
+}
+
+/// Appends the keyword form of `text`, computed for the whole text at once.
+fn push_unicode_form(text: &str, out: &mut String) {
+    let visible: String = text
+        .chars()
+        .filter(|&c| !is_invisible(c))
+        .flat_map(lower)
+        .collect();
+    out.extend(unicode_security::skeleton(&visible).flat_map(lower));
+}
+
+/// The keyword form of `text` by the definition, without the ASCII table:
+/// what [`keyword_form`] must equal.
+#[cfg(test)]
+fn keyword_form_unicode(text: &str) -> String {
+    let mut out = String::new();
+    push_unicode_form(text, &mut out);
+    out
+}
+
+/// The keyword form of each ASCII character, computed once.
+fn ascii_keyword_forms() -> &'static [String; 128] {
+    static TABLE: OnceLock<[String; 128]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|b| {
+            let c = char::from(u8::try_from(b).unwrap_or_default());
+            let mut out = String::new();
+            push_unicode_form(c.encode_utf8(&mut [0; 4]), &mut out);
+            out
+        })
+    })
 }
 
 /// Checks a multi-line text (a post body): not blank, at most `limit`
@@ -237,6 +323,86 @@ mod tests {
         assert!(check_multiline("body", "\u{200B}x\u{200B}", 100).is_ok());
         assert!(check_line("nickname", "👩\u{200D}👩\u{200D}👧", 100).is_ok());
         assert!(check_line("nickname", "می\u{200C}خواهم", 100).is_ok());
+    }
+
+    #[test]
+    fn keyword_form_removes_invisibles_case_and_confusables() {
+        let spam = keyword_form("spam");
+        for disguised in [
+            "SPAM",
+            "s\u{200B}pam",
+            "S\u{2060}P\u{FEFF}A\u{00AD}M",
+            "\u{0455}\u{0440}\u{0430}m",
+            "\u{0405}\u{0420}\u{0410}M",
+            "sp\u{2800}am",
+        ] {
+            assert_eq!(keyword_form(disguised), spam, "{disguised:?}");
+        }
+        assert_ne!(keyword_form("spa"), spam);
+        assert_eq!(without_invisible("s\u{200B}p"), "sp");
+        assert!(matches!(without_invisible("plain"), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn the_ascii_fast_path_equals_the_unicode_path() {
+        for a in 0u8..128 {
+            for b in 0u8..128 {
+                let text: String = [char::from(a), char::from(b)].into_iter().collect();
+                assert_eq!(keyword_form(&text), keyword_form_unicode(&text), "{text:?}");
+            }
+        }
+        let sentence = "Claim your FREE b0nus today: rn vs m, l vs 1 | I, 0 vs O.";
+        assert_eq!(keyword_form(sentence), keyword_form_unicode(sentence));
+        // Every ASCII character's form is made of starters with no
+        // canonical decomposition (ASCII, and U+00B0 and U+2080 from the
+        // form of '%'), so it cannot take part in the normalisation of
+        // its neighbours.
+        for b in 0u8..128 {
+            let form = keyword_form(&char::from(b).to_string());
+            assert!(
+                form.chars().all(|c| c.is_ascii() || matches!(c, '°' | '₀')),
+                "{b}: {form:?}"
+            );
+        }
+        for mixed in [
+            "e\u{0301}a\u{0301}\u{0327}",
+            "ΑΣ'a ΛΌΓΟΣ λόγος",
+            "Ｓｐａｍ ｆｒｅｅ",
+            "n\u{0303}o\u{0308}\u{0301}",
+            "한국어 ㅎ\u{1161}",
+            "%\u{0301}é%\u{0327}",
+        ] {
+            assert_eq!(
+                keyword_form(mixed),
+                keyword_form_unicode(mixed),
+                "{mixed:?}"
+            );
+        }
+        assert_eq!(keyword_form("ΛΌΓΟΣ"), keyword_form("λόγος"));
+    }
+
+    proptest::proptest! {
+        /// The run-by-run computation equals the definition on text that
+        /// mixes ASCII with combining marks, Greek, Cyrillic, fullwidth
+        /// letters, Hangul and invisible characters.
+        #[test]
+        fn keyword_form_by_runs_equals_the_whole(
+            chars in proptest::collection::vec(proptest::prop_oneof![
+                4 => proptest::char::range(' ', '~'),
+                1 => proptest::char::range('\u{0300}', '\u{036F}'),
+                1 => proptest::char::range('\u{0370}', '\u{03FF}'),
+                1 => proptest::char::range('\u{0400}', '\u{04FF}'),
+                1 => proptest::char::range('\u{FF01}', '\u{FF5E}'),
+                1 => proptest::char::range('\u{1100}', '\u{11FF}'),
+                1 => proptest::char::range('\u{AC00}', '\u{AC40}'),
+                1 => proptest::char::range('\u{00A0}', '\u{00FF}'),
+                1 => proptest::char::range('\u{2000}', '\u{2070}'),
+                1 => proptest::sample::select(vec!['\u{3164}', '\u{FEFF}', '\u{2800}', '\u{FE0F}']),
+            ], 0..40)
+        ) {
+            let text: String = chars.into_iter().collect();
+            proptest::prop_assert_eq!(keyword_form(&text), keyword_form_unicode(&text));
+        }
     }
 
     #[test]
