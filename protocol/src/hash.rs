@@ -52,6 +52,9 @@ pub(crate) mod counters {
 
     /// (hashes, signature checks) since the last reset, and reset.
     pub(crate) fn take() -> (u64, u64) {
-        (HASHES.with(|c| c.replace(0)), VERIFIES.with(|c| c.replace(0)))
+        (
+            HASHES.with(|c| c.replace(0)),
+            VERIFIES.with(|c| c.replace(0)),
+        )
     }
 }

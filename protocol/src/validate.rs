@@ -138,11 +138,8 @@ pub fn validate(bytes: &[u8], ctx: &ValidationContext<'_>) -> Result<Verified, V
             // The stamp hash is short (two SHA-256 blocks), the work hash
             // covers the whole post: the shorter one first.
             if ctx.persona_stamp_bits > 0 {
-                let found = leading_zero_bits(&stamp_hash(
-                    post.persona_stamp.0,
-                    raw.network,
-                    &raw.signer,
-                ));
+                let found =
+                    leading_zero_bits(&stamp_hash(post.persona_stamp.0, raw.network, &raw.signer));
                 if found < ctx.persona_stamp_bits {
                     return Err(ValidationError::InsufficientPersonaStamp {
                         required: ctx.persona_stamp_bits,
@@ -346,9 +343,8 @@ mod tests {
             },
             persona_stamp: PersonaStamp(0),
         };
-        let stamp_ok = |s: u64| {
-            leading_zero_bits(&stamp_hash(s, msg_network.as_str(), &key.public())) >= 16
-        };
+        let stamp_ok =
+            |s: u64| leading_zero_bits(&stamp_hash(s, msg_network.as_str(), &key.public())) >= 16;
         fields.persona_stamp.0 = (0..)
             .find(|&s| stamp_ok(s) != has(Defect::WeakStamp))
             .unwrap();

@@ -32,8 +32,9 @@ use hearth_protocol::pow::{POW_TAG, leading_zero_bits};
 use hearth_protocol::text;
 use hearth_protocol::{
     BlockEntry, BlockTarget, BuildError, ChannelName, ContentWarning, CwLabel, Keypair, Kind,
-    Limits, ListId, Message, MessageId, ModeratorList, NetworkId, Policy, PolicyList, Post,
-    PersonaStamp, PostDraft, PublicKey, Scope, SignedMessage, ValidationContext, ValidationError, open, validate,
+    Limits, ListId, Message, MessageId, ModeratorList, NetworkId, PersonaStamp, Policy, PolicyList,
+    Post, PostDraft, PublicKey, Scope, SignedMessage, ValidationContext, ValidationError, open,
+    validate,
 };
 use proptest::collection::vec;
 use proptest::option;
