@@ -1,7 +1,8 @@
 //! Benchmarks of hearth's pure protocol core: signing, opening and
-//! validating posts, proof-of-work stamping, compiling and matching a
-//! 10,000-entry moderation policy, and validating a full-size moderator
-//! list.
+//! validating posts (and refusing one for its persona stamp), proof-of-work
+//! stamping, persona-stamp attempts and what a forger of names pays per
+//! key, compiling and matching a 10,000-entry moderation policy, and
+//! validating a full-size moderator list.
 //!
 //! Run with `cargo bench -p hearth-protocol` (or `scripts/bench-protocol.sh`).
 //! Criterion prints its usual report while it runs; at the end this binary
