@@ -69,6 +69,7 @@ fn record(n: u32) -> Record {
             content_warning: None,
             nickname: n.is_multiple_of(3).then(|| "sam".to_owned()),
             body,
+            persona_stamp: Default::default(),
             nonce: 0,
         },
         own: false,

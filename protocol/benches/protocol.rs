@@ -1,7 +1,8 @@
 //! Benchmarks of hearth's pure protocol core: signing, opening and
-//! validating posts, proof-of-work stamping, compiling and matching a
-//! 10,000-entry moderation policy, and validating a full-size moderator
-//! list.
+//! validating posts (and refusing one for its persona stamp), proof-of-work
+//! stamping, persona-stamp attempts and what a forger of names pays per
+//! key, compiling and matching a 10,000-entry moderation policy, and
+//! validating a full-size moderator list.
 //!
 //! Run with `cargo bench -p hearth-protocol` (or `scripts/bench-protocol.sh`).
 //! Criterion prints its usual report while it runs; at the end this binary
@@ -29,7 +30,7 @@ use hearth_protocol::limits::MAX_BODY_BYTES;
 use hearth_protocol::{
     BlockEntry, BlockTarget, ChannelName, Keypair, Limits, ListId, MessageId, ModeratorList,
     NetworkId, Policy, PolicyList, Post, PostDraft, PublicKey, Scope, ValidationContext, open,
-    validate,
+    stamp_persona, validate,
 };
 
 /// When every post and list in these benchmarks was written; validation
@@ -47,6 +48,13 @@ const BODY_ES: &str = "Hoy se cumplen seis meses desde que murió mi padre. Toda
 voz cuando abro la puerta de casa, y a veces me sorprendo guardándole la última taza de café. \
 ¿A alguien más le pasa que el duelo vuelve en oleadas, justo cuando creía que ya estaba mejor? \
 Gracias por leerme, de verdad.";
+
+/// A post in Russian: no ASCII letters at all, so keyword matching takes
+/// the confusable tables for every letter.
+const BODY_RU: &str = "Сегодня ровно полгода, как умер мой отец. Я до сих пор слышу его \
+голос, когда открываю дверь, и иногда ловлю себя на том, что ставлю ему чашку кофе. Бывает ли \
+у вас так, что горе возвращается волнами, именно тогда, когда кажется, что стало легче? \
+Спасибо, что читаете.";
 
 /// A spam post that contains one of the blocked keywords ("free bonus").
 const BODY_SPAM: &str = "Hi all, sorry to intrude on this channel. I was in a dark place too \
@@ -481,6 +489,14 @@ fn post_benches(c: &mut Criterion, rows: &mut Vec<Row>) {
     g.bench("validate", 1, "post", |b| {
         b.iter(|| validate(black_box(&bytes), &ctx).expect("validate"))
     });
+    // The same typical post checked for a persona stamp: one more short
+    // hash, whatever the level (the stamp is not searched here, so the
+    // check fails just before the signature).
+    let ctx_stamp = ctx.persona_stamp_bits(40);
+    assert!(validate(&bytes, &ctx_stamp).is_err());
+    g.bench("refuse_weak_stamp", 1, "post", |b| {
+        b.iter(|| validate(black_box(&bytes), &ctx_stamp).expect_err("weak stamp"))
+    });
     g.bench("validate_pow16", 1, "post", |b| {
         b.iter(|| validate(black_box(&worked), &ctx16).expect("validate"))
     });
@@ -546,6 +562,43 @@ fn pow_benches(c: &mut Criterion, rows: &mut Vec<Row>) {
     g.finish();
 }
 
+/// The persona stamp: the cost of one attempt (the whole search at the
+/// default level is `2^DEFAULT_PERSONA_STAMP_BITS` attempts on average),
+/// and what a forger of names pays per key: a fresh ed25519 key, its name
+/// and its fingerprint.
+fn identity_benches(c: &mut Criterion, rows: &mut Vec<Row>) {
+    let fx = Fixture::new();
+    let persona = fx.persona.public();
+    let mut g = Group::new(c, rows, "identity");
+    g.inner.sampling_mode(SamplingMode::Flat);
+    g.times(1, 5, 20);
+    // Asking for the maximum level with a budget of 2^16 tries exactly
+    // 2^16 nonces (a 40-bit hit has odds of 1 in 2^24 per sample).
+    const ATTEMPTS: u64 = 1 << 16;
+    let start = Cell::new(0u64);
+    g.bench("stamp_attempts_65536", ATTEMPTS, "hash", |b| {
+        b.iter(|| {
+            let from = start.get();
+            start.set(from.wrapping_add(ATTEMPTS));
+            stamp_persona(&persona, &fx.network, 40, from, ATTEMPTS)
+        })
+    });
+    let mut mix = Mix(0x0073_7461_6d70);
+    g.times(1, 3, 30);
+    g.bench("keygen_name_fingerprint", 1, "key", |b| {
+        b.iter_batched(
+            || mix.bytes32(),
+            |seed| {
+                let key = Keypair::from_secret_bytes(seed).public();
+                (key.name(), key.fingerprint())
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench("name", 1, "key", |b| b.iter(|| black_box(&persona).name()));
+    g.finish();
+}
+
 /// SHA-256 compressions each proof-of-work attempt costs for a post with
 /// `body`, from the layouts documented in `envelope.rs` and `pow.rs`:
 /// the envelope is `1 + 1 + varint(len) network + 32 + varint(len) body +
@@ -596,6 +649,7 @@ fn moderation_benches(c: &mut Criterion, rows: &mut Vec<Row>) {
     let body_es_4k = BODY_ES.repeat(MAX_BODY_BYTES / BODY_ES.len());
     let (id_es_4k, post_es_4k, _) = fx.signed_post(&body_es_4k);
     let (id_en_4k, post_en_4k, _) = fx.signed_post(&BODY_EN.repeat(MAX_BODY_BYTES / BODY_EN.len()));
+    let (id_ru_4k, post_ru_4k, _) = fx.signed_post(&BODY_RU.repeat(MAX_BODY_BYTES / BODY_RU.len()));
     let blocked_author = entries
         .iter()
         .find_map(|e| match &e.target {
@@ -611,6 +665,7 @@ fn moderation_benches(c: &mut Criterion, rows: &mut Vec<Row>) {
     assert_eq!(policy.check(&id_es, &post_es), None);
     assert_eq!(policy.check(&id_es_4k, &post_es_4k), None);
     assert_eq!(policy.check(&id_en_4k, &post_en_4k), None);
+    assert_eq!(policy.check(&id_ru_4k, &post_ru_4k), None);
     let hit = policy.check(&id_spam, &post_spam).expect("spam matches");
     assert!(matches!(hit.target, BlockTarget::Keyword(_)), "{hit:?}");
     let hit = policy
@@ -661,6 +716,9 @@ fn moderation_benches(c: &mut Criterion, rows: &mut Vec<Row>) {
     g.bench("check_10k_no_match_non_ascii_4k", 1, "post", |b| {
         b.iter(|| policy.check(black_box(&id_es_4k), black_box(&post_es_4k)))
     });
+    g.bench("check_10k_no_match_cyrillic_4k", 1, "post", |b| {
+        b.iter(|| policy.check(black_box(&id_ru_4k), black_box(&post_ru_4k)))
+    });
     g.times(2, 10, 10);
     g.bench("compile_10k", 1, "policy", |b| {
         b.iter_batched(|| [list.clone()], Policy::compile, BatchSize::LargeInput)
@@ -681,6 +739,7 @@ fn main() {
     let mut rows = Vec::new();
     post_benches(&mut c, &mut rows);
     pow_benches(&mut c, &mut rows);
+    identity_benches(&mut c, &mut rows);
     moderation_benches(&mut c, &mut rows);
     c.final_summary();
     print_json(&dir, &rows, started);

@@ -28,8 +28,10 @@ use crate::hash::sha256;
 use crate::keys::{Keypair, PublicKey, parse_hex32};
 use crate::limits::{MAX_MESSAGE_BYTES, MAX_MODERATOR_LIST_BYTES, MAX_POST_BYTES};
 
-/// The envelope version this code writes and reads.
-pub const ENVELOPE_VERSION: u8 = 1;
+/// The envelope version this code writes and reads. Version 2 added the
+/// persona stamp to the post body; version-1 envelopes are refused as
+/// [`ValidationError::UnknownVersion`].
+pub const ENVELOPE_VERSION: u8 = 2;
 
 /// Domain-separation tag prefixed to the bytes every signature covers.
 pub const SIGNATURE_TAG: &[u8] = b"hearth/sig/1";
@@ -313,12 +315,14 @@ mod tests {
 
     #[test]
     fn unknown_version_and_kind_are_typed_errors() {
-        let mut bytes = sealed();
-        bytes[0] = 2;
-        assert_eq!(
-            RawEnvelope::parse(&bytes).unwrap_err(),
-            ValidationError::UnknownVersion(2)
-        );
+        for old_or_new in [1, 3] {
+            let mut bytes = sealed();
+            bytes[0] = old_or_new;
+            assert_eq!(
+                RawEnvelope::parse(&bytes).unwrap_err(),
+                ValidationError::UnknownVersion(old_or_new)
+            );
+        }
         let mut bytes = sealed();
         bytes[1] = 77;
         assert_eq!(
@@ -361,7 +365,7 @@ mod tests {
             RawEnvelope::parse(&bytes),
             Err(ValidationError::TooLarge { .. })
         ));
-        let mut post = vec![1u8, 1];
+        let mut post = vec![ENVELOPE_VERSION, Kind::Post.code()];
         post.resize(MAX_POST_BYTES + 1, 0);
         assert_eq!(
             RawEnvelope::parse(&post).unwrap_err(),

@@ -216,6 +216,14 @@ pub enum ValidationError {
         /// Leading zero bits found.
         found: u8,
     },
+    /// The persona stamp is below the level the channel asks.
+    #[error("persona stamp too weak: {found} bits, {required} required")]
+    InsufficientPersonaStamp {
+        /// Required leading zero bits.
+        required: u8,
+        /// Leading zero bits found.
+        found: u8,
+    },
     /// A text field breaks its rules.
     #[error(transparent)]
     Text(#[from] TextError),
@@ -228,7 +236,8 @@ impl ValidationError {
     /// True when the bytes themselves are invalid (malformed, forged,
     /// wrong network): a peer that forwards them deserves a penalty. False
     /// for refusals that an honest relay could cause: old, expired,
-    /// future-dated by a skewed clock, or below this node's difficulty.
+    /// future-dated by a skewed clock, below this node's difficulty or
+    /// persona-stamp level, or of a newer version.
     pub fn is_invalid(&self) -> bool {
         !matches!(
             self,
@@ -236,6 +245,7 @@ impl ValidationError {
                 | ValidationError::TooOld { .. }
                 | ValidationError::Expired
                 | ValidationError::InsufficientWork { .. }
+                | ValidationError::InsufficientPersonaStamp { .. }
                 | ValidationError::UnknownVersion(_)
                 | ValidationError::UnknownKind(_)
         )

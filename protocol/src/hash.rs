@@ -4,6 +4,8 @@ use sha2::{Digest, Sha256};
 
 /// SHA-256 of the concatenation of `parts`.
 pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    #[cfg(test)]
+    counters::count_hash();
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part);
@@ -23,6 +25,36 @@ pub(crate) fn sha256_prefix(parts: &[&[u8]]) -> Sha256 {
 
 /// Finishes a hasher made by [`sha256_prefix`] with one more part.
 pub(crate) fn sha256_finish(mut hasher: Sha256, last: &[u8]) -> [u8; 32] {
+    #[cfg(test)]
+    counters::count_hash();
     hasher.update(last);
     hasher.finalize().into()
+}
+
+/// Per-thread counts of the expensive operations, so tests can prove that
+/// a message refused by a cheap check never reached the signature check.
+#[cfg(test)]
+pub(crate) mod counters {
+    use std::cell::Cell;
+
+    thread_local! {
+        static HASHES: Cell<u64> = const { Cell::new(0) };
+        static VERIFIES: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn count_hash() {
+        HASHES.with(|c| c.set(c.get() + 1));
+    }
+
+    pub(crate) fn count_verify() {
+        VERIFIES.with(|c| c.set(c.get() + 1));
+    }
+
+    /// (hashes, signature checks) since the last reset, and reset.
+    pub(crate) fn take() -> (u64, u64) {
+        (
+            HASHES.with(|c| c.replace(0)),
+            VERIFIES.with(|c| c.replace(0)),
+        )
+    }
 }

@@ -77,17 +77,26 @@ impl PublicKey {
     }
 
     /// A short human-readable name derived from the key, such as
-    /// `calm-otter-3f2a`, so people can recognise each other without
-    /// accounts. Two keys can share a name by chance; the full key is what
-    /// blocklists use.
+    /// `calm-otter-3f2a9c`, so people can recognise each other without
+    /// accounts. Two keys can share a name by chance (1 in 2^36); the full
+    /// key is what blocklists use.
     pub fn name(&self) -> String {
         names::name_for_key(&self.0)
+    }
+
+    /// The key's visual fingerprint, a coloured glyph that interfaces show
+    /// beside its [`name`](PublicKey::name), so that a second key with the
+    /// same name still looks different.
+    pub fn fingerprint(&self) -> names::Fingerprint {
+        names::fingerprint(&self.0)
     }
 
     /// Checks a detached signature by this key over `message`, refusing
     /// non-canonical signatures and weak keys so a signature cannot be
     /// altered into a second valid one.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        #[cfg(test)]
+        crate::hash::counters::count_verify();
         let Ok(key) = VerifyingKey::from_bytes(&self.0) else {
             return false;
         };

@@ -3,10 +3,12 @@
 //!
 //! This crate holds the wire format ([`envelope`]), throwaway personas and
 //! long-lived moderator keys ([`keys`]), posts ([`post`]), channel names and
-//! gossipsub topics ([`channel`]), proof-of-work stamps ([`pow`]),
-//! moderation lists with their compiled matcher ([`moderation`]), a message
-//! of any kind ([`message`]), signing new messages ([`sign`]), and the one
-//! validation function every received byte goes through ([`validate`](mod@validate)).
+//! gossipsub topics ([`channel`]), proof of work on posts ([`pow`]), the
+//! one-time persona stamp that makes every new persona cost CPU time
+//! ([`stamp`]), moderation lists with their compiled matcher
+//! ([`moderation`]), a message of any kind ([`message`]), signing new
+//! messages ([`sign`]), and the one validation function every received
+//! byte goes through ([`validate`](mod@validate)).
 //!
 //! # Module order
 //!
@@ -14,7 +16,7 @@
 //! (`use crate::…`), never one after it, so there is no cycle.
 //!
 //! ```text
-//! error → hash → limits → names → text → keys → channel → pow
+//! error → hash → limits → names → text → keys → channel → pow → stamp
 //!       → envelope → post → moderation → message → sign → validate
 //! ```
 //!
@@ -61,6 +63,7 @@ pub mod names;
 pub mod post;
 pub mod pow;
 pub mod sign;
+pub mod stamp;
 pub mod text;
 pub mod validate;
 
@@ -68,11 +71,13 @@ pub use channel::{ChannelName, NetworkId, Topic};
 pub use envelope::{Kind, MessageId};
 pub use error::{BuildError, ChannelNameError, TextError, ValidationError};
 pub use keys::{Keypair, PublicKey};
-pub use limits::Limits;
+pub use limits::{DEFAULT_PERSONA_STAMP_BITS, Limits};
 pub use message::{Message, SignedMessage};
 pub use moderation::{
     BlockEntry, BlockTarget, ListId, ModeratorList, Policy, PolicyError, PolicyList, Scope, Verdict,
 };
+pub use names::{Fingerprint, PaletteColour, fingerprint};
 pub use post::{ContentWarning, CwLabel, Post};
 pub use sign::PostDraft;
+pub use stamp::{PersonaStamp, StampSearch, stamp_persona};
 pub use validate::{ValidationContext, Verified, open, validate};

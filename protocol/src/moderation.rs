@@ -45,10 +45,13 @@ pub enum BlockTarget {
     /// One post.
     Post(MessageId),
     /// Posts whose body, nickname or content-warning text contains this
-    /// keyword, compared case-insensitively.
+    /// keyword, compared without invisible characters, case or confusable
+    /// look-alikes ([`crate::text::keyword_form`]).
     Keyword(String),
     /// Posts whose body, nickname or content-warning text matches this
-    /// regular expression (Rust `regex` syntax, linear-time matching).
+    /// regular expression (Rust `regex` syntax, linear-time matching),
+    /// case-insensitively, in the text with its invisible characters
+    /// removed.
     Regex(String),
     /// A whole channel and its sub-channels.
     Channel(ChannelName),
@@ -341,7 +344,17 @@ impl Policy {
                         policy.channels.entry(c.clone()).or_default().push(at)
                     }
                     BlockTarget::Keyword(k) => {
-                        keywords.push(k.to_lowercase());
+                        let folded = text::keyword_form(k);
+                        if folded.is_empty() {
+                            // Only characters the comparison removes: it
+                            // would match every post.
+                            policy.problems.push(problem(
+                                "keyword has no character left after removing invisible ones"
+                                    .to_owned(),
+                            ));
+                            continue;
+                        }
+                        keywords.push(folded);
                         policy.keyword_refs.push(at);
                     }
                     BlockTarget::Regex(r) => {
@@ -462,9 +475,9 @@ impl Policy {
         let texts = post_texts(post);
         if let Some(ac) = &self.keywords {
             for text in &texts {
-                let lower = text.to_lowercase();
+                let folded = text::keyword_form(text);
                 let hits = ac
-                    .find_overlapping_iter(&lower)
+                    .find_overlapping_iter(&folded)
                     .filter_map(|m| self.keyword_refs.get(m.pattern().as_usize()).copied());
                 if let Some(v) = self.first_applicable(hits, channel) {
                     return Some(v);
@@ -472,6 +485,8 @@ impl Policy {
             }
         }
         for text in &texts {
+            let visible = text::without_invisible(text);
+            let text = visible.as_ref();
             let hits: Vec<usize> = match &self.regexes {
                 RegexMatcher::None => Vec::new(),
                 RegexMatcher::Set(set) => set.matches(text).into_iter().collect(),
@@ -613,6 +628,7 @@ mod tests {
             content_warning: None,
             nickname: None,
             body: body.to_owned(),
+            persona_stamp: crate::stamp::PersonaStamp::default(),
             nonce: 0,
         };
         (MessageId::of(body.as_bytes()), post)
@@ -639,6 +655,51 @@ mod tests {
         assert!(policy.check(&id, &miss).is_none());
         let (id, spanish) = post("estoy triste, muy triste y sad.");
         assert!(policy.check(&id, &spanish).is_some());
+    }
+
+    fn keyword_list(keywords: &[&str]) -> PolicyList {
+        PolicyList {
+            id: ListId::Local,
+            applies_to: Scope::All,
+            entries: keywords
+                .iter()
+                .map(|k| BlockEntry::new(BlockTarget::Keyword((*k).to_owned()), "keyword"))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn keywords_see_through_invisible_characters_and_look_alikes() {
+        let policy = Policy::compile([keyword_list(&["spam"])]);
+        for disguised in [
+            "buy my s\u{200B}pam now",
+            "\u{0455}\u{0440}\u{0430}m here",
+            "S\u{2060}P\u{FEFF}A\u{00AD}M",
+        ] {
+            let (id, p) = post(disguised);
+            assert!(policy.check(&id, &p).is_some(), "{disguised:?}");
+        }
+        let (id, p) = post("a spa day");
+        assert!(policy.check(&id, &p).is_none());
+        // A disguised keyword matches plain text the same way.
+        let policy = Policy::compile([keyword_list(&["\u{0455}\u{0440}\u{0430}m"])]);
+        let (id, p) = post("no more spam");
+        assert!(policy.check(&id, &p).is_some());
+    }
+
+    #[test]
+    fn regexes_see_the_text_without_invisible_characters() {
+        let policy = Policy::compile([regex_list(ListId::Local, [r"\bfree money\b".to_owned()])]);
+        let (id, p) = post("get fr\u{200B}ee mon\u{2060}ey");
+        assert!(policy.check(&id, &p).is_some());
+    }
+
+    #[test]
+    fn a_keyword_of_invisible_characters_only_is_reported_not_matched() {
+        let policy = Policy::compile([keyword_list(&["\u{200B}\u{200B}", "hopeless"])]);
+        assert_eq!(policy.problems().len(), 1);
+        let (id, p) = post("anything at all");
+        assert!(policy.check(&id, &p).is_none());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::envelope::MessageId;
 use crate::error::FieldError;
 use crate::keys::PublicKey;
 use crate::limits::{MAX_BODY_BYTES, MAX_CW_TEXT_BYTES, MAX_NICKNAME_BYTES};
+use crate::stamp::PersonaStamp;
 use crate::text;
 
 /// A label of the fixed content-warning vocabulary. Codes a node does not
@@ -178,12 +179,16 @@ pub struct Post {
     pub nickname: Option<String>,
     /// The text.
     pub body: String,
+    /// The persona stamp: proof that the author's key was paid for
+    /// ([`crate::stamp`]). Checked by validation at the level the context
+    /// asks.
+    pub persona_stamp: PersonaStamp,
     /// The proof-of-work nonce.
     pub nonce: u64,
 }
 
 /// The post fields in wire order, without the nonce: what the proof of work
-/// covers.
+/// covers (the persona stamp included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PostFields {
     pub channel: ChannelName,
@@ -193,6 +198,7 @@ pub(crate) struct PostFields {
     pub content_warning: Option<ContentWarning>,
     pub nickname: Option<String>,
     pub body: String,
+    pub persona_stamp: PersonaStamp,
 }
 
 /// The body of a post envelope: the fields, then the nonce.
@@ -207,12 +213,10 @@ impl PostFields {
     pub fn check(&self) -> Result<(), FieldError> {
         text::check_multiline("post body", &self.body, MAX_BODY_BYTES)?;
         if let Some(nick) = &self.nickname {
-            text::check_line("nickname", nick, MAX_NICKNAME_BYTES)?;
-            if nick.trim() != nick {
-                return Err(FieldError::Field(
-                    "nickname starts or ends with white space",
-                ));
-            }
+            text::check_nickname(nick, MAX_NICKNAME_BYTES).map_err(|e| match e {
+                text::NicknameError::Text(t) => FieldError::Text(t),
+                text::NicknameError::Padded => FieldError::Field(text::NICKNAME_PADDED),
+            })?;
         }
         if let Some(cw) = &self.content_warning {
             cw.check()?;
@@ -236,6 +240,7 @@ impl PostFields {
             content_warning: self.content_warning,
             nickname: self.nickname,
             body: self.body,
+            persona_stamp: self.persona_stamp,
             nonce,
         }
     }

@@ -16,6 +16,7 @@ use crate::message::{Message, SignedMessage};
 use crate::moderation::{BlockEntry, ModeratorList, ModeratorListWire};
 use crate::post::{ContentWarning, PostFields, PostWire};
 use crate::pow::{self, WorkPrefix};
+use crate::stamp::PersonaStamp;
 
 /// A post before signing. Build it with [`PostDraft::new`] and the `with_*`
 /// methods, then [`sign`](PostDraft::sign) it with a persona.
@@ -37,6 +38,7 @@ impl PostDraft {
                 content_warning: None,
                 nickname: None,
                 body: body.into(),
+                persona_stamp: PersonaStamp::default(),
             },
         }
     }
@@ -62,6 +64,14 @@ impl PostDraft {
     /// Show `nickname` beside the persona's name.
     pub fn with_nickname(mut self, nickname: impl Into<String>) -> Self {
         self.fields.nickname = Some(nickname.into());
+        self
+    }
+
+    /// Carry `stamp`, the persona's stamp found once with
+    /// [`crate::stamp::stamp_persona`]. Without it a post carries stamp 0,
+    /// which only channels asking level 0 accept.
+    pub fn with_persona_stamp(mut self, stamp: PersonaStamp) -> Self {
+        self.fields.persona_stamp = stamp;
         self
     }
 

@@ -29,16 +29,20 @@ use hearth_protocol::limits::{
 use hearth_protocol::moderation::ListUpdateError;
 use hearth_protocol::post::MAX_CW_LABELS;
 use hearth_protocol::pow::{POW_TAG, leading_zero_bits};
+use hearth_protocol::text;
 use hearth_protocol::{
     BlockEntry, BlockTarget, BuildError, ChannelName, ContentWarning, CwLabel, Keypair, Kind,
-    Limits, ListId, Message, MessageId, ModeratorList, NetworkId, Policy, PolicyList, Post,
-    PostDraft, PublicKey, Scope, SignedMessage, ValidationContext, ValidationError, open, validate,
+    Limits, ListId, Message, MessageId, ModeratorList, NetworkId, PersonaStamp, Policy, PolicyList,
+    Post, PostDraft, PublicKey, Scope, SignedMessage, ValidationContext, ValidationError, open,
+    validate,
 };
+use hearth_protocol::{StampSearch, stamp_persona};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::string::string_regex;
+use proptest::test_runner::TestCaseError;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -81,6 +85,7 @@ struct RawFields {
     content_warning: Option<(Vec<u8>, Option<String>)>,
     nickname: Option<String>,
     body: String,
+    persona_stamp: u64,
 }
 
 impl RawFields {
@@ -93,6 +98,7 @@ impl RawFields {
             content_warning: None,
             nickname: None,
             body: body.to_owned(),
+            persona_stamp: 0,
         }
     }
 
@@ -110,6 +116,7 @@ impl RawFields {
             }),
             nickname: post.nickname.clone(),
             body: post.body.clone(),
+            persona_stamp: post.persona_stamp.0,
         }
     }
 }
@@ -222,20 +229,25 @@ fn is_direction_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Line breaks that are not control characters, refused in every text.
+fn is_line_separator(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 /// A character allowed anywhere in text: printable ASCII mostly, any other
 /// non-control, non-direction-override Unicode scalar often.
 fn line_char() -> impl Strategy<Value = char> {
     prop_oneof![
         3 => prop::char::range(' ', '~'),
-        2 => any::<char>().prop_filter("a control or direction override", |c| {
-            !c.is_control() && !is_direction_control(*c)
+        2 => any::<char>().prop_filter("a control, direction override or line separator", |c| {
+            !c.is_control() && !is_direction_control(*c) && !is_line_separator(*c)
         }),
     ]
 }
 
-/// An allowed character that is not white space.
+/// An allowed character that is neither white space nor invisible.
 fn visible_char() -> impl Strategy<Value = char> {
-    line_char().prop_filter("white space", |c| !c.is_whitespace())
+    line_char().prop_filter("white space or invisible", |c| !text::is_blank(*c))
 }
 
 /// A character allowed in a post body: also newline and tab.
@@ -297,7 +309,7 @@ fn content_warning() -> impl Strategy<Value = ContentWarning> {
 }
 
 fn nickname() -> impl Strategy<Value = String> {
-    line_text(12, MAX_NICKNAME_BYTES).prop_map(|s| s.trim_end().to_owned())
+    line_text(12, MAX_NICKNAME_BYTES).prop_map(|s| s.trim_end_matches(text::is_blank).to_owned())
 }
 
 /// Everything a person chooses when writing a post.
@@ -356,6 +368,7 @@ impl PostSpec {
             }),
             nickname: self.nickname.clone(),
             body: self.body.clone(),
+            persona_stamp: 0,
         }
     }
 
@@ -1146,6 +1159,7 @@ fn post_by(author: PublicKey, channel: &str, body: &str) -> Post {
         content_warning: None,
         nickname: None,
         body: body.to_owned(),
+        persona_stamp: PersonaStamp::default(),
         nonce: 0,
     }
 }
@@ -1453,4 +1467,230 @@ fn a_blocked_post_id_is_hidden_in_its_scope() {
         None
     );
     assert_eq!(policy.check(&ID, &post_by(anyone, "anxiety", "x")), None);
+}
+
+// ---------------------------------------------------------------------------
+// Abuse resistance: blank texts, line breaks, persona stamps, the order of
+// checks and keywords in disguise.
+// ---------------------------------------------------------------------------
+
+/// A character that shows nothing: white space or invisible.
+fn blank_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        select(vec![' ', '\t', '\u{00A0}', '\u{3000}', '\u{2003}']),
+        select(vec![
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{2060}',
+            '\u{2061}',
+            '\u{2062}',
+            '\u{2063}',
+            '\u{2064}',
+            '\u{FEFF}',
+            '\u{3164}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{FFA0}',
+            '\u{2800}',
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{FE0F}',
+            '\u{E0041}',
+        ]),
+    ]
+}
+
+fn sign_main(draft: PostDraft) -> Result<SignedMessage, BuildError> {
+    draft.sign(&key(1), &main_net(), 0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A body or nickname made only of blank characters is refused when
+    /// signing, and the same bytes sealed by hand are refused as `Text`
+    /// when received.
+    #[test]
+    fn blank_only_texts_are_refused_everywhere(blank in vec(blank_char(), 1..12)) {
+        let blank: String = blank.into_iter().collect();
+        prop_assume!(blank.len() <= MAX_NICKNAME_BYTES);
+        prop_assert!(
+            matches!(
+                sign_main(PostDraft::new(ch("anxiety"), blank.clone(), NOW)),
+                Err(BuildError::Text(TextError::Empty { .. }))
+            ),
+            "{:?}",
+            blank
+        );
+        prop_assert!(
+            sign_main(PostDraft::new(ch("anxiety"), "hi", NOW).with_nickname(blank.clone()))
+                .is_err()
+        );
+        let mut fields = RawFields::simple("anxiety", &blank, NOW);
+        let bytes = sealed_post(&RawPost { fields: fields.clone(), nonce: 0 });
+        let empty = matches!(
+            validate_main(&bytes, NOW),
+            Err(ValidationError::Text(TextError::Empty { .. }))
+        );
+        prop_assert!(empty);
+        fields.body = "hi".to_owned();
+        fields.nickname = Some(blank.clone());
+        let bytes = sealed_post(&RawPost { fields, nonce: 0 });
+        let empty = matches!(
+            validate_main(&bytes, NOW),
+            Err(ValidationError::Text(TextError::Empty { .. }))
+        );
+        prop_assert!(empty);
+    }
+
+    /// A line or paragraph separator anywhere in a nickname,
+    /// content-warning text or body is refused on both sides.
+    #[test]
+    fn line_separators_are_refused_in_every_text(
+        text in line_text(10, 20),
+        at in any::<Index>(),
+        sep in select(vec!['\u{2028}', '\u{2029}']),
+        field in 0usize..3,
+    ) {
+        let mut chars: Vec<char> = text.chars().collect();
+        chars.insert(at.index(chars.len() + 1), sep);
+        chars.insert(0, 'a');
+        let bad: String = chars.into_iter().collect();
+        let mut fields = RawFields::simple("anxiety", "hello", NOW);
+        let draft = PostDraft::new(ch("anxiety"), "hello", NOW);
+        let draft = match field {
+            0 => {
+                fields.nickname = Some(bad.clone());
+                draft.with_nickname(bad.clone())
+            }
+            1 => {
+                fields.content_warning = Some((vec![], Some(bad.clone())));
+                draft.with_content_warning(ContentWarning::new([], Some(bad.clone())))
+            }
+            _ => {
+                fields.body = bad.clone();
+                PostDraft::new(ch("anxiety"), bad.clone(), NOW)
+            }
+        };
+        let forbidden = |e: &TextError| {
+            matches!(e, TextError::ForbiddenCharacter { code, .. } if *code == u32::from(sep))
+        };
+        prop_assert!(matches!(sign_main(draft), Err(BuildError::Text(ref e)) if forbidden(e)));
+        let bytes = sealed_post(&RawPost { fields, nonce: 0 });
+        prop_assert!(matches!(validate_main(&bytes, NOW), Err(ValidationError::Text(ref e)) if forbidden(e)));
+    }
+
+    /// A persona stamp found for one key and network holds exactly to its
+    /// bits there, and a node asking one bit more refuses the post as a
+    /// refusal (not a penalty). The same stamp is worth nothing, beyond
+    /// chance, for another key.
+    #[test]
+    fn persona_stamps_hold_exactly_to_their_bits(
+        spec in post_spec(),
+        bits in 1u8..=10,
+        start in any::<u64>(),
+    ) {
+        let persona = spec.persona().public();
+        let StampSearch::Found(stamp) =
+            stamp_persona(&persona, &spec.network, bits, start, 1 << 20)
+        else {
+            return Err(TestCaseError::fail("no stamp of at most 10 bits in 2^20 attempts"));
+        };
+        let found = stamp.bits(&spec.network, &persona);
+        prop_assert!(found >= bits);
+        let signed = spec
+            .draft()
+            .with_persona_stamp(stamp)
+            .sign(&spec.persona(), &spec.network, 0)
+            .unwrap();
+        prop_assert_eq!(the_post(&signed).persona_stamp, stamp);
+        let limits = Limits::default();
+        let ctx = |level: u8| {
+            ValidationContext::new(&spec.network, spec.created_ms, &limits)
+                .channel(&spec.channel)
+                .persona_stamp_bits(level)
+        };
+        prop_assert!(validate(&signed.bytes, &ctx(found)).is_ok());
+        let err = validate(&signed.bytes, &ctx(found + 1)).unwrap_err();
+        prop_assert_eq!(
+            &err,
+            &ValidationError::InsufficientPersonaStamp { required: found + 1, found }
+        );
+        prop_assert!(!err.is_invalid());
+        let other = key(spec.seed[0].wrapping_add(1)).public();
+        prop_assume!(other != persona);
+        prop_assert_ne!(stamp.hash(&spec.network, &other), stamp.hash(&spec.network, &persona));
+    }
+
+    /// Whatever else is wrong, a post outside the time window is refused
+    /// for its time, without its signature being looked at: forging the
+    /// signature does not change the answer.
+    #[test]
+    fn stale_or_future_posts_are_refused_for_time_whatever_their_signature(
+        spec in post_spec(),
+        flip in any::<Index>(),
+        future in any::<bool>(),
+    ) {
+        prop_assume!(spec.created_ms > Limits::DEFAULT_MAX_AGE_MS + 1);
+        prop_assume!(spec.created_ms < u64::MAX - Limits::DEFAULT_CLOCK_SKEW_MS - 1);
+        let mut bytes = spec.sign(0).bytes;
+        let sig = bytes.len() - 64;
+        bytes[sig + flip.index(64)] ^= 1;
+        let limits = Limits::default();
+        let now = if future {
+            spec.created_ms - Limits::DEFAULT_CLOCK_SKEW_MS - 1
+        } else {
+            spec.created_ms + Limits::DEFAULT_MAX_AGE_MS + 1
+        };
+        prop_assume!(spec.expires_ms.is_none_or(|e| e > now));
+        let ctx = ValidationContext::new(&spec.network, now, &limits).channel(&spec.channel);
+        let err = validate(&bytes, &ctx).unwrap_err();
+        if future {
+            prop_assert!(matches!(err, ValidationError::FromFuture { .. }), "{:?}", err);
+        } else {
+            prop_assert!(matches!(err, ValidationError::TooOld { .. }), "{:?}", err);
+        }
+    }
+
+    /// A keyword still matches when invisible characters are slipped
+    /// between its letters, or when its letters are swapped for Cyrillic
+    /// look-alikes.
+    #[test]
+    fn keywords_match_through_invisible_characters_and_look_alikes(
+        word in "[acehiopsxy]{3,10}",
+        invisible in vec(select(vec!['\u{200B}', '\u{200C}', '\u{2060}', '\u{FEFF}', '\u{00AD}', '\u{2800}']), 1..4),
+        cyrillic in vec(any::<bool>(), 10),
+        before in "[ .,!?]{0,5}",
+    ) {
+        let policy = Policy::compile([local(vec![BlockEntry::new(BlockTarget::Keyword(word.clone()), "spam")])]);
+        let author = key(1).public();
+        let mut spaced = before.clone();
+        for (i, c) in word.chars().enumerate() {
+            spaced.push(c);
+            spaced.push(invisible[i % invisible.len()]);
+        }
+        prop_assert!(policy.check(&ID, &post_by(author, "anxiety", &spaced)).is_some(), "{:?}", spaced);
+        // Cyrillic letters that look like these Latin ones.
+        let look_alike: String = word
+            .chars()
+            .zip(cyrillic.iter().cycle())
+            .map(|(c, swap)| match (c, swap) {
+                ('a', true) => 'а',
+                ('c', true) => 'с',
+                ('e', true) => 'е',
+                ('h', true) => 'һ',
+                ('i', true) => 'і',
+                ('o', true) => 'о',
+                ('p', true) => 'р',
+                ('s', true) => 'ѕ',
+                ('x', true) => 'х',
+                ('y', true) => 'у',
+                (c, _) => c,
+            })
+            .collect();
+        prop_assert!(policy.check(&ID, &post_by(author, "anxiety", &look_alike)).is_some(), "{:?}", look_alike);
+    }
 }

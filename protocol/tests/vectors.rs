@@ -2,19 +2,30 @@
 //! this implementation, so the specification's vectors and the code cannot
 //! drift apart.
 //!
-//! The test only reads and checks: for every positive vector it signs the
-//! given inputs with the given seed and compares every byte, then validates
-//! the bytes; for every negative vector it checks that validation fails with
-//! the named error and the named penalty class.
+//! The tests read and check: for every positive vector they sign the given
+//! inputs with the given seed and compare every byte, recompute the hashes
+//! of the layout from the specification's formulas, then validate the
+//! bytes; for every negative vector they check that validation fails with
+//! the named error and the named penalty class. One more test checks that
+//! the file is exactly what `support/vector_gen.rs` writes, so it is never
+//! edited by hand.
+
+#[path = "support/vector_gen.rs"]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod vector_gen;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use hearth_protocol::channel::TOPIC_VERSION;
 use hearth_protocol::envelope::{ENVELOPE_VERSION, SIGNATURE_TAG};
 use hearth_protocol::moderation::{BlockEntry, BlockTarget, ModeratorList, Scope};
+use hearth_protocol::names::{ADJECTIVES, ANIMALS, FINGERPRINT_TAG, GLYPHS, NAME_TAG, PALETTE};
 use hearth_protocol::pow::{POW_TAG, leading_zero_bits};
+use hearth_protocol::stamp::PERSONA_STAMP_TAG;
+use hearth_protocol::text::keyword_form;
 use hearth_protocol::{
-    ChannelName, ContentWarning, CwLabel, Keypair, Kind, Limits, Message, MessageId, NetworkId,
-    PostDraft, PublicKey, Topic, ValidationContext, ValidationError, open, validate,
+    ChannelName, ContentWarning, CwLabel, DEFAULT_PERSONA_STAMP_BITS, Keypair, Kind, Limits,
+    Message, MessageId, NetworkId, PersonaStamp, PostDraft, PublicKey, StampSearch, Topic,
+    ValidationContext, ValidationError, open, stamp_persona, validate,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -25,11 +36,41 @@ const VECTORS: &str = include_str!("../../docs/test-vectors.json");
 #[serde(deny_unknown_fields)]
 struct Vectors {
     about: String,
+    envelope_version: u8,
+    default_persona_stamp_bits: u8,
     limits: VectorLimits,
     posts: Vec<PostVector>,
     moderator_lists: Vec<ListVector>,
     names: Vec<NameVector>,
+    persona_stamps: Vec<StampVector>,
+    keyword_forms: Vec<FormVector>,
     negative: Vec<Negative>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StampVector {
+    public_key: String,
+    network: String,
+    bits: u8,
+    stamp: u64,
+    stamp_hash: String,
+    stamp_bits: u8,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormVector {
+    text: String,
+    form: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FingerprintVector {
+    colour: u8,
+    colour_name: String,
+    glyph: String,
 }
 
 #[derive(Deserialize)]
@@ -46,9 +87,13 @@ struct PostVector {
     seed: String,
     network: String,
     difficulty: u8,
+    persona_stamp_bits: u8,
     input: PostInput,
     public_key: String,
     persona_name: String,
+    fingerprint: FingerprintVector,
+    persona_stamp: u64,
+    persona_stamp_hash: String,
     nonce: u64,
     body_hex: String,
     signed_data_hex: String,
@@ -124,6 +169,9 @@ struct EntryInput {
 struct NameVector {
     public_key: String,
     name: String,
+    fingerprint_colour: u8,
+    fingerprint_colour_name: String,
+    fingerprint_glyph: String,
 }
 
 #[derive(Deserialize)]
@@ -143,6 +191,8 @@ struct Negative {
     moderator: Option<String>,
     #[serde(default)]
     difficulty: Option<u8>,
+    #[serde(default)]
+    persona_stamp_bits: Option<u8>,
     error: String,
     invalid: bool,
 }
@@ -246,7 +296,8 @@ fn post_vectors_sign_to_the_given_bytes_and_validate() {
         let key = Keypair::from_secret_bytes(unhex32(&p.seed));
         let net = network(&p.network);
         let ch = channel(&p.input.channel);
-        let mut draft = PostDraft::new(ch.clone(), p.input.body.clone(), p.input.created_ms);
+        let mut draft = PostDraft::new(ch.clone(), p.input.body.clone(), p.input.created_ms)
+            .with_persona_stamp(PersonaStamp(p.persona_stamp));
         if let Some(expires) = p.input.expires_ms {
             draft = draft.with_expiry(expires);
         }
@@ -266,6 +317,31 @@ fn post_vectors_sign_to_the_given_bytes_and_validate() {
 
         assert_eq!(key.public().to_string(), p.public_key, "{name}: public key");
         assert_eq!(key.public().name(), p.persona_name, "{name}: persona name");
+        assert_eq!(
+            name_by_spec(&key.public().0),
+            p.persona_name,
+            "{name}: name formula"
+        );
+        let (colour, colour_name, glyph) = fingerprint_by_spec(&key.public().0);
+        assert_eq!(
+            (colour, colour_name, glyph),
+            (
+                p.fingerprint.colour,
+                p.fingerprint.colour_name.clone(),
+                p.fingerprint.glyph.clone()
+            ),
+            "{name}: fingerprint"
+        );
+        let stamp_hash = stamp_hash_by_spec(p.persona_stamp, &p.network, &key.public().0);
+        assert_eq!(
+            hex::encode(stamp_hash),
+            p.persona_stamp_hash,
+            "{name}: stamp hash"
+        );
+        assert!(
+            leading_zero_bits(&stamp_hash) >= p.persona_stamp_bits,
+            "{name}: stamp level"
+        );
         assert_eq!(
             hex::encode(&signed.bytes),
             p.envelope_hex,
@@ -294,10 +370,16 @@ fn post_vectors_sign_to_the_given_bytes_and_validate() {
             &p.message_id,
         );
 
-        // The body ends with the nonce varint; the work covers the rest.
+        // The body ends with the stamp varint, then the nonce varint; the
+        // work covers everything before the nonce.
         let body = unhex(&p.body_hex);
         let nonce = varint(p.nonce);
         assert!(body.ends_with(&nonce), "{name}: nonce is the last field");
+        let stamp = varint(p.persona_stamp);
+        assert!(
+            body[..body.len() - nonce.len()].ends_with(&stamp),
+            "{name}: the persona stamp comes just before the nonce"
+        );
         let fields = body.get(..body.len() - nonce.len()).unwrap_or_default();
         let work: [u8; 32] = Sha256::new()
             .chain_update(POW_TAG)
@@ -334,7 +416,8 @@ fn post_vectors_sign_to_the_given_bytes_and_validate() {
         let bytes = unhex(&p.envelope_hex);
         let ctx = ValidationContext::new(&net, p.validate_at_ms, &limits)
             .channel(&ch)
-            .difficulty(p.difficulty);
+            .difficulty(p.difficulty)
+            .persona_stamp_bits(p.persona_stamp_bits);
         let verified = validate(&bytes, &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(verified.id, signed.id, "{name}");
         assert_eq!(verified.message, signed.message, "{name}: decoded content");
@@ -431,16 +514,118 @@ fn moderator_list_vectors_sign_to_the_given_bytes_and_validate() {
     }
 }
 
+/// The name of section 11, computed from the formula.
+fn name_by_spec(key: &[u8; 32]) -> String {
+    let h: [u8; 32] = Sha256::new()
+        .chain_update(NAME_TAG)
+        .chain_update(key)
+        .finalize()
+        .into();
+    format!(
+        "{}-{}-{}",
+        ADJECTIVES[usize::from(h[0] % 64)],
+        ANIMALS[usize::from(h[1] % 64)],
+        hex::encode(&h[2..5])
+    )
+}
+
+/// The fingerprint of section 11, computed from the formula: colour
+/// index, colour name and glyph.
+fn fingerprint_by_spec(key: &[u8; 32]) -> (u8, String, String) {
+    let f: [u8; 32] = Sha256::new()
+        .chain_update(FINGERPRINT_TAG)
+        .chain_update(key)
+        .finalize()
+        .into();
+    let colour = f[0] >> 4;
+    (
+        colour,
+        PALETTE[usize::from(colour)].name.to_owned(),
+        GLYPHS[usize::from(f[0] & 0x0f)].to_string(),
+    )
+}
+
+/// The persona-stamp hash of section 12.2, computed from the formula.
+fn stamp_hash_by_spec(stamp: u64, network: &str, key: &[u8; 32]) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(stamp.to_le_bytes())
+        .chain_update(PERSONA_STAMP_TAG)
+        .chain_update(varint(network.len() as u64))
+        .chain_update(network.as_bytes())
+        .chain_update(key)
+        .finalize()
+        .into()
+}
+
 #[test]
 fn name_vectors_match() {
     for n in vectors().names {
+        let key = PublicKey(unhex32(&n.public_key));
+        assert_eq!(key.name(), n.name, "{}", n.public_key);
+        assert_eq!(name_by_spec(&key.0), n.name, "{}: formula", n.public_key);
+        let f = key.fingerprint();
         assert_eq!(
-            PublicKey(unhex32(&n.public_key)).name(),
-            n.name,
+            (f.colour, f.palette().name, f.glyph.to_string()),
+            (
+                n.fingerprint_colour,
+                n.fingerprint_colour_name.as_str(),
+                n.fingerprint_glyph.clone()
+            ),
             "{}",
             n.public_key
         );
+        assert_eq!(
+            fingerprint_by_spec(&key.0),
+            (
+                n.fingerprint_colour,
+                n.fingerprint_colour_name.clone(),
+                n.fingerprint_glyph.clone()
+            ),
+            "{}: formula",
+            n.public_key
+        );
     }
+}
+
+#[test]
+fn persona_stamp_vectors_match_and_are_the_first_from_zero() {
+    let v = vectors();
+    assert_eq!(v.default_persona_stamp_bits, DEFAULT_PERSONA_STAMP_BITS);
+    assert_eq!(v.envelope_version, ENVELOPE_VERSION);
+    for s in &v.persona_stamps {
+        let key = PublicKey(unhex32(&s.public_key));
+        let net = network(&s.network);
+        let stamp = PersonaStamp(s.stamp);
+        let hash = stamp_hash_by_spec(s.stamp, &s.network, &key.0);
+        assert_eq!(hex::encode(hash), s.stamp_hash, "{}", s.public_key);
+        assert_eq!(stamp.hash(&net, &key), hash);
+        assert_eq!(leading_zero_bits(&hash), s.stamp_bits);
+        assert_eq!(stamp.bits(&net, &key), s.stamp_bits);
+        assert!(stamp.meets(&net, &key, s.bits));
+        // The reference search from 0 finds exactly this nonce.
+        assert_eq!(
+            stamp_persona(&key, &net, s.bits, 0, s.stamp + 1),
+            StampSearch::Found(stamp)
+        );
+    }
+}
+
+#[test]
+fn keyword_form_vectors_match() {
+    for f in vectors().keyword_forms {
+        assert_eq!(keyword_form(&f.text), f.form, "{:?}", f.text);
+    }
+}
+
+#[test]
+fn the_file_is_what_the_generator_writes() {
+    let generated = vector_gen::generate();
+    assert!(
+        generated == VECTORS,
+        "docs/test-vectors.json differs from what protocol/tests/support/vector_gen.rs writes; \
+         regenerate it with `cargo run -p hearth-protocol --example test_vectors > \
+         docs/test-vectors.json` and review the change: it is a protocol change"
+    );
 }
 
 /// The variant name of an error, from its `Debug` form (`TooLarge { .. }`,
@@ -470,7 +655,8 @@ fn negative_vectors_fail_with_the_named_error() {
             "validate" => {
                 let now = n.now_ms.unwrap_or_else(|| panic!("{name}: now_ms"));
                 let mut ctx = ValidationContext::new(&net, now, &limits)
-                    .difficulty(n.difficulty.unwrap_or(0));
+                    .difficulty(n.difficulty.unwrap_or(0))
+                    .persona_stamp_bits(n.persona_stamp_bits.unwrap_or(0));
                 if let Some(ch) = &ch {
                     ctx = ctx.channel(ch);
                 }

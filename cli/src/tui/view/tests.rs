@@ -30,6 +30,7 @@ fn record(n: u8, author: u8, body: &str) -> Record {
             content_warning: None,
             nickname: None,
             body: body.to_owned(),
+            persona_stamp: Default::default(),
             nonce: 0,
         },
         own: false,

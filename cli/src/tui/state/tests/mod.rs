@@ -37,6 +37,7 @@ fn record(n: u8, channel: &str, author: u8, body: &str) -> Record {
             content_warning: None,
             nickname: None,
             body: body.to_owned(),
+            persona_stamp: Default::default(),
             nonce: 0,
         },
         own: false,
