@@ -1,7 +1,7 @@
 //! Everything a node is started with, and its defaults.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -384,17 +384,23 @@ impl NodeConfig {
 /// TCP on `tcp_port` and QUIC on `quic_port`, on every IPv4 and IPv6
 /// interface: what an operator's node listens on.
 pub fn bootstrap_listen(tcp_port: u16, quic_port: u16) -> Vec<Multiaddr> {
-    use libp2p::multiaddr::Protocol;
     use std::net::{Ipv4Addr, Ipv6Addr};
-    let v4 = Multiaddr::empty().with(Protocol::Ip4(Ipv4Addr::UNSPECIFIED));
-    let v6 = Multiaddr::empty().with(Protocol::Ip6(Ipv6Addr::UNSPECIFIED));
-    let tcp = |ip: &Multiaddr| ip.clone().with(Protocol::Tcp(tcp_port));
-    let quic = |ip: &Multiaddr| {
-        ip.clone()
-            .with(Protocol::Udp(quic_port))
-            .with(Protocol::QuicV1)
-    };
-    vec![tcp(&v4), tcp(&v6), quic(&v4), quic(&v6)]
+    let every = [
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    ];
+    listen_addrs(&every, tcp_port, quic_port)
+}
+
+/// TCP on `tcp_port` on each of `ips`, then QUIC on `quic_port` on each.
+pub fn listen_addrs(ips: &[IpAddr], tcp_port: u16, quic_port: u16) -> Vec<Multiaddr> {
+    use libp2p::multiaddr::Protocol;
+    let ip = |ip: &IpAddr| Multiaddr::empty().with(Protocol::from(*ip));
+    let tcp = ips.iter().map(|a| ip(a).with(Protocol::Tcp(tcp_port)));
+    let quic = ips
+        .iter()
+        .map(|a| ip(a).with(Protocol::Udp(quic_port)).with(Protocol::QuicV1));
+    tcp.chain(quic).collect()
 }
 
 fn default_tcp() -> Multiaddr {

@@ -15,7 +15,8 @@
 //!   task at each scrape (one status round trip, bounded by a timeout).
 //!
 //! Names given to [`Metrics::counter`], [`Metrics::gauge`] and the family
-//! functions get the `hearth_` prefix; counters also get `_total`.
+//! functions get the `hearth_` prefix; counters also get `_total`. Help
+//! texts are given without a final period (the encoder adds one).
 //! [`Metrics::registry_mut`] is the root, for libp2p's own metrics
 //! (`libp2p_metrics::Metrics::new`, which adds `libp2p_`).
 

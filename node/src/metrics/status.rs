@@ -25,10 +25,10 @@ impl StatusGauges {
     /// Registers the gauges in `metrics`.
     pub(crate) fn register(metrics: &mut Metrics) -> Self {
         Self {
-            peers: metrics.gauge("peers_connected", "Peers with an open connection."),
-            channels: metrics.gauge("channels_joined", "Channels this node is in."),
-            stored: metrics.gauge("posts_stored", "Posts in the store."),
-            pending: metrics.gauge("posts_pending", "Own posts still waiting for a peer."),
+            peers: metrics.gauge("peers_connected", "Peers with an open connection"),
+            channels: metrics.gauge("channels_joined", "Channels this node is in"),
+            stored: metrics.gauge("posts_stored", "Posts in the store"),
+            pending: metrics.gauge("posts_pending", "Own posts still waiting for a peer"),
         }
     }
 
