@@ -157,6 +157,17 @@ pub struct GlobalArgs {
         hide_short_help = true
     )]
     pub log: Option<String>,
+    /// Log format on standard error: text or json (one JSON object a line)
+    /// [default: text]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FORMAT",
+        env = "HEARTH_LOG_FORMAT",
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub log_format: Option<String>,
     /// Delete stored posts older than this many days [default: 30]
     #[arg(
         long,
@@ -258,6 +269,225 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub external: Vec<String>,
+    /// Serve Prometheus metrics (GET /metrics) and GET /health on this
+    /// address, like 127.0.0.1:9464; port 0 picks a free one; empty for none
+    /// [default: none]
+    #[arg(long, value_name = "ADDR", env = "HEARTH_METRICS")]
+    pub metrics: Option<String>,
+}
+
+/// `hearth bootstrap`: run the operator's node, or print its identity.
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BootstrapArgs {
+    /// Print the peer id and the addresses to publish, without starting.
+    #[command(subcommand)]
+    pub command: Option<BootstrapCommand>,
+    /// The node's settings.
+    #[command(flatten)]
+    pub run: BootstrapRunArgs,
+}
+
+/// `hearth bootstrap …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BootstrapCommand {
+    /// Print the node's peer id and the full addresses to publish (creating
+    /// the key file if there is none yet), without starting the node
+    Id(Box<BootstrapRunArgs>),
+}
+
+/// The settings of an operator's node: where it listens and what it
+/// announces, and [`OperatorArgs`].
+#[derive(Debug, Clone, Default, Args)]
+pub struct BootstrapRunArgs {
+    /// The public address people dial, like /dns4/hearth.example.org/tcp/4001
+    /// (repeatable); announced, and printed by `bootstrap id`
+    #[arg(
+        long,
+        value_name = "MULTIADDR",
+        env = "HEARTH_EXTERNAL",
+        value_delimiter = ','
+    )]
+    pub external: Vec<String>,
+    /// Dial this other bootstrap node at start (repeatable)
+    #[arg(
+        long,
+        value_name = "MULTIADDR",
+        env = "HEARTH_BOOTSTRAP",
+        value_delimiter = ','
+    )]
+    pub bootstrap: Vec<String>,
+    /// Serve Prometheus metrics (GET /metrics) and GET /health on this
+    /// address, like 127.0.0.1:9464; port 0 picks a free one; empty for none
+    /// [default: none]
+    #[arg(long, value_name = "ADDR", env = "HEARTH_METRICS")]
+    pub metrics: Option<String>,
+    /// Ports, limits and channels.
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+}
+
+/// Settings only an operator's node reads: ports, the relay, limits and
+/// the channels it joins.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OperatorArgs {
+    /// Join and relay these channels; posts are checked, stored and
+    /// relayed, never printed [default: none]
+    #[arg(long, value_name = "CHANNEL", env = "HEARTH_JOIN", num_args = 1..,
+          value_delimiter = ',', help_heading = OPERATOR)]
+    pub join: Vec<String>,
+    /// Listen on this IP address, on the TCP and QUIC ports (repeatable)
+    /// [default: 0.0.0.0 and ::, every interface]
+    #[arg(id = "listen_ips", long = "listen-ip", value_name = "IP", env = "HEARTH_LISTEN_IPS",
+          value_delimiter = ',', help_heading = OPERATOR)]
+    pub listen_ips: Vec<String>,
+    /// The TCP and QUIC port [default: 4001]
+    #[arg(long, value_name = "PORT", env = "HEARTH_PORT", help_heading = OPERATOR)]
+    pub port: Option<String>,
+    /// The TCP port, over --port [default: 4001]
+    #[arg(long, value_name = "PORT", env = "HEARTH_TCP_PORT", help_heading = OPERATOR)]
+    pub tcp_port: Option<String>,
+    /// The QUIC (UDP) port, over --port [default: 4001]
+    #[arg(long, value_name = "PORT", env = "HEARTH_QUIC_PORT", help_heading = OPERATOR)]
+    pub quic_port: Option<String>,
+    /// Relay connections for people behind home routers [default: true]
+    #[arg(long, value_name = "BOOL", env = "HEARTH_RELAY", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", help_heading = OPERATOR)]
+    pub relay: Option<String>,
+    /// Tell other nodes whether they are reachable (AutoNAT) [default: true]
+    #[arg(long, value_name = "BOOL", env = "HEARTH_AUTONAT", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", help_heading = OPERATOR)]
+    pub autonat: Option<String>,
+    /// Most relay reservations at once [default: 128]
+    #[arg(long, value_name = "N", env = "HEARTH_RELAY_MAX_RESERVATIONS",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub relay_max_reservations: Option<String>,
+    /// Most relay reservations of one peer [default: 4]
+    #[arg(long, value_name = "N", env = "HEARTH_RELAY_MAX_RESERVATIONS_PER_PEER",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub relay_max_reservations_per_peer: Option<String>,
+    /// How long a relay reservation lasts, in seconds [default: 3600]
+    #[arg(long, value_name = "SECS", env = "HEARTH_RELAY_RESERVATION_SECS",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub relay_reservation_secs: Option<String>,
+    /// Most relayed connections at once [default: 16]
+    #[arg(long, value_name = "N", env = "HEARTH_RELAY_MAX_CIRCUITS",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub relay_max_circuits: Option<String>,
+    /// Most relayed connections of one peer [default: 4]
+    #[arg(long, value_name = "N", env = "HEARTH_RELAY_MAX_CIRCUITS_PER_PEER",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub relay_max_circuits_per_peer: Option<String>,
+    /// A relayed connection is closed after this many seconds [default: 120]
+    #[arg(long, value_name = "SECS", env = "HEARTH_RELAY_MAX_CIRCUIT_SECS",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub relay_max_circuit_secs: Option<String>,
+    /// A relayed connection is closed after this many bytes [default: 131072]
+    #[arg(long, value_name = "BYTES", env = "HEARTH_RELAY_MAX_CIRCUIT_BYTES",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub relay_max_circuit_bytes: Option<String>,
+    /// Most connections in all [default: 1024]
+    #[arg(long, value_name = "N", env = "HEARTH_MAX_CONNECTIONS",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub max_connections: Option<String>,
+    /// Most incoming connections; 0 for no limit of its own [default: 960]
+    #[arg(long, value_name = "N", env = "HEARTH_MAX_INBOUND_CONNECTIONS",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub max_inbound_connections: Option<String>,
+    /// Most connections to one peer [default: 2]
+    #[arg(long, value_name = "N", env = "HEARTH_MAX_CONNECTIONS_PER_PEER",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub max_connections_per_peer: Option<String>,
+    /// Most connections from one IP address; 0 for no limit [default: 16]
+    #[arg(long, value_name = "N", env = "HEARTH_MAX_CONNECTIONS_PER_IP",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub max_connections_per_ip: Option<String>,
+    /// Most incoming connections in their handshake [default: 128]
+    #[arg(long, value_name = "N", env = "HEARTH_MAX_PENDING_INCOMING",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub max_pending_incoming: Option<String>,
+    /// Most outgoing dials at once; 0 for no limit [default: 64]
+    #[arg(long, value_name = "N", env = "HEARTH_MAX_PENDING_OUTGOING",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub max_pending_outgoing: Option<String>,
+    /// Refuse new connections while the process uses more memory than this,
+    /// in MiB; 0 for no limit [default: 512]
+    #[arg(long, value_name = "MIB", env = "HEARTH_MAX_MEMORY_MB",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub max_memory_mb: Option<String>,
+    /// Most channel keys the DHT keeps providers for [default: 4096]
+    #[arg(long, value_name = "N", env = "HEARTH_DHT_MAX_PROVIDER_KEYS",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub dht_max_provider_keys: Option<String>,
+    /// Most providers kept per key [default: 32]
+    #[arg(long, value_name = "N", env = "HEARTH_DHT_MAX_PROVIDERS_PER_KEY",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub dht_max_providers_per_key: Option<String>,
+    /// Provider records expire after this many seconds [default: 3600]
+    #[arg(long, value_name = "SECS", env = "HEARTH_DHT_PROVIDER_TTL_SECS",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub dht_provider_ttl_secs: Option<String>,
+    /// Most value records the DHT keeps [default: 1024]
+    #[arg(long, value_name = "N", env = "HEARTH_DHT_MAX_RECORDS",
+          help_heading = LIMITS, hide_short_help = true)]
+    pub dht_max_records: Option<String>,
+}
+
+/// The help heading of the operator's settings.
+const OPERATOR: &str = "Operator's node";
+/// The help heading of the operator's limits.
+const LIMITS: &str = "Limits (operator's node)";
+
+/// The arguments a command gives for its settings, for
+/// [`crate::config::Config::load`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SettingArgs<'a> {
+    /// The node options of `chat`, `run` and `config show`.
+    pub node: Option<&'a NodeArgs>,
+    /// The options of `bootstrap` and `bootstrap id`.
+    pub bootstrap: Option<&'a BootstrapRunArgs>,
+    /// The operator's settings `config show` takes.
+    pub operator: Option<&'a OperatorArgs>,
+}
+
+impl<'a> SettingArgs<'a> {
+    /// The node options of `chat` or `run`.
+    pub fn node(node: &'a NodeArgs) -> Self {
+        Self {
+            node: Some(node),
+            ..Self::default()
+        }
+    }
+
+    /// The options of `bootstrap` or `bootstrap id`.
+    pub fn bootstrap(args: &'a BootstrapRunArgs) -> Self {
+        Self {
+            bootstrap: Some(args),
+            operator: Some(&args.operator),
+            ..Self::default()
+        }
+    }
+
+    /// The options of `config show`.
+    pub fn show(args: &'a ShowArgs) -> Self {
+        Self {
+            node: Some(&args.node),
+            operator: Some(&args.operator),
+            ..Self::default()
+        }
+    }
+}
+
+/// `hearth config show`: the node options of `chat` and `run`, and the
+/// operator's settings of `bootstrap`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ShowArgs {
+    /// The options of `chat` and `run`.
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// The operator's settings.
+    #[command(flatten)]
+    pub operator: OperatorArgs,
 }
 
 /// The commands.
@@ -273,6 +503,15 @@ pub enum Command {
     /// Run a node without a chat interface: join the configured channels,
     /// store and relay posts for your community
     Run(NodeArgs),
+    /// Run the operator's node: a bootstrap, DHT and relay server with a
+    /// public address that helps people's nodes find and reach each other
+    ///
+    /// Its peer id comes from <data dir>/node.key (created at the first
+    /// start, owner-only), so the address people configure stays valid. It
+    /// listens on TCP and QUIC, IPv4 and IPv6, joins no channel unless told
+    /// to, and never prints or logs posts. It runs until SIGINT or SIGTERM.
+    /// `hearth bootstrap id` prints the peer id and the addresses to publish.
+    Bootstrap(Box<BootstrapArgs>),
     /// Your personas: the throwaway names you speak with, one per channel
     #[command(subcommand)]
     Persona(PersonaCommand),
@@ -396,8 +635,8 @@ pub struct HistoryArgs {
 pub enum ConfigCommand {
     /// Print the effective configuration (file, environment and flags
     /// combined) as TOML, with where each value came from; node options
-    /// given here show what `chat` or `run` would use with them
-    Show(Box<NodeArgs>),
+    /// given here show what `chat`, `run` or `bootstrap` would use with them
+    Show(Box<ShowArgs>),
     /// Write a commented default hearth.toml (never overwrites)
     Init,
 }

@@ -10,15 +10,25 @@ use std::sync::Mutex;
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
+use crate::config::LogFormat;
+
 /// Sends logs matching `filter` (tracing `EnvFilter` syntax, already
-/// validated by the config) to standard error.
-pub fn to_stderr(filter: &str) {
-    let _ = tracing_subscriber::fmt()
+/// validated by the config) to standard error, as text or JSON lines.
+pub fn to_stderr(filter: &str, format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(env_filter(filter))
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(true)
-        .try_init();
+        .with_target(true);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// Sends logs matching `filter` to `path` (appending; the directory is
@@ -43,7 +53,34 @@ pub fn to_file(filter: &str, path: &Path) -> anyhow::Result<()> {
 }
 
 fn env_filter(filter: &str) -> EnvFilter {
-    EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new(crate::config::DEFAULT_LOG))
+    EnvFilter::try_new(directives(filter))
+        .unwrap_or_else(|_| EnvFilter::new(crate::config::DEFAULT_LOG))
+}
+
+/// Targets that log peers' IP addresses at `info`, kept at `warn` unless
+/// the filter names them: a node's log at `info` names no one's address.
+const ADDRESS_LOGGERS: [&str; 1] = [
+    // "discovered peer on address" for every LAN neighbour.
+    "libp2p_mdns",
+];
+
+/// `filter` with [`ADDRESS_LOGGERS`] held at `warn` where it does not
+/// name them itself.
+fn directives(filter: &str) -> String {
+    let mut out = filter.trim().to_owned();
+    for target in ADDRESS_LOGGERS {
+        let named = filter
+            .split(',')
+            .any(|d| d.trim().split(['=', '[']).next() == Some(target));
+        if !named {
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str(target);
+            out.push_str("=warn");
+        }
+    }
+    out
 }
 
 /// Creates `dir` and its parents; a directory created here is owner-only
@@ -54,4 +91,25 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_logging_targets_stay_at_warn_unless_named() {
+        assert_eq!(directives("info"), "info,libp2p_mdns=warn");
+        assert_eq!(directives(""), "libp2p_mdns=warn");
+        assert_eq!(
+            directives("warn,libp2p_mdns=debug"),
+            "warn,libp2p_mdns=debug"
+        );
+        assert_eq!(directives("libp2p_mdns[x]=trace"), "libp2p_mdns[x]=trace");
+        assert_eq!(
+            directives("libp2p_mdns_extra=debug"),
+            "libp2p_mdns_extra=debug,libp2p_mdns=warn"
+        );
+        EnvFilter::try_new(directives("hearth_node=debug,warn")).unwrap();
+    }
 }

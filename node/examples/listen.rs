@@ -1,21 +1,20 @@
-//! A bootstrap node: `listen DATA_DIR [PORT]`. It keeps its peer id across
-//! restarts (so its address stays valid), serves the DHT and joins no channel.
-use hearth_node::{Event, IdentityMode, Node};
+//! A bootstrap node: `listen DATA_DIR [PORT]`. It takes the operator's
+//! preset ([`NodeConfig::bootstrap`]): the peer id from `DATA_DIR/node.key`
+//! (so its address stays valid across restarts), a DHT server, TCP and QUIC
+//! on IPv4 and IPv6, and no channel.
+use hearth_node::config::bootstrap_listen;
+use hearth_node::{Event, NodeBuilder, NodeConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = args.next().ok_or("usage: listen DATA_DIR [PORT]")?;
     let port: u16 = args.next().map_or(Ok(4001), |p| p.parse())?;
-    let node = Node::builder()
-        .data_dir(dir)
-        .identity(IdentityMode::Persistent)
-        .dht_server(true)
-        .mdns(false)
-        .listen(format!("/ip4/0.0.0.0/tcp/{port}").parse()?)
-        .listen(format!("/ip4/0.0.0.0/udp/{port}/quic-v1").parse()?)
-        .start()
-        .await?;
+    let config = NodeConfig {
+        listen: bootstrap_listen(port, port),
+        ..NodeConfig::bootstrap(&dir)
+    };
+    let node = NodeBuilder::from_config(config).start().await?;
     for address in node.listen_addrs().await? {
         println!("bootstrap address: {address}");
     }

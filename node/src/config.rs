@@ -1,7 +1,8 @@
 //! Everything a node is started with, and its defaults.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hearth_protocol::{ChannelName, Limits, NetworkId};
@@ -29,7 +30,7 @@ pub enum PersonaMode {
 }
 
 /// Whether the libp2p identity survives a restart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum IdentityMode {
     /// A fresh random peer id at every start, so the node is not linkable
     /// across restarts. The default for people.
@@ -38,6 +39,14 @@ pub enum IdentityMode {
     /// A peer id kept in the store: what bootstrap nodes need, so their
     /// address stays valid.
     Persistent,
+    /// A peer id kept in this owner-only key file (see
+    /// [`crate::identity`]), created at the first start. The operator's
+    /// node uses `<data dir>/node.key`, which can be backed up, moved and
+    /// read by `hearth bootstrap id` without opening the store. When the
+    /// file does not exist but the store holds a key (a node that ran
+    /// with [`IdentityMode::Persistent`]), that key is written to the file,
+    /// so the peer id stays the same.
+    File(PathBuf),
 }
 
 /// A token-bucket rate: `burst` at once, refilled at `per_minute`.
@@ -54,11 +63,31 @@ pub struct Rate {
 pub struct NodeLimits {
     /// Most established connections in total.
     pub max_connections: u32,
+    /// Most established incoming connections (`None`: only
+    /// `max_connections` applies). Below `max_connections`, so that peers
+    /// dialling in cannot take the room the node needs for its own dials.
+    pub max_inbound_connections: Option<u32>,
     /// Most established connections to one peer.
     pub max_connections_per_peer: u32,
+    /// Most established connections from one IP address (`None`: no
+    /// limit). Several people behind one home router or carrier NAT share
+    /// an address, so this is a ceiling against one machine opening many
+    /// peer ids, not one per person. Not enforced by the swarm yet.
+    pub max_connections_per_ip: Option<u32>,
     /// Most incoming connections still in their handshake.
     pub max_pending_incoming: u32,
-    /// New connections are refused above this share of system memory in use.
+    /// Most outgoing dials in progress at once (`None`: no limit).
+    pub max_pending_outgoing: Option<u32>,
+    /// New connections are refused while the process's resident memory is
+    /// above this many bytes (`None`: no memory limit). It measures the
+    /// whole process, so an embedder whose process holds more than the node
+    /// sets it with that in mind. Not enforced by the swarm yet, which
+    /// still reads `max_memory_fraction`.
+    pub max_memory_bytes: Option<u64>,
+    /// New connections are refused above this share of system memory in
+    /// use. Superseded by `max_memory_bytes`: system-wide use rarely
+    /// reaches it, so it almost never trips. Read by the swarm until it
+    /// moves to `max_memory_bytes`, then removed.
     pub max_memory_fraction: f64,
     /// The time window for received messages.
     pub messages: Limits,
@@ -80,8 +109,12 @@ impl Default for NodeLimits {
     fn default() -> Self {
         Self {
             max_connections: 128,
+            max_inbound_connections: Some(96),
             max_connections_per_peer: 2,
+            max_connections_per_ip: None,
             max_pending_incoming: 32,
+            max_pending_outgoing: None,
+            max_memory_bytes: None,
             max_memory_fraction: 0.9,
             messages: Limits {
                 max_clock_skew_ms: Limits::DEFAULT_CLOCK_SKEW_MS,
@@ -105,6 +138,22 @@ impl Default for NodeLimits {
 }
 
 impl NodeLimits {
+    /// The limits of an operator's node (a bootstrap or relay server that
+    /// many people connect to): more connections, a ceiling per IP address
+    /// and a memory limit; the message limits are the defaults.
+    pub fn server() -> Self {
+        Self {
+            max_connections: 1024,
+            max_inbound_connections: Some(960),
+            max_connections_per_peer: 2,
+            max_connections_per_ip: Some(16),
+            max_pending_incoming: 128,
+            max_pending_outgoing: Some(64),
+            max_memory_bytes: Some(512 * 1024 * 1024),
+            ..Self::default()
+        }
+    }
+
     /// The proof-of-work difficulty of `channel`.
     pub fn difficulty(&self, channel: &ChannelName) -> u8 {
         self.channel_difficulty
@@ -131,6 +180,82 @@ impl Default for Retention {
             max_age: Duration::from_secs(30 * 24 * 60 * 60),
             max_posts_per_channel: 10_000,
             sweep_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Limits of the circuit relay server (libp2p relay v2 "hop"): a node
+/// with a public address relays connections for nodes behind home routers
+/// until they reach each other directly (hole punching). The defaults are
+/// those of libp2p's `relay::Config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayServerLimits {
+    /// Most reservations held at once (nodes reachable through this one).
+    pub max_reservations: u32,
+    /// Most reservations held by one peer.
+    pub max_reservations_per_peer: u32,
+    /// How long a reservation lasts before the node behind NAT renews it.
+    pub reservation_duration: Duration,
+    /// Most relayed connections (circuits) open at once.
+    pub max_circuits: u32,
+    /// Most circuits open to or from one peer.
+    pub max_circuits_per_peer: u32,
+    /// A circuit is closed after this long.
+    pub max_circuit_duration: Duration,
+    /// A circuit is closed after this many bytes (each direction).
+    pub max_circuit_bytes: u64,
+}
+
+impl Default for RelayServerLimits {
+    fn default() -> Self {
+        Self {
+            max_reservations: 128,
+            max_reservations_per_peer: 4,
+            reservation_duration: Duration::from_secs(60 * 60),
+            max_circuits: 16,
+            max_circuits_per_peer: 4,
+            max_circuit_duration: Duration::from_secs(2 * 60),
+            max_circuit_bytes: 128 * 1024,
+        }
+    }
+}
+
+/// Caps on what the DHT keeps for others. A DHT server stores provider
+/// records (who is in which channel) for any peer that asks, so these
+/// bound its memory. Defaults are libp2p Kademlia's `MemoryStore` ones and
+/// hearth's one-hour provider TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DhtLimits {
+    /// Most keys with provider records (one key per channel announced).
+    pub max_provider_keys: u32,
+    /// Most providers kept per key.
+    pub max_providers_per_key: u32,
+    /// A provider record expires this long after it was last announced.
+    pub provider_record_ttl: Duration,
+    /// Most value records.
+    pub max_records: u32,
+}
+
+impl Default for DhtLimits {
+    fn default() -> Self {
+        Self {
+            max_provider_keys: 1024,
+            max_providers_per_key: 20,
+            provider_record_ttl: Duration::from_secs(60 * 60),
+            max_records: 1024,
+        }
+    }
+}
+
+impl DhtLimits {
+    /// The caps of an operator's DHT server: room for the channels of a
+    /// community and more members of each (≈ 128 k provider records, a few
+    /// tens of MiB at most).
+    pub fn server() -> Self {
+        Self {
+            max_provider_keys: 4096,
+            max_providers_per_key: 32,
+            ..Self::default()
         }
     }
 }
@@ -173,6 +298,22 @@ pub struct NodeConfig {
     /// Keep idle connections open this long: chat peers outside a mesh
     /// must not be dropped every few seconds.
     pub idle_timeout: Duration,
+    /// Serve as a circuit relay for nodes behind NAT, with these limits
+    /// (`None`: no relay server). Operators' nodes with a public address.
+    pub relay_server: Option<RelayServerLimits>,
+    /// Reserve a slot on relay servers and accept relayed connections when
+    /// not reachable directly. On for people's nodes.
+    pub relay_client: bool,
+    /// Answer other nodes' AutoNAT probes (dial them back to tell them
+    /// whether they are reachable). Operators' nodes with a public address.
+    pub autonat_server: bool,
+    /// What the DHT keeps for others.
+    pub dht: DhtLimits,
+    /// Serve Prometheus metrics (`GET /metrics`) and a liveness check
+    /// (`GET /health`) over HTTP on this address (`None`: no endpoint).
+    /// Port 0 picks a free port; [`crate::NodeHandle::metrics_addr`] says
+    /// which. Bind it to a private interface or firewall it.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Default for NodeConfig {
@@ -194,8 +335,72 @@ impl Default for NodeConfig {
             retention: Retention::default(),
             cache_bytes: 32 * 1024 * 1024,
             idle_timeout: Duration::from_secs(300),
+            relay_server: None,
+            relay_client: true,
+            autonat_server: false,
+            dht: DhtLimits::default(),
+            metrics: None,
         }
     }
+}
+
+/// The port an operator's node listens on by default, TCP and QUIC.
+pub const BOOTSTRAP_PORT: u16 = 4001;
+
+/// The key file's name in an operator's data directory.
+pub const NODE_KEY_FILE: &str = "node.key";
+/// The store's directory in an operator's data directory.
+pub const STORE_DIR: &str = "store";
+
+impl NodeConfig {
+    /// The configuration of an operator's node (what `hearth bootstrap`
+    /// runs) on `data_dir`: the store in `<data_dir>/store`, the peer id
+    /// from `<data_dir>/node.key`; TCP and QUIC on port 4001 on every IPv4
+    /// and IPv6 interface; a Kademlia server with [`DhtLimits::server`]; a
+    /// circuit relay server with [`RelayServerLimits::default`]; an AutoNAT
+    /// server; no relay client, no mDNS; [`NodeLimits::server`]; no
+    /// channel. Announce the public addresses in `external_addrs` and
+    /// turn `announce_listen_addrs` off when the machine's own addresses
+    /// are private.
+    pub fn bootstrap(data_dir: impl AsRef<Path>) -> Self {
+        let data_dir = data_dir.as_ref();
+        Self {
+            storage: Storage::Path(data_dir.join(STORE_DIR)),
+            listen: bootstrap_listen(BOOTSTRAP_PORT, BOOTSTRAP_PORT),
+            mdns: false,
+            personas: PersonaMode::Ephemeral,
+            identity: IdentityMode::File(data_dir.join(NODE_KEY_FILE)),
+            dht_server: true,
+            limits: NodeLimits::server(),
+            relay_server: Some(RelayServerLimits::default()),
+            relay_client: false,
+            autonat_server: true,
+            dht: DhtLimits::server(),
+            ..Self::default()
+        }
+    }
+}
+
+/// TCP on `tcp_port` and QUIC on `quic_port`, on every IPv4 and IPv6
+/// interface: what an operator's node listens on.
+pub fn bootstrap_listen(tcp_port: u16, quic_port: u16) -> Vec<Multiaddr> {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let every = [
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    ];
+    listen_addrs(&every, tcp_port, quic_port)
+}
+
+/// TCP on `tcp_port` on each of `ips`, then QUIC on `quic_port` on each.
+pub fn listen_addrs(ips: &[IpAddr], tcp_port: u16, quic_port: u16) -> Vec<Multiaddr> {
+    use libp2p::multiaddr::Protocol;
+    let ip = |ip: &IpAddr| Multiaddr::empty().with(Protocol::from(*ip));
+    let tcp = ips.iter().map(|a| ip(a).with(Protocol::Tcp(tcp_port)));
+    let quic = ips
+        .iter()
+        .map(|a| ip(a).with(Protocol::Udp(quic_port)).with(Protocol::QuicV1));
+    tcp.chain(quic).collect()
 }
 
 fn default_tcp() -> Multiaddr {

@@ -55,6 +55,19 @@ pub enum NodeError {
         #[source]
         source: TransportError<io::Error>,
     },
+    /// The metrics endpoint could not be bound or started.
+    #[error("cannot serve metrics on {address}")]
+    Metrics {
+        /// The address asked for.
+        address: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The key file of a node with a persistent identity could not be
+    /// read, created or trusted.
+    #[error(transparent)]
+    Identity(#[from] crate::identity::IdentityError),
     /// A listener failed or closed before it reported an address.
     #[error("the listener on {address} failed")]
     Listener {

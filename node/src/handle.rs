@@ -4,6 +4,7 @@
 //! store and the policy, and waits for its answer. Nothing else touches
 //! them.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use hearth_protocol::{
@@ -17,6 +18,7 @@ use crate::error::NodeError;
 use crate::event::{
     ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
 };
+use crate::metrics::http::Endpoint;
 
 /// What to publish, beyond the text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -132,6 +134,8 @@ pub struct NodeHandle {
     pub(crate) events: broadcast::WeakSender<Event>,
     pub(crate) peer_id: PeerId,
     pub(crate) network: NetworkId,
+    /// The metrics endpoint, when the node serves one.
+    pub(crate) metrics: Option<Endpoint>,
 }
 
 impl NodeHandle {
@@ -158,6 +162,12 @@ impl NodeHandle {
     /// The network this node is in.
     pub fn network(&self) -> &NetworkId {
         &self.network
+    }
+
+    /// The address the metrics endpoint listens on (with the port the
+    /// system chose when port 0 was asked), if the node serves one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(Endpoint::addr)
     }
 
     /// Subscribes to the node's events from now on. On a stopped node the
@@ -296,13 +306,17 @@ impl NodeHandle {
         self.request(Command::Status).await
     }
 
-    /// Stops the node: flushes the store, closes connections, and returns
-    /// when everything is written. Later calls on any clone return
-    /// [`NodeError::Stopped`].
+    /// Stops the node: flushes the store, closes connections and the
+    /// metrics endpoint, and returns when everything is written and closed.
+    /// Later calls on any clone return [`NodeError::Stopped`].
     pub async fn shutdown(&self) -> Result<(), NodeError> {
-        match self.request(Command::Shutdown).await {
+        let result = match self.request(Command::Shutdown).await {
             Ok(()) | Err(NodeError::Stopped) => Ok(()),
             Err(e) => Err(e),
+        };
+        if let Some(endpoint) = &self.metrics {
+            endpoint.closed().await;
         }
+        result
     }
 }

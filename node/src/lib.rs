@@ -30,6 +30,8 @@ pub mod config;
 mod error;
 mod event;
 mod handle;
+pub mod identity;
+pub mod metrics;
 mod moderation;
 mod node;
 mod personas;
@@ -38,7 +40,10 @@ mod service;
 pub mod store;
 mod swarm;
 
-pub use config::{IdentityMode, NodeConfig, NodeLimits, PersonaMode, Rate, Retention, Storage};
+pub use config::{
+    DhtLimits, IdentityMode, NodeConfig, NodeLimits, PersonaMode, Rate, RelayServerLimits,
+    Retention, Storage,
+};
 pub use error::{EntryError, HeldListError, NodeError, SetupError};
 pub use event::{
     ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,

@@ -1,17 +1,22 @@
 //! Starting a node: [`Node::builder`] → [`NodeBuilder::start`] → a
 //! [`NodeHandle`].
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use hearth_protocol::{ChannelName, NetworkId};
 use libp2p::Multiaddr;
 use libp2p::identity::Keypair;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::config::{IdentityMode, NodeConfig, NodeLimits, PersonaMode, Retention, Storage};
 use crate::error::NodeError;
 use crate::handle::NodeHandle;
+use crate::identity::{self as key_file, KeySource};
+use crate::metrics::status::StatusGauges;
+use crate::metrics::{Metrics, http as metrics_http};
 use crate::service::Service;
 use crate::store::Store;
 use crate::swarm;
@@ -162,6 +167,13 @@ impl NodeBuilder {
         self
     }
 
+    /// Serves Prometheus metrics and a liveness check on `address` (see
+    /// [`NodeConfig::metrics`]).
+    pub fn metrics(mut self, address: SocketAddr) -> Self {
+        self.config.metrics = Some(address);
+        self
+    }
+
     /// The configuration as built so far.
     pub fn config(&self) -> &NodeConfig {
         &self.config
@@ -173,6 +185,7 @@ impl NodeBuilder {
     /// [`NodeHandle::listen_addrs`] is complete.
     pub async fn start(self) -> Result<NodeHandle, NodeError> {
         let config = self.config;
+        let metrics_address = config.metrics;
         // Opening may wait for sled's file lock: keep it off the runtime's
         // worker threads.
         let storage = config.storage.clone();
@@ -184,8 +197,19 @@ impl NodeBuilder {
         .await
         .map_err(NodeError::StoreTask)??;
         check_network(&store, &config.network)?;
-        let key = identity(&store, config.identity)?;
+        let key = identity(&store, &config.identity)?;
         let peer_id = key.public().to_peer_id();
+        // Bound before anything runs, so a taken port fails the start.
+        let metrics_listener = match config.metrics {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .map_err(|source| NodeError::Metrics { address, source })?,
+            ),
+            None => None,
+        };
+        let mut metrics = metrics_listener.as_ref().map(|_| Metrics::new());
+        let status_gauges = metrics.as_mut().map(StatusGauges::register);
         let mut swarm = swarm::build(key, &config)?;
         let mut listeners = Vec::new();
         for address in &config.listen {
@@ -204,15 +228,39 @@ impl NodeBuilder {
         let (command_tx, command_rx) = mpsc::channel(COMMAND_BUFFER);
         let (event_tx, _) = broadcast::channel(EVENT_BUFFER);
         let (ready_tx, ready_rx) = oneshot::channel();
-        let handle = NodeHandle {
-            commands: command_tx,
-            events: event_tx.downgrade(),
-            peer_id,
-            network: config.network.clone(),
-        };
+        let events = event_tx.downgrade();
+        let network = config.network.clone();
         let mut service = Service::new(swarm, store, config, event_tx, listeners, ready_tx)?;
         service.start_up()?;
-        tokio::spawn(service.run(command_rx));
+        // The node task holds `alive`; the metrics endpoint stops when it is
+        // dropped, whether the task ended or panicked.
+        let (alive, alive_rx) = watch::channel(true);
+        let metrics = match (metrics_listener, metrics) {
+            (Some(listener), Some(metrics)) => {
+                let refresh = status_gauges.map(|g| g.refresher(command_tx.downgrade()));
+                let endpoint =
+                    metrics_http::spawn(listener, metrics.into_registry(), refresh, alive_rx)
+                        .map_err(|source| NodeError::Metrics {
+                            address: metrics_address
+                                .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0))),
+                            source,
+                        })?;
+                tracing::debug!(address = %endpoint.addr(), "metrics endpoint ready");
+                Some(endpoint)
+            }
+            _ => None,
+        };
+        let handle = NodeHandle {
+            commands: command_tx,
+            events,
+            peer_id,
+            network,
+            metrics,
+        };
+        tokio::spawn(async move {
+            service.run(command_rx).await;
+            drop(alive);
+        });
         match tokio::time::timeout(LISTEN_TIMEOUT, ready_rx).await {
             Ok(Ok(Err(e))) => {
                 handle.shutdown().await?;
@@ -242,11 +290,34 @@ fn check_network(store: &Store, network: &NetworkId) -> Result<(), NodeError> {
     }
 }
 
-/// The libp2p key: random at each start, or kept in the store.
-fn identity(store: &Store, mode: IdentityMode) -> Result<Keypair, NodeError> {
-    if mode == IdentityMode::Ephemeral {
-        return Ok(Keypair::generate_ed25519());
+/// The libp2p key: random at each start, kept in the store, or kept in a
+/// key file (taking the store's key over when the file is new).
+fn identity(store: &Store, mode: &IdentityMode) -> Result<Keypair, NodeError> {
+    let path = match mode {
+        IdentityMode::Ephemeral => return Ok(Keypair::generate_ed25519()),
+        IdentityMode::Persistent => return stored_identity(store),
+        IdentityMode::File(path) => path,
+    };
+    let fail = NodeError::Identity;
+    if let Some(key) = key_file::load(path).map_err(fail)? {
+        return Ok(key);
     }
+    let stored = store.peer_key()?;
+    let (key, source) = key_file::load_or_create(path, stored.as_deref()).map_err(fail)?;
+    match source {
+        KeySource::Migrated => tracing::info!(
+            path = %path.display(),
+            "the store's peer key was written to the key file; the peer id is unchanged"
+        ),
+        KeySource::Created => {
+            tracing::info!(path = %path.display(), "new node key file created");
+        }
+        KeySource::Loaded => {}
+    }
+    Ok(key)
+}
+
+fn stored_identity(store: &Store) -> Result<Keypair, NodeError> {
     if let Some(bytes) = store.peer_key()? {
         return Keypair::from_protobuf_encoding(&bytes).map_err(NodeError::PeerKey);
     }
@@ -255,4 +326,103 @@ fn identity(store: &Store, mode: IdentityMode) -> Result<Keypair, NodeError> {
     store.set_peer_key(&bytes)?;
     store.flush()?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::Node;
+
+    async fn peer_id(dir: &std::path::Path, mode: IdentityMode) -> libp2p::PeerId {
+        let node = Node::builder()
+            .data_dir(dir.join("store"))
+            .no_listen()
+            .mdns(false)
+            .identity(mode)
+            .start()
+            .await
+            .unwrap();
+        let id = node.peer_id();
+        node.shutdown().await.unwrap();
+        id
+    }
+
+    #[tokio::test]
+    async fn a_key_file_takes_over_the_stores_key_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("node.key");
+        let stored = peer_id(dir.path(), IdentityMode::Persistent).await;
+        assert!(!key.exists());
+        let from_file = peer_id(dir.path(), IdentityMode::File(key.clone())).await;
+        assert_eq!(from_file, stored, "the operator's peer id changed");
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            peer_id(dir.path(), IdentityMode::File(key.clone())).await,
+            stored
+        );
+
+        // A fresh data directory gets a new key, kept across restarts.
+        let other = tempfile::tempdir().unwrap();
+        let key = other.path().join("node.key");
+        let first = peer_id(other.path(), IdentityMode::File(key.clone())).await;
+        assert_ne!(first, stored);
+        assert_eq!(peer_id(other.path(), IdentityMode::File(key)).await, first);
+    }
+
+    #[tokio::test]
+    async fn an_exposed_key_file_stops_the_start_and_names_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("node.key");
+        peer_id(dir.path(), IdentityMode::File(key.clone())).await;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let err = Node::builder()
+            .data_dir(dir.path().join("store"))
+            .no_listen()
+            .mdns(false)
+            .identity(IdentityMode::File(key.clone()))
+            .start()
+            .await
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains(&key.display().to_string()), "{message}");
+        assert!(message.contains("chmod 600"), "{message}");
+    }
+
+    #[test]
+    fn the_bootstrap_preset_is_an_operators_node() {
+        let config = NodeConfig::bootstrap("/var/lib/hearth");
+        assert_eq!(
+            config.identity,
+            IdentityMode::File("/var/lib/hearth/node.key".into())
+        );
+        assert_eq!(
+            config.storage,
+            Storage::Path("/var/lib/hearth/store".into())
+        );
+        assert!(config.dht_server && config.autonat_server && !config.mdns);
+        assert!(config.relay_server.is_some() && !config.relay_client);
+        assert!(config.channels.is_empty());
+        let listen: Vec<String> = config.listen.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            listen,
+            [
+                "/ip4/0.0.0.0/tcp/4001",
+                "/ip6/::/tcp/4001",
+                "/ip4/0.0.0.0/udp/4001/quic-v1",
+                "/ip6/::/udp/4001/quic-v1"
+            ]
+        );
+        let person = NodeConfig::default();
+        assert!(person.relay_client && person.relay_server.is_none() && !person.autonat_server);
+        assert!(config.limits.max_connections > person.limits.max_connections);
+        assert!(
+            config.limits.max_inbound_connections.unwrap() < config.limits.max_connections,
+            "inbound peers could take every slot"
+        );
+    }
 }

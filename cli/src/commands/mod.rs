@@ -9,11 +9,12 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::args::{Cli, Command, ConfigCommand};
+use crate::args::{BootstrapCommand, Cli, Command, ConfigCommand, SettingArgs};
 use crate::config::Config;
 use crate::logging;
 
 pub mod block;
+pub mod bootstrap;
 pub mod config;
 pub mod docs;
 pub mod history;
@@ -30,45 +31,57 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Man(args) => docs::man(args.command.as_deref()),
         Command::Config(command) => {
             let config = match &command {
-                ConfigCommand::Show(node) => Config::load(&global, Some(node.as_ref()))?,
+                ConfigCommand::Show(args) => Config::load(&global, SettingArgs::show(args))?,
                 ConfigCommand::Init => Config::load_without_file(&global)?,
             };
-            logging::to_stderr(&config.log);
+            logging::to_stderr(&config.log, config.log_format);
             config::run(&command, &config, &global)
         }
         Command::Chat(args) => {
-            let config = Config::load(&global, Some(&args))?;
+            let config = Config::load(&global, SettingArgs::node(&args))?;
             // Logging is set up inside: the full-screen chat logs to a file.
             block_on(node::chat(config, json))
         }
         Command::Run(args) => {
-            let config = Config::load(&global, Some(&args))?;
-            logging::to_stderr(&config.log);
+            let config = Config::load(&global, SettingArgs::node(&args))?;
+            logging::to_stderr(&config.log, config.log_format);
             block_on(node::run(config, json))
         }
+        Command::Bootstrap(args) => match &args.command {
+            Some(BootstrapCommand::Id(id)) => {
+                let config = Config::load(&global, SettingArgs::bootstrap(id))?;
+                logging::to_stderr(&config.log, config.log_format);
+                bootstrap::id(&config, json)
+            }
+            None => {
+                let config = Config::load(&global, SettingArgs::bootstrap(&args.run))?;
+                logging::to_stderr(&config.log, config.log_format);
+                block_on(bootstrap::run(config, json))
+            }
+        },
         Command::Persona(command) => {
-            let config = Config::load(&global, None)?;
-            logging::to_stderr(&config.log);
+            let config = Config::load(&global, SettingArgs::default())?;
+            logging::to_stderr(&config.log, config.log_format);
             block_on(persona::run(command, config, json))
         }
         Command::Block(command) => {
-            let config = Config::load(&global, None)?;
-            logging::to_stderr(&config.log);
+            let config = Config::load(&global, SettingArgs::default())?;
+            logging::to_stderr(&config.log, config.log_format);
             block_on(block::run(command, config, json))
         }
         Command::History(args) => {
-            let config = Config::load(&global, None)?;
-            logging::to_stderr(&config.log);
+            let config = Config::load(&global, SettingArgs::default())?;
+            logging::to_stderr(&config.log, config.log_format);
             block_on(history::run(args, config, json))
         }
         Command::Peers => {
-            let config = Config::load(&global, None)?;
-            logging::to_stderr(&config.log);
+            let config = Config::load(&global, SettingArgs::default())?;
+            logging::to_stderr(&config.log, config.log_format);
             block_on(info::peers(config, json))
         }
         Command::Status => {
-            let config = Config::load(&global, None)?;
-            logging::to_stderr(&config.log);
+            let config = Config::load(&global, SettingArgs::default())?;
+            logging::to_stderr(&config.log, config.log_format);
             block_on(info::status(config, json))
         }
     }

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use hearth_node::{NodeBuilder, NodeHandle};
+use hearth_node::{NodeBuilder, NodeConfig, NodeHandle};
 
 use crate::config::Config;
 use crate::control::{self, ControlServer};
@@ -29,7 +29,7 @@ pub async fn chat(config: Config, json: bool) -> anyhow::Result<()> {
     if interactive {
         logging::to_file(&config.log, &config.log_file())?;
     } else {
-        logging::to_stderr(&config.log);
+        logging::to_stderr(&config.log, config.log_format);
     }
     let mut signals = Signals::new()?;
     let handle = start(&config).await?;
@@ -53,6 +53,9 @@ pub async fn run(config: Config, json: bool) -> anyhow::Result<()> {
     let mut signals = Signals::new()?;
     let handle = start(&config).await?;
     let server = serve_control(&config, &handle);
+    if let Some(address) = handle.metrics_addr() {
+        super::bootstrap::print_metrics(address, json)?;
+    }
     let options = headless::Options {
         json,
         read_stdin: false,
@@ -88,6 +91,17 @@ async fn interactive_chat(
 /// no other node runs there. Channels are joined later, once the caller
 /// listens to events.
 async fn start(config: &Config) -> anyhow::Result<NodeHandle> {
+    let mut node_config = config.node_config();
+    node_config.channels.clear();
+    start_with(config, node_config).await
+}
+
+/// Starts a node with `node_config` on the configuration's data directory,
+/// after making sure no other node runs there.
+pub(super) async fn start_with(
+    config: &Config,
+    node_config: NodeConfig,
+) -> anyhow::Result<NodeHandle> {
     logging::create_private_dir(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -95,8 +109,6 @@ async fn start(config: &Config) -> anyhow::Result<NodeHandle> {
         )
     })?;
     control::ensure_no_node(&config.data_dir).await?;
-    let mut node_config = config.node_config();
-    node_config.channels.clear();
     let started = tokio::time::Instant::now();
     loop {
         match NodeBuilder::from_config(node_config.clone()).start().await {
@@ -119,7 +131,7 @@ async fn start(config: &Config) -> anyhow::Result<NodeHandle> {
 
 /// Serves the control socket; without it the node still runs, but other
 /// `hearth` commands cannot reach it, so say so.
-fn serve_control(config: &Config, handle: &NodeHandle) -> Option<ControlServer> {
+pub(super) fn serve_control(config: &Config, handle: &NodeHandle) -> Option<ControlServer> {
     match ControlServer::start(&config.data_dir, handle.clone()) {
         Ok(server) => {
             tracing::debug!(path = %server.path().display(), "control socket ready");
@@ -137,7 +149,7 @@ fn serve_control(config: &Config, handle: &NodeHandle) -> Option<ControlServer> 
 
 /// Closes the control socket, then shuts the node down (flushing the
 /// store), whatever `result` is.
-async fn stop(
+pub(super) async fn stop(
     handle: NodeHandle,
     server: Option<ControlServer>,
     result: anyhow::Result<()>,

@@ -64,6 +64,87 @@ pub struct Settings {
     /// The store's cache in MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_mb: Option<u64>,
+    /// The log format on standard error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+    /// The metrics endpoint's address; empty for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
+    /// Channels the operator's node joins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<Vec<String>>,
+    /// The IP addresses the operator's node listens on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_ips: Option<Vec<String>>,
+    /// The operator's node's TCP and QUIC port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The operator's node's TCP port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_port: Option<u16>,
+    /// The operator's node's QUIC port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quic_port: Option<u16>,
+    /// Serve as a circuit relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<bool>,
+    /// Serve AutoNAT probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autonat: Option<bool>,
+    /// Relay reservations at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_max_reservations: Option<u32>,
+    /// Relay reservations per peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_max_reservations_per_peer: Option<u32>,
+    /// Relay reservation lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_reservation_secs: Option<u64>,
+    /// Relayed connections at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_max_circuits: Option<u32>,
+    /// Relayed connections per peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_max_circuits_per_peer: Option<u32>,
+    /// Relayed connection lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_max_circuit_secs: Option<u64>,
+    /// Relayed connection byte budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_max_circuit_bytes: Option<u64>,
+    /// Connections in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// Incoming connections; 0 for no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_inbound_connections: Option<u32>,
+    /// Connections per peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_peer: Option<u32>,
+    /// Connections per IP address; 0 for no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_ip: Option<u32>,
+    /// Incoming handshakes at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pending_incoming: Option<u32>,
+    /// Outgoing dials at once; 0 for no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pending_outgoing: Option<u32>,
+    /// Memory limit in MiB; 0 for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory_mb: Option<u64>,
+    /// DHT keys with providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dht_max_provider_keys: Option<u32>,
+    /// DHT providers per key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dht_max_providers_per_key: Option<u32>,
+    /// DHT provider record lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dht_provider_ttl_secs: Option<u64>,
+    /// DHT value records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dht_max_records: Option<u32>,
 }
 
 impl Settings {
@@ -236,4 +317,73 @@ pub const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting is optio
 # Memory for the store's cache, in MiB.
 # Env: HEARTH_CACHE_MB. Flag: --cache-mb.
 # cache_mb = 32
+
+# The format of logs on standard error: "text" or "json".
+# Env: HEARTH_LOG_FORMAT. Flag: --log-format.
+# log_format = "text"
+
+# Serve Prometheus metrics (GET /metrics) and GET /health on an address
+# like "127.0.0.1:9464" (run, chat and bootstrap); port 0 picks a free one.
+# Keep it private: bind to 127.0.0.1 or firewall it. Empty for none.
+# Env: HEARTH_METRICS. Flag: --metrics.
+# metrics = ""
+
+# ---- The operator's node (`hearth bootstrap`) ----------------------------
+# Only `hearth bootstrap` reads these. It also reads external, bootstrap and
+# metrics, but not listen: it listens on the IP addresses and ports below.
+
+# IP addresses to listen on; 0.0.0.0 and :: are every IPv4 and IPv6
+# interface. Env: HEARTH_LISTEN_IPS (comma-separated). Flag: --listen-ip.
+# listen_ips = ["0.0.0.0", "::"]
+
+# Channels it joins and relays; posts are checked, stored and relayed,
+# never printed. Env: HEARTH_JOIN (comma-separated). Flag: --join.
+# join = []
+
+# TCP and QUIC ports, on every IPv4 and IPv6 interface. `port` sets both;
+# tcp_port and quic_port win over it. Env: HEARTH_PORT, HEARTH_TCP_PORT,
+# HEARTH_QUIC_PORT. Flags: --port, --tcp-port, --quic-port.
+# port = 4001
+# tcp_port = 4001
+# quic_port = 4001
+
+# Relay connections for people behind home routers, and tell nodes whether
+# they are reachable. Env: HEARTH_RELAY, HEARTH_AUTONAT.
+# Flags: --relay=BOOL, --autonat=BOOL.
+# relay = true
+# autonat = true
+
+# Relay limits. Env: HEARTH_RELAY_MAX_RESERVATIONS,
+# HEARTH_RELAY_MAX_RESERVATIONS_PER_PEER, HEARTH_RELAY_RESERVATION_SECS,
+# HEARTH_RELAY_MAX_CIRCUITS, HEARTH_RELAY_MAX_CIRCUITS_PER_PEER,
+# HEARTH_RELAY_MAX_CIRCUIT_SECS, HEARTH_RELAY_MAX_CIRCUIT_BYTES; flags of
+# the same names (--relay-max-reservations, …).
+# relay_max_reservations = 128
+# relay_max_reservations_per_peer = 4
+# relay_reservation_secs = 3600
+# relay_max_circuits = 16
+# relay_max_circuits_per_peer = 4
+# relay_max_circuit_secs = 120
+# relay_max_circuit_bytes = 131072
+
+# Connection and memory limits; 0 turns the inbound, per-IP, outgoing and
+# memory limits off. Env: HEARTH_MAX_CONNECTIONS,
+# HEARTH_MAX_INBOUND_CONNECTIONS, HEARTH_MAX_CONNECTIONS_PER_PEER,
+# HEARTH_MAX_CONNECTIONS_PER_IP, HEARTH_MAX_PENDING_INCOMING,
+# HEARTH_MAX_PENDING_OUTGOING, HEARTH_MAX_MEMORY_MB; flags of the same names.
+# max_connections = 1024
+# max_inbound_connections = 960
+# max_connections_per_peer = 2
+# max_connections_per_ip = 16
+# max_pending_incoming = 128
+# max_pending_outgoing = 64
+# max_memory_mb = 512
+
+# What the DHT keeps for others. Env: HEARTH_DHT_MAX_PROVIDER_KEYS,
+# HEARTH_DHT_MAX_PROVIDERS_PER_KEY, HEARTH_DHT_PROVIDER_TTL_SECS,
+# HEARTH_DHT_MAX_RECORDS; flags of the same names.
+# dht_max_provider_keys = 4096
+# dht_max_providers_per_key = 32
+# dht_provider_ttl_secs = 3600
+# dht_max_records = 1024
 "#;

@@ -5,20 +5,25 @@
 //! where it came from.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use hearth_node::config::BOOTSTRAP_PORT;
+use hearth_node::{DhtLimits, NodeLimits, RelayServerLimits};
 use hearth_protocol::{ChannelName, NetworkId};
 use libp2p::Multiaddr;
 
 use super::file::Settings;
 use super::values::{
-    BOOTSTRAP_EXAMPLE, LISTEN_EXAMPLE, check_nick, dedup, parse_bool, parse_multiaddr, parse_number,
+    BOOTSTRAP_EXAMPLE, LISTEN_EXAMPLE, check_nick, dedup, parse_bool, parse_multiaddr,
+    parse_number, parse_socket_addr,
 };
 use super::{
     Config, DEFAULT_CACHE_MB, DEFAULT_LISTEN, DEFAULT_LOG, DEFAULT_MAX_POSTS_PER_CHANNEL,
-    DEFAULT_RETENTION_DAYS,
+    DEFAULT_RETENTION_DAYS, LogFormat,
 };
-use crate::args::{Given, GlobalArgs, NodeArgs};
+use crate::args::{Given, GlobalArgs, SettingArgs};
 use crate::error::UsageError;
 
 /// Largest store cache, in MiB (1 TiB).
@@ -88,9 +93,9 @@ pub struct CliLayer {
 }
 
 impl CliLayer {
-    /// The layer `global` and a node-running command's `node` options give,
-    /// with booleans and numbers checked.
-    pub fn from_args(global: &GlobalArgs, node: Option<&NodeArgs>) -> Result<Self, UsageError> {
+    /// The layer `global` and a command's setting arguments give, with
+    /// booleans and numbers checked.
+    pub fn from_args(global: &GlobalArgs, args: SettingArgs<'_>) -> Result<Self, UsageError> {
         // Argument ids are the settings' keys, except `--no-mdns`, which
         // gives `mdns`.
         let mut origins: BTreeMap<String, Origin> = global
@@ -99,9 +104,17 @@ impl CliLayer {
             .map(|(id, given)| (id.clone(), Origin::from(given)))
             .collect();
         if let Some(no_mdns) = origins.remove("no_mdns")
-            && node.is_some_and(|n| n.no_mdns)
+            && args.node.is_some_and(|n| n.no_mdns)
         {
             origins.insert("mdns".to_owned(), no_mdns);
+        }
+        // `--port` gives both ports at its layer, unless they are given.
+        if let Some(port) = origins.get("port").cloned() {
+            for key in ["tcp_port", "quic_port"] {
+                origins
+                    .entry(key.to_owned())
+                    .or_insert_with(|| port.clone());
+            }
         }
         let layer = CliLayer {
             settings: Settings::default(),
@@ -112,6 +125,7 @@ impl CliLayer {
             data_dir: global.data_dir.clone(),
             network: global.network.clone(),
             log: global.log.clone(),
+            log_format: global.log_format.clone(),
             retention_days: typed(
                 &layer,
                 "retention_days",
@@ -127,8 +141,8 @@ impl CliLayer {
             cache_mb: typed(&layer, "cache_mb", &global.cache_mb, parse_number)?,
             ..Settings::default()
         };
-        if let Some(node) = node {
-            let list = |key: &str, values: &[String]| list_from(values, layer_origin(&layer, key));
+        let list = |key: &str, values: &[String]| list_from(values, layer_origin(&layer, key));
+        if let Some(node) = args.node {
             settings.channels = list("channels", &node.channels);
             settings.listen = list("listen", &node.listen);
             settings.bootstrap = list("bootstrap", &node.bootstrap);
@@ -143,6 +157,60 @@ impl CliLayer {
                 boolean("persistent_identity", &node.serve.persistent_identity)?;
             settings.dht_server = boolean("dht_server", &node.serve.dht_server)?;
             settings.nick = node.nick.clone();
+            settings.metrics = node.serve.metrics.clone();
+        }
+        if let Some(run) = args.bootstrap {
+            settings.bootstrap = list("bootstrap", &run.bootstrap);
+            settings.external = list("external", &run.external);
+            settings.metrics = run.metrics.clone();
+        }
+        if let Some(op) = args.operator {
+            let number = |key, value: &Option<String>| typed(&layer, key, value, parse_number);
+            let wide = |key, value: &Option<String>| typed(&layer, key, value, parse_number);
+            let port = |key, value: &Option<String>| typed(&layer, key, value, parse_number);
+            settings.join = list("join", &op.join);
+            settings.listen_ips = list("listen_ips", &op.listen_ips);
+            let both = port("port", &op.port)?;
+            settings.tcp_port = port("tcp_port", &op.tcp_port)?.or(both);
+            settings.quic_port = port("quic_port", &op.quic_port)?.or(both);
+            settings.relay = boolean("relay", &op.relay)?;
+            settings.autonat = boolean("autonat", &op.autonat)?;
+            settings.relay_max_reservations =
+                number("relay_max_reservations", &op.relay_max_reservations)?;
+            settings.relay_max_reservations_per_peer = number(
+                "relay_max_reservations_per_peer",
+                &op.relay_max_reservations_per_peer,
+            )?;
+            settings.relay_reservation_secs =
+                wide("relay_reservation_secs", &op.relay_reservation_secs)?;
+            settings.relay_max_circuits = number("relay_max_circuits", &op.relay_max_circuits)?;
+            settings.relay_max_circuits_per_peer = number(
+                "relay_max_circuits_per_peer",
+                &op.relay_max_circuits_per_peer,
+            )?;
+            settings.relay_max_circuit_secs =
+                wide("relay_max_circuit_secs", &op.relay_max_circuit_secs)?;
+            settings.relay_max_circuit_bytes =
+                wide("relay_max_circuit_bytes", &op.relay_max_circuit_bytes)?;
+            settings.max_connections = number("max_connections", &op.max_connections)?;
+            settings.max_inbound_connections =
+                number("max_inbound_connections", &op.max_inbound_connections)?;
+            settings.max_connections_per_peer =
+                number("max_connections_per_peer", &op.max_connections_per_peer)?;
+            settings.max_connections_per_ip =
+                number("max_connections_per_ip", &op.max_connections_per_ip)?;
+            settings.max_pending_incoming =
+                number("max_pending_incoming", &op.max_pending_incoming)?;
+            settings.max_pending_outgoing =
+                number("max_pending_outgoing", &op.max_pending_outgoing)?;
+            settings.max_memory_mb = wide("max_memory_mb", &op.max_memory_mb)?;
+            settings.dht_max_provider_keys =
+                number("dht_max_provider_keys", &op.dht_max_provider_keys)?;
+            settings.dht_max_providers_per_key =
+                number("dht_max_providers_per_key", &op.dht_max_providers_per_key)?;
+            settings.dht_provider_ttl_secs =
+                wide("dht_provider_ttl_secs", &op.dht_provider_ttl_secs)?;
+            settings.dht_max_records = number("dht_max_records", &op.dht_max_records)?;
         }
         Ok(CliLayer { settings, ..layer })
     }
@@ -339,6 +407,175 @@ impl Layers {
         }
         origins.insert("cache_mb", o);
 
+        let (log_format, o) = self.pick_or("log_format", |s| s.log_format.clone(), "text".into());
+        let log_format = LogFormat::parse(&log_format).ok_or_else(|| {
+            UsageError::new(format!(
+                "invalid log format {log_format:?} in {}; use text or json",
+                o.describe("log_format")
+            ))
+        })?;
+        origins.insert("log_format", o);
+
+        let (metrics, o) = self.pick_or("metrics", |s| s.metrics.clone(), String::new());
+        let metrics = if metrics.trim().is_empty() {
+            None
+        } else {
+            Some(parse_socket_addr(&metrics, &o.describe("metrics"))?)
+        };
+        origins.insert("metrics", o);
+
+        let (join, o) = self.pick_or("join", |s| s.join.clone(), Vec::new());
+        let join = join
+            .iter()
+            .map(|c| ChannelName::parse(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| UsageError::new(with_origin(e.to_string(), &o, "join")))?;
+        let join = dedup(join);
+        origins.insert("join", o);
+
+        let every = ["0.0.0.0", "::"].map(str::to_owned).to_vec();
+        let (listen_ips, o) = self.pick_or("listen_ips", |s| s.listen_ips.clone(), every);
+        let listen_ips = listen_ips
+            .iter()
+            .map(|ip| {
+                ip.trim().parse::<IpAddr>().map_err(|_| {
+                    UsageError::new(format!(
+                        "invalid IP address {ip:?} in {}; use one like 0.0.0.0, ::, \
+                         203.0.113.7 or 2001:db8::7",
+                        o.describe("listen_ips")
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let listen_ips = dedup(listen_ips);
+        origins.insert("listen_ips", o);
+
+        // `port` gives both, below `tcp_port` and `quic_port` of its layer.
+        let (tcp_port, o) = self.pick_or("tcp_port", |s| s.tcp_port.or(s.port), BOOTSTRAP_PORT);
+        origins.insert("tcp_port", o);
+        let (quic_port, o) = self.pick_or("quic_port", |s| s.quic_port.or(s.port), BOOTSTRAP_PORT);
+        origins.insert("quic_port", o);
+        let (relay, o) = self.pick_or("relay", |s| s.relay, true);
+        origins.insert("relay", o);
+        let (autonat, o) = self.pick_or("autonat", |s| s.autonat, true);
+        origins.insert("autonat", o);
+
+        let mut limits = Limits {
+            layers: self,
+            origins: &mut origins,
+        };
+        let relay_default = RelayServerLimits::default();
+        let secs = |d: Duration| d.as_secs();
+        let relay_limits = RelayServerLimits {
+            max_reservations: limits.at_least_one(
+                "relay_max_reservations",
+                |s| s.relay_max_reservations,
+                relay_default.max_reservations,
+            )?,
+            max_reservations_per_peer: limits.at_least_one(
+                "relay_max_reservations_per_peer",
+                |s| s.relay_max_reservations_per_peer,
+                relay_default.max_reservations_per_peer,
+            )?,
+            reservation_duration: Duration::from_secs(limits.seconds(
+                "relay_reservation_secs",
+                |s| s.relay_reservation_secs,
+                secs(relay_default.reservation_duration),
+            )?),
+            max_circuits: limits.at_least_one(
+                "relay_max_circuits",
+                |s| s.relay_max_circuits,
+                relay_default.max_circuits,
+            )?,
+            max_circuits_per_peer: limits.at_least_one(
+                "relay_max_circuits_per_peer",
+                |s| s.relay_max_circuits_per_peer,
+                relay_default.max_circuits_per_peer,
+            )?,
+            max_circuit_duration: Duration::from_secs(limits.seconds(
+                "relay_max_circuit_secs",
+                |s| s.relay_max_circuit_secs,
+                secs(relay_default.max_circuit_duration),
+            )?),
+            max_circuit_bytes: limits.at_least_one(
+                "relay_max_circuit_bytes",
+                |s| s.relay_max_circuit_bytes,
+                relay_default.max_circuit_bytes,
+            )?,
+        };
+        let server = NodeLimits::server();
+        let off_if_zero = |v: u32| (v != 0).then_some(v);
+        let server_limits = NodeLimits {
+            max_connections: limits.at_least_one(
+                "max_connections",
+                |s| s.max_connections,
+                server.max_connections,
+            )?,
+            max_inbound_connections: off_if_zero(limits.any(
+                "max_inbound_connections",
+                |s| s.max_inbound_connections,
+                server.max_inbound_connections.unwrap_or(0),
+            )),
+            max_connections_per_peer: limits.at_least_one(
+                "max_connections_per_peer",
+                |s| s.max_connections_per_peer,
+                server.max_connections_per_peer,
+            )?,
+            max_connections_per_ip: off_if_zero(limits.any(
+                "max_connections_per_ip",
+                |s| s.max_connections_per_ip,
+                server.max_connections_per_ip.unwrap_or(0),
+            )),
+            max_pending_incoming: limits.at_least_one(
+                "max_pending_incoming",
+                |s| s.max_pending_incoming,
+                server.max_pending_incoming,
+            )?,
+            max_pending_outgoing: off_if_zero(limits.any(
+                "max_pending_outgoing",
+                |s| s.max_pending_outgoing,
+                server.max_pending_outgoing.unwrap_or(0),
+            )),
+            max_memory_bytes: {
+                let mb = limits.any(
+                    "max_memory_mb",
+                    |s| s.max_memory_mb,
+                    server.max_memory_bytes.unwrap_or(0) / MIB,
+                );
+                if mb > MAX_MEMORY_MB {
+                    return Err(UsageError::new(format!(
+                        "{} is {mb} MiB; use at most {MAX_MEMORY_MB} (1 PiB), or 0 for no limit",
+                        limits.describe("max_memory_mb")
+                    )));
+                }
+                (mb != 0).then_some(mb * MIB)
+            },
+            ..server.clone()
+        };
+        let dht_default = DhtLimits::server();
+        let dht = DhtLimits {
+            max_provider_keys: limits.at_least_one(
+                "dht_max_provider_keys",
+                |s| s.dht_max_provider_keys,
+                dht_default.max_provider_keys,
+            )?,
+            max_providers_per_key: limits.at_least_one(
+                "dht_max_providers_per_key",
+                |s| s.dht_max_providers_per_key,
+                dht_default.max_providers_per_key,
+            )?,
+            provider_record_ttl: Duration::from_secs(limits.seconds(
+                "dht_provider_ttl_secs",
+                |s| s.dht_provider_ttl_secs,
+                secs(dht_default.provider_record_ttl),
+            )?),
+            max_records: limits.at_least_one(
+                "dht_max_records",
+                |s| s.dht_max_records,
+                dht_default.max_records,
+            )?,
+        };
+
         Ok(Config {
             data_dir,
             config_file: self.file.as_ref().map(|(p, _)| p.clone()),
@@ -356,9 +593,76 @@ impl Layers {
             retention_days,
             max_posts_per_channel,
             cache_mb,
+            log_format,
+            metrics,
+            join,
+            listen_ips,
+            tcp_port,
+            quic_port,
+            relay,
+            autonat,
+            relay_limits,
+            server_limits,
+            dht,
             origins,
             explicit_file: None,
         })
+    }
+}
+
+const MIB: u64 = 1024 * 1024;
+/// Largest memory limit, in MiB (1 PiB): far above any machine, and its
+/// bytes fit in a u64.
+const MAX_MEMORY_MB: u64 = 1 << 30;
+/// Longest duration setting, in seconds: what libp2p's relay accepts.
+const MAX_SECS: u64 = u32::MAX as u64;
+
+/// Picks numeric settings, checks them and records their origins.
+struct Limits<'a> {
+    layers: &'a Layers,
+    origins: &'a mut BTreeMap<&'static str, Origin>,
+}
+
+impl Limits<'_> {
+    fn any<T>(&mut self, key: &'static str, get: impl Fn(&Settings) -> Option<T>, default: T) -> T {
+        let (value, origin) = self.layers.pick_or(key, get, default);
+        self.origins.insert(key, origin);
+        value
+    }
+
+    fn at_least_one<T: Copy + Into<u64>>(
+        &mut self,
+        key: &'static str,
+        get: impl Fn(&Settings) -> Option<T>,
+        default: T,
+    ) -> Result<T, UsageError> {
+        let value = self.any(key, get, default);
+        at_least_one(value.into(), &self.origin(key), key)?;
+        Ok(value)
+    }
+
+    fn seconds(
+        &mut self,
+        key: &'static str,
+        get: impl Fn(&Settings) -> Option<u64>,
+        default: u64,
+    ) -> Result<u64, UsageError> {
+        let value = self.at_least_one(key, get, default)?;
+        if value > MAX_SECS {
+            return Err(UsageError::new(format!(
+                "{} is {value} seconds; use at most {MAX_SECS}",
+                self.describe(key)
+            )));
+        }
+        Ok(value)
+    }
+
+    fn origin(&self, key: &str) -> Origin {
+        self.origins.get(key).cloned().unwrap_or(Origin::Default)
+    }
+
+    fn describe(&self, key: &str) -> String {
+        self.origin(key).describe(key)
     }
 }
 

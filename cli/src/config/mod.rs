@@ -14,14 +14,19 @@
 //! - [`paths`]: the data directory and the names in it.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hearth_node::{IdentityMode, NodeConfig, PersonaMode, Retention, Storage};
+use hearth_node::config::listen_addrs;
+use hearth_node::{
+    DhtLimits, IdentityMode, NodeConfig, NodeLimits, PersonaMode, RelayServerLimits, Retention,
+    Storage,
+};
 use hearth_protocol::{ChannelName, NetworkId};
 use libp2p::Multiaddr;
 
-use crate::args::{Given, GlobalArgs, NodeArgs};
+use crate::args::{Given, GlobalArgs, SettingArgs};
 use crate::error::UsageError;
 
 mod file;
@@ -47,6 +52,35 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 pub const DEFAULT_MAX_POSTS_PER_CHANNEL: usize = 10_000;
 /// Default store cache, in MiB.
 pub const DEFAULT_CACHE_MB: u64 = 32;
+
+/// How logs on standard error are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One line of text per event.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// `text` or `json`, in any case.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "text" => Some(Self::Text),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+
+    /// Its name in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
+}
 
 /// The validated configuration of one `hearth` invocation.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +118,29 @@ pub struct Config {
     pub max_posts_per_channel: usize,
     /// The store's cache in MiB.
     pub cache_mb: u64,
+    /// How logs are written.
+    pub log_format: LogFormat,
+    /// Where to serve metrics, if anywhere.
+    pub metrics: Option<SocketAddr>,
+    /// Channels the operator's node joins.
+    pub join: Vec<ChannelName>,
+    /// The IP addresses the operator's node listens on.
+    pub listen_ips: Vec<IpAddr>,
+    /// The operator's node's TCP port.
+    pub tcp_port: u16,
+    /// The operator's node's QUIC port.
+    pub quic_port: u16,
+    /// The operator's node relays for nodes behind NAT.
+    pub relay: bool,
+    /// The operator's node answers AutoNAT probes.
+    pub autonat: bool,
+    /// The operator's relay limits.
+    pub relay_limits: RelayServerLimits,
+    /// The operator's connection and memory limits (the message limits are
+    /// the defaults).
+    pub server_limits: NodeLimits,
+    /// The operator's DHT caps.
+    pub dht: DhtLimits,
     /// For each setting, where its value came from (for `config show`).
     origins: BTreeMap<&'static str, Origin>,
     /// The file named by `--config` or `HEARTH_CONFIG`, if any.
@@ -95,32 +152,38 @@ impl Config {
     /// clap read them (`global`, and `node` for the commands that run a
     /// node or show its settings), `RUST_LOG`, and the config file
     /// (`--config`, `HEARTH_CONFIG` or `<data dir>/hearth.toml`).
-    pub fn load(global: &GlobalArgs, node: Option<&NodeArgs>) -> Result<Config, UsageError> {
+    pub fn load(global: &GlobalArgs, args: SettingArgs<'_>) -> Result<Config, UsageError> {
         let rust_log = match std::env::var_os("RUST_LOG") {
             None => None,
             Some(value) => Some(value.into_string().map_err(|_| {
                 UsageError::new("the environment variable RUST_LOG is not valid UTF-8")
             })?),
         };
-        Self::load_from(global, node, rust_log, platform_data_dir(), true)
+        Self::load_from(global, args, rust_log, platform_data_dir(), true)
     }
 
     /// [`Config::load`] without reading any config file: what `config
     /// init` needs, since the file it writes may not exist yet.
     pub fn load_without_file(global: &GlobalArgs) -> Result<Config, UsageError> {
-        Self::load_from(global, None, None, platform_data_dir(), false)
+        Self::load_from(
+            global,
+            SettingArgs::default(),
+            None,
+            platform_data_dir(),
+            false,
+        )
     }
 
     /// [`Config::load`] with `RUST_LOG` and the platform directory given;
     /// `read_file` false skips the config file.
     pub fn load_from(
         global: &GlobalArgs,
-        node: Option<&NodeArgs>,
+        args: SettingArgs<'_>,
         rust_log: Option<String>,
         default_data_dir: Option<PathBuf>,
         read_file: bool,
     ) -> Result<Config, UsageError> {
-        let cli = CliLayer::from_args(global, node)?;
+        let cli = CliLayer::from_args(global, args)?;
         let named_by = match global.given.get("config") {
             Some(Given::Env(name)) => name.clone(),
             _ => "--config".to_owned(),
@@ -172,8 +235,44 @@ impl Config {
                 ..Retention::default()
             },
             cache_bytes: self.cache_mb.saturating_mul(1024 * 1024),
+            metrics: self.metrics,
             ..NodeConfig::default()
         }
+    }
+
+    /// The node configuration of the operator's node (`hearth bootstrap`):
+    /// [`NodeConfig::bootstrap`] on the data directory, with this
+    /// configuration's addresses, ports, limits and metrics. It joins no
+    /// channel at start (`join` is for the command to do).
+    pub fn bootstrap_node_config(&self) -> NodeConfig {
+        let preset = NodeConfig::bootstrap(&self.data_dir);
+        NodeConfig {
+            listen: self.bootstrap_listen(),
+            bootstrap: self.bootstrap.clone(),
+            network: self.network.clone(),
+            // With public addresses given, the machine's own (often
+            // private) ones are not announced.
+            announce_listen_addrs: self.external.is_empty(),
+            external_addrs: self.external.clone(),
+            limits: self.server_limits.clone(),
+            retention: Retention {
+                max_age: Duration::from_secs(u64::from(self.retention_days) * 24 * 60 * 60),
+                max_posts_per_channel: self.max_posts_per_channel,
+                ..Retention::default()
+            },
+            cache_bytes: self.cache_mb.saturating_mul(1024 * 1024),
+            relay_server: self.relay.then_some(self.relay_limits),
+            autonat_server: self.autonat,
+            dht: self.dht,
+            metrics: self.metrics,
+            ..preset
+        }
+    }
+
+    /// Where the operator's node listens: TCP and QUIC on its IP addresses
+    /// and ports.
+    pub fn bootstrap_listen(&self) -> Vec<Multiaddr> {
+        listen_addrs(&self.listen_ips, self.tcp_port, self.quic_port)
     }
 
     /// The node configuration for opening the store while no node runs:
@@ -231,6 +330,33 @@ impl Config {
             retention_days: Some(self.retention_days),
             max_posts_per_channel: Some(self.max_posts_per_channel),
             cache_mb: Some(self.cache_mb),
+            log_format: Some(self.log_format.as_str().to_owned()),
+            metrics: Some(self.metrics.map(|a| a.to_string()).unwrap_or_default()),
+            join: Some(self.join.iter().map(ToString::to_string).collect()),
+            listen_ips: Some(self.listen_ips.iter().map(ToString::to_string).collect()),
+            port: None,
+            tcp_port: Some(self.tcp_port),
+            quic_port: Some(self.quic_port),
+            relay: Some(self.relay),
+            autonat: Some(self.autonat),
+            relay_max_reservations: Some(self.relay_limits.max_reservations),
+            relay_max_reservations_per_peer: Some(self.relay_limits.max_reservations_per_peer),
+            relay_reservation_secs: Some(self.relay_limits.reservation_duration.as_secs()),
+            relay_max_circuits: Some(self.relay_limits.max_circuits),
+            relay_max_circuits_per_peer: Some(self.relay_limits.max_circuits_per_peer),
+            relay_max_circuit_secs: Some(self.relay_limits.max_circuit_duration.as_secs()),
+            relay_max_circuit_bytes: Some(self.relay_limits.max_circuit_bytes),
+            max_connections: Some(self.server_limits.max_connections),
+            max_inbound_connections: Some(self.server_limits.max_inbound_connections.unwrap_or(0)),
+            max_connections_per_peer: Some(self.server_limits.max_connections_per_peer),
+            max_connections_per_ip: Some(self.server_limits.max_connections_per_ip.unwrap_or(0)),
+            max_pending_incoming: Some(self.server_limits.max_pending_incoming),
+            max_pending_outgoing: Some(self.server_limits.max_pending_outgoing.unwrap_or(0)),
+            max_memory_mb: Some(self.server_limits.max_memory_bytes.unwrap_or(0) / (1024 * 1024)),
+            dht_max_provider_keys: Some(self.dht.max_provider_keys),
+            dht_max_providers_per_key: Some(self.dht.max_providers_per_key),
+            dht_provider_ttl_secs: Some(self.dht.provider_record_ttl.as_secs()),
+            dht_max_records: Some(self.dht.max_records),
         }
     }
 

@@ -5,7 +5,7 @@ use clap::{Arg, CommandFactory};
 
 use super::layers::{CliLayer, Layers};
 use super::*;
-use crate::args::{Cli, Command, ConfigCommand, Given};
+use crate::args::{BootstrapCommand, Cli, Command, ConfigCommand, Given, SettingArgs};
 
 const HOME_DATA: &str = "/home/sam/.local/share/hearth";
 
@@ -76,11 +76,15 @@ fn cli(argv: &[&str], env: &[(&str, &str)]) -> Cli {
     cli
 }
 
-fn node_args(cli: &Cli) -> Option<&crate::args::NodeArgs> {
+fn node_args(cli: &Cli) -> SettingArgs<'_> {
     match &cli.command {
-        Command::Chat(node) | Command::Run(node) => Some(node),
-        Command::Config(ConfigCommand::Show(node)) => Some(node.as_ref()),
-        _ => None,
+        Command::Chat(node) | Command::Run(node) => SettingArgs::node(node),
+        Command::Config(ConfigCommand::Show(show)) => SettingArgs::show(show),
+        Command::Bootstrap(args) => match &args.command {
+            Some(BootstrapCommand::Id(id)) => SettingArgs::bootstrap(id),
+            None => SettingArgs::bootstrap(&args.run),
+        },
+        _ => SettingArgs::default(),
     }
 }
 
@@ -552,4 +556,208 @@ fn explicit_config_file_must_exist_but_the_default_one_need_not() {
     let env = [("HEARTH_CONFIG", other.to_str().unwrap())];
     let config = load(&["--data-dir", data, "config", "show"], &env, true).unwrap();
     assert_eq!(config.nick.as_deref(), Some("other"));
+}
+
+#[test]
+fn bootstrap_takes_the_operators_preset_with_its_ports_and_limits() {
+    let config = resolve(&["bootstrap"], &[], None).unwrap();
+    let node = config.bootstrap_node_config();
+    let preset = hearth_node::NodeConfig::bootstrap(HOME_DATA);
+    assert_eq!(node.identity, preset.identity);
+    assert_eq!(node.storage, Storage::Path(config.store_dir()));
+    assert_eq!(
+        node.listen, preset.listen,
+        "TCP and QUIC, IPv4 and IPv6, 4001"
+    );
+    assert_eq!(node.limits, preset.limits);
+    assert_eq!(node.relay_server, preset.relay_server);
+    assert_eq!(node.dht, preset.dht);
+    assert!(node.dht_server && node.autonat_server && !node.mdns && !node.relay_client);
+    assert!(node.channels.is_empty() && config.join.is_empty());
+    assert_eq!(node.metrics, None);
+
+    let config = resolve(
+        &[
+            "bootstrap",
+            "--port",
+            "5000",
+            "--quic-port",
+            "5001",
+            "--relay=off",
+            "--max-connections-per-ip",
+            "0",
+            "--max-memory-mb",
+            "64",
+            "--metrics",
+            "[::1]:0",
+            "--join",
+            "grief",
+            "Anxiety",
+        ],
+        &[],
+        None,
+    )
+    .unwrap();
+    let node = config.bootstrap_node_config();
+    let listen: Vec<String> = node.listen.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        listen,
+        [
+            "/ip4/0.0.0.0/tcp/5000",
+            "/ip6/::/tcp/5000",
+            "/ip4/0.0.0.0/udp/5001/quic-v1",
+            "/ip6/::/udp/5001/quic-v1"
+        ]
+    );
+    assert_eq!(node.relay_server, None);
+    assert_eq!(node.limits.max_connections_per_ip, None, "0 turns it off");
+    assert_eq!(node.limits.max_memory_bytes, Some(64 * 1024 * 1024));
+    assert_eq!(node.metrics, Some("[::1]:0".parse().unwrap()));
+    let join: Vec<&str> = config.join.iter().map(|c| c.as_str()).collect();
+    assert_eq!(join, ["grief", "anxiety"]);
+
+    // `--listen-ip` replaces every interface; `listen` is not read.
+    let config = resolve(
+        &["bootstrap", "--listen-ip", "127.0.0.1", "--port", "0"],
+        &[("HEARTH_LISTEN", "/ip4/192.0.2.1/tcp/1")],
+        Some("listen = [\"/ip4/192.0.2.2/tcp/2\"]\n"),
+    )
+    .unwrap();
+    let listen: Vec<String> = config
+        .bootstrap_listen()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        listen,
+        ["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"]
+    );
+    let err = error(&["bootstrap", "--listen-ip", "localhost"], &[], None);
+    assert!(
+        err.contains("--listen-ip") && err.contains("0.0.0.0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn port_sets_both_ports_at_its_layer_and_the_higher_layer_wins() {
+    let file = Some("port = 4100\nquic_port = 4101\n");
+    let config = resolve(&["bootstrap"], &[], file).unwrap();
+    assert_eq!((config.tcp_port, config.quic_port), (4100, 4101));
+    let config = resolve(&["bootstrap"], &[("HEARTH_PORT", "4200")], file).unwrap();
+    assert_eq!((config.tcp_port, config.quic_port), (4200, 4200));
+    assert_eq!(
+        config.origin("quic_port"),
+        Some(&Origin::Env("HEARTH_PORT".into()))
+    );
+    let config = resolve(
+        &["bootstrap", "--tcp-port", "4300"],
+        &[("HEARTH_PORT", "4200")],
+        file,
+    )
+    .unwrap();
+    assert_eq!((config.tcp_port, config.quic_port), (4300, 4200));
+    assert_eq!(
+        config.origin("tcp_port"),
+        Some(&Origin::Flag("--tcp-port".into()))
+    );
+}
+
+#[test]
+fn operator_values_are_checked_and_name_their_source() {
+    let err = error(&["bootstrap", "--port", "70000"], &[], None);
+    assert!(err.contains("--port") && err.contains("70000"), "{err}");
+    let err = error(&["bootstrap"], &[("HEARTH_MAX_CONNECTIONS", "0")], None);
+    assert!(err.contains("HEARTH_MAX_CONNECTIONS is 0"), "{err}");
+    let err = error(
+        &["bootstrap"],
+        &[],
+        Some("relay_max_circuit_secs = 5000000000\n"),
+    );
+    assert!(
+        err.contains("`relay_max_circuit_secs` in /etc/hearth.toml"),
+        "{err}"
+    );
+    let err = error(&["bootstrap", "--metrics", "localhost:9464"], &[], None);
+    assert!(
+        err.contains("--metrics") && err.contains("127.0.0.1:9464"),
+        "{err}"
+    );
+    let err = error(&["run"], &[("HEARTH_METRICS", "9464")], None);
+    assert!(err.contains("HEARTH_METRICS"), "{err}");
+    let err = error(&["status", "--log-format", "xml"], &[], None);
+    assert!(
+        err.contains("--log-format") && err.contains("text or json"),
+        "{err}"
+    );
+    let err = error(&["bootstrap", "--join", "Bad Name"], &[], None);
+    assert!(err.contains("invalid channel name"), "{err}");
+    let err = error(&["bootstrap"], &[], Some("max_memory_mb = 99999999999\n"));
+    assert!(err.contains("max_memory_mb"), "{err}");
+}
+
+#[test]
+fn metrics_and_log_format_reach_every_node() {
+    let config = resolve(
+        &["run", "--metrics", "127.0.0.1:0"],
+        &[("HEARTH_LOG_FORMAT", "JSON")],
+        None,
+    )
+    .unwrap();
+    assert_eq!(config.log_format, LogFormat::Json);
+    assert_eq!(
+        config.node_config().metrics,
+        Some("127.0.0.1:0".parse().unwrap())
+    );
+    let config = resolve(&["run"], &[("HEARTH_METRICS", "")], None).unwrap();
+    assert_eq!(config.node_config().metrics, None, "empty means none");
+}
+
+#[test]
+fn config_show_shows_the_operators_settings_with_their_sources() {
+    let config = resolve(
+        &["config", "show", "--port", "4002"],
+        &[("HEARTH_RELAY_MAX_CIRCUITS", "32")],
+        Some("dht_max_records = 10\n"),
+    )
+    .unwrap();
+    let text = config.to_toml();
+    for line in [
+        "tcp_port = 4002  # from --port",
+        "quic_port = 4002  # from --port",
+        "relay_max_circuits = 32  # from HEARTH_RELAY_MAX_CIRCUITS",
+        "dht_max_records = 10  # from /etc/hearth.toml",
+        "max_connections = 1024  # default",
+        "metrics = \"\"  # default",
+        "log_format = \"text\"  # default",
+    ] {
+        assert!(text.contains(line), "no {line:?} in\n{text}");
+    }
+    let again = Settings::from_toml(Path::new("/x"), &text).unwrap();
+    assert_eq!(again, config.to_settings());
+    let rebuilt = resolve(&["bootstrap"], &[], Some(&text)).unwrap();
+    assert_eq!(rebuilt.bootstrap_node_config().listen.len(), 4);
+    assert_eq!(rebuilt.tcp_port, 4002);
+}
+
+#[test]
+fn bootstrap_id_takes_the_same_options_after_id() {
+    let cli = cli(
+        &[
+            "bootstrap",
+            "id",
+            "--external",
+            "/dns4/h.example.org/tcp/4001",
+        ],
+        &[],
+    );
+    let config = Layers {
+        cli: CliLayer::from_args(&cli.global, node_args(&cli)).unwrap(),
+        ..Layers::default()
+    }
+    .resolve(Some(PathBuf::from(HOME_DATA)))
+    .unwrap();
+    assert_eq!(config.external.len(), 1);
+    let before_id = Cli::parse_from_args(["hearth", "bootstrap", "--port", "1", "id"]);
+    assert!(before_id.is_err(), "options before `id` are refused");
 }

@@ -34,6 +34,17 @@ pub fn parse_multiaddr(input: &str, what: &str, example: &str) -> Result<Multiad
     )))
 }
 
+/// Parses an IP address and port given for `what`, like `127.0.0.1:9464`
+/// or `[::1]:9464`.
+pub fn parse_socket_addr(input: &str, what: &str) -> Result<std::net::SocketAddr, UsageError> {
+    input.trim().parse().map_err(|_| {
+        UsageError::new(format!(
+            "invalid address {input:?} in {what}: use an IP address and a port like \
+             127.0.0.1:9464 or [::1]:9464 (port 0 picks a free one)"
+        ))
+    })
+}
+
 /// Checks a nickname as the protocol does: one line, at most 32 bytes, no
 /// control characters, no white space at either end.
 pub fn check_nick(nick: &str) -> Result<String, String> {
