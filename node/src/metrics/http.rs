@@ -208,7 +208,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
-    use crate::Node;
+    use crate::{Node, NodeError};
     use crate::metrics::exposition;
 
     /// One HTTP/1.1 exchange over a fresh TCP connection: the status code,
@@ -320,7 +320,11 @@ mod tests {
             .start()
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("metrics endpoint"), "{err}");
+        assert!(
+            matches!(&err, NodeError::Metrics { address, .. } if *address == addr),
+            "{err}"
+        );
+        assert!(err.to_string().contains("metrics"), "{err}");
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
     }
 }
