@@ -1,0 +1,21 @@
+//! Care for the people in the room, on this device: the crisis card, the
+//! safe-messaging phrases, what the chat folds, and the honest limits said
+//! at the first chat. docs/safety.md describes all of it for people.
+//!
+//! Nothing here uses the network, and nothing here logs, stores or sends
+//! what someone wrote or that a phrase matched.
+//!
+//! - [`country`]: ISO country codes and the country of the locale;
+//! - [`directory`]: the crisis lines and emergency numbers (built in, or the
+//!   person's own file);
+//! - [`card`]: the card built from them for one country and date;
+//! - [`phrases`]: the safe-messaging phrase lists and matching;
+//! - [`folding`]: fold, open or hide posts with warnings or method details;
+//! - [`limits`]: the first-chat notice and its marker file.
+
+pub mod card;
+pub mod country;
+pub mod directory;
+pub mod folding;
+pub mod limits;
+pub mod phrases;
