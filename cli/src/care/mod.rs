@@ -11,11 +11,37 @@
 //! - [`card`]: the card built from them for one country and date;
 //! - [`phrases`]: the safe-messaging phrase lists and matching;
 //! - [`folding`]: fold, open or hide posts with warnings or method details;
-//! - [`limits`]: the first-chat notice and its marker file.
+//! - [`limits`]: the first-chat notice and its marker file;
+//! - [`args`]: the command-line options of the care settings.
 
+pub mod args;
 pub mod card;
 pub mod country;
 pub mod directory;
 pub mod folding;
 pub mod limits;
 pub mod phrases;
+
+use jiff::civil::Date;
+
+use self::card::CountryChoice;
+use crate::config::Config;
+
+/// Today's date in this machine's time zone.
+pub fn today() -> Date {
+    crate::time::timestamp(crate::time::now_ms())
+        .to_zoned_datetime(crate::time::system_zone().clone())
+        .date()
+}
+
+/// The country of the card: the configured one, else the locale's.
+pub fn country_choice(config: &Config) -> CountryChoice {
+    let setting = config.care.country.map(|country| {
+        let source = config
+            .origin("country")
+            .map(|o| o.describe("country"))
+            .unwrap_or_else(|| "the configuration".to_owned());
+        (country, source)
+    });
+    CountryChoice::choose(setting, country::from_process_locale())
+}

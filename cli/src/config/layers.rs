@@ -69,7 +69,7 @@ impl Origin {
 
     /// The value as it was given, for error messages:
     /// `HEARTH_MDNS="maybe"`, `--cache-mb "lots"`.
-    fn given(&self, key: &str, value: &str) -> String {
+    pub(super) fn given(&self, key: &str, value: &str) -> String {
         match self {
             Origin::Env(name) => format!("{name}={value:?}"),
             other => format!("{} {value:?}", other.describe(key)),
@@ -144,13 +144,14 @@ impl CliLayer {
             settings.dht_server = boolean("dht_server", &node.serve.dht_server)?;
             settings.nick = node.nick.clone();
         }
+        super::care::from_args(&layer, &global.care, &mut settings)?;
         Ok(CliLayer { settings, ..layer })
     }
 }
 
 /// A value clap gave as text, parsed by `parse`, whose error names it as
 /// it was given.
-fn typed<T>(
+pub(super) fn typed<T>(
     layer: &CliLayer,
     key: &str,
     value: &Option<String>,
@@ -162,7 +163,7 @@ fn typed<T>(
         .transpose()
 }
 
-fn layer_origin(layer: &CliLayer, key: &str) -> Origin {
+pub(super) fn layer_origin(layer: &CliLayer, key: &str) -> Origin {
     layer
         .origins
         .get(key)
@@ -338,6 +339,7 @@ impl Layers {
             )));
         }
         origins.insert("cache_mb", o);
+        let care = super::care::resolve(self, &mut origins)?;
 
         Ok(Config {
             data_dir,
@@ -356,6 +358,7 @@ impl Layers {
             retention_days,
             max_posts_per_channel,
             cache_mb,
+            care,
             origins,
             explicit_file: None,
         })

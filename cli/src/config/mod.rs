@@ -11,7 +11,8 @@
 //! - [`file`]: the shape of `hearth.toml` and reading it;
 //! - [`layers`]: merging the layers and checking the result;
 //! - [`values`]: checks of single values;
-//! - [`paths`]: the data directory and the names in it.
+//! - [`paths`]: the data directory and the names in it;
+//! - `care`: the crisis card's country and what the chat folds.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,11 +25,13 @@ use libp2p::Multiaddr;
 use crate::args::{Given, GlobalArgs, NodeArgs};
 use crate::error::UsageError;
 
+mod care;
 mod file;
 mod layers;
 mod paths;
 mod values;
 
+pub use care::CareSettings;
 pub use file::{DEFAULT_FILE, Settings};
 pub use layers::Origin;
 pub use paths::platform_data_dir;
@@ -84,6 +87,8 @@ pub struct Config {
     pub max_posts_per_channel: usize,
     /// The store's cache in MiB.
     pub cache_mb: u64,
+    /// The crisis card's country and what the chat folds.
+    pub care: CareSettings,
     /// For each setting, where its value came from (for `config show`).
     origins: BTreeMap<&'static str, Origin>,
     /// The file named by `--config` or `HEARTH_CONFIG`, if any.
@@ -215,7 +220,7 @@ impl Config {
     /// Every setting as a complete [`Settings`] layer.
     pub fn to_settings(&self) -> Settings {
         let strings = |v: &[Multiaddr]| Some(v.iter().map(ToString::to_string).collect());
-        Settings {
+        let mut settings = Settings {
             data_dir: Some(self.data_dir.clone()),
             network: Some(self.network.to_string()),
             channels: Some(self.channels.iter().map(ToString::to_string).collect()),
@@ -231,7 +236,10 @@ impl Config {
             retention_days: Some(self.retention_days),
             max_posts_per_channel: Some(self.max_posts_per_channel),
             cache_mb: Some(self.cache_mb),
-        }
+            ..Settings::default()
+        };
+        self.care.fill(&mut settings);
+        settings
     }
 
     /// Where the value of the setting `key` came from.
