@@ -25,6 +25,8 @@ pub mod phrases;
 use jiff::civil::Date;
 
 use self::card::CountryChoice;
+use self::directory::Directory;
+use self::folding::Folding;
 use crate::config::Config;
 
 /// Today's date in this machine's time zone.
@@ -44,4 +46,51 @@ pub fn country_choice(config: &Config) -> CountryChoice {
         (country, source)
     });
     CountryChoice::choose(setting, country::from_process_locale())
+}
+
+/// What the chat window needs for care, gathered before it opens.
+#[derive(Debug, Clone)]
+pub struct ChatCare {
+    /// The crisis line directory.
+    pub directory: Directory,
+    /// The country of the card.
+    pub choice: CountryChoice,
+    /// Today, for the age of directory entries.
+    pub today: Date,
+    /// What to fold, open or hide.
+    pub folding: Folding,
+    /// Whether to say the honest limits (the first chat on this data
+    /// directory).
+    pub first_start: bool,
+    /// Problems to tell the person about, such as a broken directory file.
+    pub warnings: Vec<String>,
+}
+
+impl ChatCare {
+    /// The built-in directory, no country, default folding and nothing to
+    /// say: what the window has until the chat gathers the real thing.
+    pub fn plain(today: Date) -> ChatCare {
+        ChatCare {
+            directory: Directory::built_in().clone(),
+            choice: CountryChoice::choose(None, None),
+            today,
+            folding: Folding::default(),
+            first_start: false,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Gathers it from the configuration, the locale, the data directory
+    /// and the clock.
+    pub fn gather(config: &Config) -> ChatCare {
+        let (directory, warning) = Directory::load(&config.data_dir);
+        ChatCare {
+            directory,
+            choice: country_choice(config),
+            today: today(),
+            folding: config.care.folding.clone(),
+            first_start: limits::first_start(&config.data_dir),
+            warnings: warning.into_iter().collect(),
+        }
+    }
 }
