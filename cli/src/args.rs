@@ -198,6 +198,9 @@ pub struct GlobalArgs {
         hide_short_help = true
     )]
     pub cache_mb: Option<String>,
+    /// The crisis card's country and what the chat folds.
+    #[command(flatten)]
+    pub care: crate::care::args::CareArgs,
     /// How each of the settings above and below was given; filled in by
     /// [`Cli::parse_from`].
     #[arg(skip)]
@@ -493,6 +496,13 @@ pub struct ShowArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show crisis lines and emergency numbers for your country
+    ///
+    /// Works with no network and no node: the lines are built into hearth
+    /// (or read from crisis-lines.toml in the data directory). The country
+    /// comes from --country, HEARTH_COUNTRY or `country` in hearth.toml,
+    /// else from your locale; never from your network.
+    Crisis,
     /// Start a node, join channels and chat in them
     ///
     /// On a terminal this opens the chat screen. Otherwise each line of

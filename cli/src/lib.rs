@@ -14,6 +14,7 @@
 use std::process::ExitCode;
 
 mod args;
+mod care;
 mod commands;
 mod config;
 mod control;

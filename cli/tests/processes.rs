@@ -1,5 +1,6 @@
 //! Integration tests of the real `hearth` binary, run as separate processes
-//! the way people and scripts run it: usage errors and exit codes, three
+//! the way people and scripts run it: usage errors and exit codes, the
+//! crisis card shown with no node and no network (text and JSON), three
 //! nodes finding each other through a `hearth run --dht-server` bootstrap,
 //! `hearth block add` reaching a running node through its control socket,
 //! and a clean shutdown on SIGTERM that loses no post, not even one read
@@ -491,6 +492,111 @@ fn help_and_usage_errors() {
         assert!(output.stdout.is_empty(), "{args:?}: printed on stdout");
     }
     // No node ran, so nothing was stored anywhere.
+    assert!(!place.path().join("store").exists());
+}
+
+#[test]
+fn crisis_shows_the_card_offline_as_text_and_json() {
+    let place = Place::new(&unique_network());
+    let crisis = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = place.command(args);
+        for name in ["LC_ALL", "LC_MESSAGES", "LANG", "HEARTH_COUNTRY"] {
+            command.env_remove(name);
+        }
+        command.envs(env.iter().copied());
+        let output = run(&mut command);
+        let stderr = text(&output.stderr);
+        assert_no_panic(&format!("{args:?}"), &stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        (text(&output.stdout), stderr, output)
+    };
+
+    let (out, err, _) = crisis(&["crisis", "--country", "GB"], &[("LANG", "fr_FR.UTF-8")]);
+    assert!(err.is_empty(), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Crisis lines for United Kingdom (GB)", "{out}");
+    assert_eq!(lines[1], "In danger right now? Call 999.", "{out}");
+    for part in [
+        "Samaritans: call 116 123",
+        "Shout: text SHOUT to 85258",
+        "Befrienders Worldwide https://befrienders.org",
+        "Find A Helpline https://findahelpline.com",
+        "Country GB is set by --country. To change it:",
+    ] {
+        assert!(out.contains(part), "{part:?} not in:\n{out}");
+    }
+
+    // The locale when nothing is set; a variable beats it.
+    let (out, _, _) = crisis(&["crisis"], &[("LANG", "en_NZ.UTF-8")]);
+    assert!(
+        out.contains("New Zealand (NZ)") && out.contains("call 1737"),
+        "{out}"
+    );
+    assert!(out.contains("from your locale (LANG=en_NZ.UTF-8)"), "{out}");
+    let (out, _, _) = crisis(
+        &["crisis"],
+        &[("LANG", "en_NZ.UTF-8"), ("HEARTH_COUNTRY", "au")],
+    );
+    assert!(
+        out.contains("Australia (AU)") && out.contains("Call 000."),
+        "{out}"
+    );
+
+    let (out, _, output) = crisis(&["crisis", "--country", "GB", "--json"], &[]);
+    let card = json_lines(&output);
+    assert_eq!(card.len(), 1, "{out}");
+    let card = &card[0];
+    assert_eq!(card["country"], "GB");
+    assert_eq!(card["country_from"], "--country");
+    assert_eq!(card["emergency"][0]["number"], "999");
+    assert_eq!(card["lines"][0]["service"], "Samaritans");
+    assert_eq!(card["lines"][0]["reach"][0]["to"], "116 123");
+    assert_eq!(card["lines"][0]["checked"], "2026-12-01");
+    assert!(
+        card["lines"][0]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
+    assert_eq!(card["international"].as_array().unwrap().len(), 2);
+    assert_eq!(card["warnings"], serde_json::json!([]));
+
+    // No country anywhere: still the emergency advice and the fallback.
+    let (out, _, _) = crisis(&["crisis"], &[("LANG", "C.UTF-8")]);
+    assert!(out.contains("Call your local emergency number."), "{out}");
+    assert!(out.contains("Befrienders Worldwide"), "{out}");
+
+    // Broken settings and a broken directory file warn; the card shows.
+    std::fs::write(
+        place.path().join("crisis-lines.toml"),
+        "[[line]]\ncountry = 1\n",
+    )
+    .expect("write");
+    let (out, err, output) = crisis(
+        &["crisis", "--country", "Narnia", "--json"],
+        &[("LANG", "de_DE.UTF-8")],
+    );
+    let card = &json_lines(&output)[0];
+    assert_eq!(card["country"], "DE", "{out}");
+    let warnings = card["warnings"].to_string();
+    assert!(
+        warnings.contains("invalid country \\\"Narnia\\\" in --country"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("crisis-lines.toml, line 2"), "{warnings}");
+    assert!(err.is_empty(), "{err}");
+    let (out, err, _) = crisis(&["crisis", "--country", "DE"], &[]);
+    assert!(
+        out.contains("TelefonSeelsorge: call 0800 111 0 111"),
+        "{out}"
+    );
+    assert!(
+        err.starts_with("hearth: warning: invalid crisis line directory"),
+        "{err}"
+    );
+    assert!(err.contains("crisis-lines.toml, line 2"), "{err}");
+
+    // No node ran: nothing was stored.
     assert!(!place.path().join("store").exists());
 }
 

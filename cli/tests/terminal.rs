@@ -20,7 +20,18 @@
 //!   the alternate screen, with the cursor shown;
 //! - the peer sees the terminal's node leave the channel.
 //!
-//! Without tmux the test says "skipped: tmux not installed" and passes (CI
+//! A second test runs the chat with the network off (no listen address, no
+//! mDNS, no bootstrap, so no peer can ever connect) and checks that:
+//!
+//! - the first chat says the honest limits, and the status line names the
+//!   key to the crisis card;
+//! - Ctrl+G shows the crisis card of the configured country above the
+//!   input line, and Esc closes it;
+//! - a drafted post with a crisis phrase is not sent on Enter: the card is
+//!   shown with the question, the line stays in the input, and the store
+//!   (asked through `hearth history`) has nothing; Enter again sends it.
+//!
+//! Without tmux the tests say "skipped: tmux not installed" and pass (CI
 //! installs tmux first, see `.ci/run`).
 
 use std::collections::hash_map::RandomState;
@@ -230,6 +241,184 @@ fn typing_posting_and_a_reply_arriving_mid_line_under_tmux() {
         e["type"] == "channel_peers" && e["channel"] == CHANNEL && e["peers"] == 0
     });
     eprintln!("terminal test took {:?}", started.elapsed());
+}
+
+#[test]
+fn crisis_card_with_the_network_off_and_a_post_sent_only_when_confirmed() {
+    if !tmux_installed() {
+        eprintln!("skipped: tmux not installed");
+        return;
+    }
+    let unique = unique();
+    let network = format!("test-{unique}");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data = dir.path().display().to_string();
+    // No listen address and no discovery: this node can never meet a peer.
+    std::fs::write(
+        dir.path().join("hearth.toml"),
+        "listen = []\nbootstrap = []\n",
+    )
+    .expect("write the config file");
+
+    let tmux = Tmux::start(
+        &format!("hearth-care-{unique}"),
+        &[
+            HEARTH,
+            "chat",
+            CHANNEL,
+            "--network",
+            &network,
+            "--no-mdns",
+            "--country",
+            "GB",
+            "--data-dir",
+            &data,
+        ],
+        dir.path(),
+    );
+    let screen = tmux.wait_screen("the chat with the first-start notice", |s| {
+        input_line(s) == PLACEHOLDER && flat(s).contains("not a crisis or emergency service")
+    });
+    let text = flat(&screen);
+    assert!(text.contains("cannot send help to anyone"), "{text}");
+    assert!(
+        text.contains("Ctrl+G or /crisis shows crisis lines"),
+        "{text}"
+    );
+    assert!(text.contains("public to everyone in the channel"), "{text}");
+    let status = status_line(&screen);
+    assert!(status.contains("Ctrl+G crisis"), "{status}");
+    assert!(status.contains("0 peers here"), "{status}");
+
+    // The network is off: the running node listens nowhere and has no peer.
+    let node = hearth_json(&[
+        "status",
+        "--json",
+        "--network",
+        &network,
+        "--data-dir",
+        &data,
+    ]);
+    assert_eq!(node["running"], true, "{node}");
+    assert_eq!(node["listen_addrs"], serde_json::json!([]), "{node}");
+    assert_eq!(node["connected_peers"], 0, "{node}");
+
+    // Ctrl+G: the card, above the status line; Esc closes it.
+    tmux.press("C-g");
+    let screen = tmux.wait_screen("the crisis card", |s| {
+        flat(s).contains("Crisis lines for United Kingdom (GB)")
+    });
+    let text = flat(&screen);
+    for part in [
+        "In danger right now? Call 999.",
+        "Samaritans: call 116 123",
+        "Shout: text SHOUT to 85258",
+        "Befrienders Worldwide https://befrienders.org",
+        "Esc or Ctrl+G closes this",
+    ] {
+        assert!(text.contains(part), "{part:?} not on the screen:\n{text}");
+    }
+    assert_eq!(input_line(&screen), PLACEHOLDER);
+    tmux.press("Escape");
+    tmux.wait_screen("the card to close", |s| {
+        !flat(s).contains("Crisis lines for")
+    });
+
+    // A crisis phrase: held back, card and question shown, nothing stored.
+    let draft = "some nights I want to end my life";
+    tmux.type_text(draft);
+    tmux.wait_screen("the draft", |s| input_line(s) == format!("> {draft}"));
+    tmux.press("Enter");
+    let screen = tmux.wait_screen("the question before sending", |s| {
+        flat(s).contains("Your post isn't sent yet")
+    });
+    let text = flat(&screen);
+    assert!(text.contains("Samaritans: call 116 123"), "{text}");
+    assert!(
+        text.contains("Enter sends your post as it is · Esc goes back to editing"),
+        "{text}"
+    );
+    assert_eq!(input_line(&screen), format!("> {draft}"), "{text}");
+    let history = |what: &str| {
+        hearth_lines(&[
+            "history",
+            CHANNEL,
+            "--json",
+            "--network",
+            &network,
+            "--data-dir",
+            &data,
+        ])
+        .into_iter()
+        .filter(|e| e["type"] == "post" && e["text"] == draft)
+        .count()
+            == usize::from(what == "sent")
+    };
+    assert!(history("held"), "the held post reached the store");
+
+    // Enter again: sent as it was (stored, waiting for peers).
+    tmux.press("Enter");
+    let screen = tmux.wait_screen("the post on the screen", |s| {
+        input_line(s) == PLACEHOLDER && s.iter().any(|row| row.contains(draft))
+    });
+    assert!(
+        !screen
+            .iter()
+            .any(|row| row.contains("Your post isn't sent yet")),
+        "{}",
+        screen.join("\n")
+    );
+    assert!(history("sent"), "the confirmed post is not in the store");
+
+    tmux.type_text("/quit");
+    tmux.press("Enter");
+    let screen = tmux.wait_screen("`hearth` to exit", |s| {
+        s.iter().any(|row| row.starts_with(EXITED))
+    });
+    assert!(
+        screen.iter().any(|row| *row == format!("{EXITED}0")),
+        "{}",
+        screen.join("\n")
+    );
+}
+
+/// The screen as one line of words: the channel list cut off, wrapped lines
+/// joined, so that a sentence is found wherever the window wrapped it.
+fn flat(screen: &[String]) -> String {
+    screen
+        .iter()
+        .map(|row| row.rsplit('│').next().unwrap_or(row))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs a short `hearth` command that prints JSON lines, and returns them.
+fn hearth_lines(args: &[&str]) -> Vec<Value> {
+    let output = clean_env(&mut Command::new(HEARTH))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("hearth runs");
+    assert!(
+        output.status.success(),
+        "hearth {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}
+
+/// Runs a short `hearth` command that prints one JSON object.
+fn hearth_json(args: &[&str]) -> Value {
+    hearth_lines(args)
+        .into_iter()
+        .next()
+        .expect("one JSON object")
 }
 
 /// Whether `tmux` can be run.

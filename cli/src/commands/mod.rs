@@ -16,6 +16,7 @@ use crate::logging;
 pub mod block;
 pub mod bootstrap;
 pub mod config;
+pub mod crisis;
 pub mod docs;
 pub mod history;
 pub mod info;
@@ -27,6 +28,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let Cli { global, command } = cli;
     let json = global.json;
     match command {
+        Command::Crisis => crisis::run(&global),
         Command::Completions(args) => docs::completions(args.shell),
         Command::Man(args) => docs::man(args.command.as_deref()),
         Command::Config(command) => {

@@ -77,7 +77,13 @@ async fn interactive_chat(
             .await
             .with_context(|| format!("cannot join #{channel}"))?;
     }
-    let tui = crate::tui::run(handle.clone(), config.channels.clone(), config.nick.clone());
+    let care = crate::care::ChatCare::gather(config);
+    let tui = crate::tui::run(
+        handle.clone(),
+        config.channels.clone(),
+        config.nick.clone(),
+        care,
+    );
     tokio::select! {
         result = tui => result,
         name = signals.recv() => {

@@ -145,6 +145,15 @@ pub struct Settings {
     /// DHT value records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dht_max_records: Option<u32>,
+    /// The country for the crisis card (ISO 3166 code; empty: the locale's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Fold received posts that may describe ways of self-harm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold_method_details: Option<bool>,
+    /// Fold, open or hide posts behind content warnings, by label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_warnings: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl Settings {
@@ -318,6 +327,22 @@ pub const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting is optio
 # Env: HEARTH_CACHE_MB. Flag: --cache-mb.
 # cache_mb = 32
 
+# Your country, for the crisis card (Ctrl+G or /crisis in the chat, and
+# `hearth crisis`): an ISO 3166 code like "GB". Empty: the country of your
+# locale (LC_ALL, LC_MESSAGES, LANG). hearth never guesses it from the network.
+# Env: HEARTH_COUNTRY. Flag: --country.
+# country = ""
+
+# Fold received posts that may describe ways of self-harm (/open shows one).
+# Env: HEARTH_FOLD_METHOD_DETAILS. Flag: --fold-method-details=false.
+# fold_method_details = true
+
+# Posts behind content warnings, by label: "fold" (the default), "open" or
+# "hide". Labels: self-harm, suicide, abuse, substance-use, eating, violence,
+# death. For example {death="open", violence="hide"}; the variable and the
+# flag take the short form death=open,violence=hide.
+# Env: HEARTH_CONTENT_WARNINGS. Flag: --content-warnings.
+# content_warnings = {}
 # The format of logs on standard error: "text" or "json".
 # Env: HEARTH_LOG_FORMAT. Flag: --log-format.
 # log_format = "text"

@@ -74,7 +74,7 @@ impl Origin {
 
     /// The value as it was given, for error messages:
     /// `HEARTH_MDNS="maybe"`, `--cache-mb "lots"`.
-    fn given(&self, key: &str, value: &str) -> String {
+    pub(super) fn given(&self, key: &str, value: &str) -> String {
         match self {
             Origin::Env(name) => format!("{name}={value:?}"),
             other => format!("{} {value:?}", other.describe(key)),
@@ -212,13 +212,14 @@ impl CliLayer {
                 wide("dht_provider_ttl_secs", &op.dht_provider_ttl_secs)?;
             settings.dht_max_records = number("dht_max_records", &op.dht_max_records)?;
         }
+        super::care::from_args(&layer, &global.care, &mut settings)?;
         Ok(CliLayer { settings, ..layer })
     }
 }
 
 /// A value clap gave as text, parsed by `parse`, whose error names it as
 /// it was given.
-fn typed<T>(
+pub(super) fn typed<T>(
     layer: &CliLayer,
     key: &str,
     value: &Option<String>,
@@ -230,7 +231,7 @@ fn typed<T>(
         .transpose()
 }
 
-fn layer_origin(layer: &CliLayer, key: &str) -> Origin {
+pub(super) fn layer_origin(layer: &CliLayer, key: &str) -> Origin {
     layer
         .origins
         .get(key)
@@ -406,6 +407,7 @@ impl Layers {
             )));
         }
         origins.insert("cache_mb", o);
+        let care = super::care::resolve(self, &mut origins)?;
 
         let (log_format, o) = self.pick_or("log_format", |s| s.log_format.clone(), "text".into());
         let log_format = LogFormat::parse(&log_format).ok_or_else(|| {
@@ -604,6 +606,7 @@ impl Layers {
             relay_limits,
             server_limits,
             dht,
+            care,
             origins,
             explicit_file: None,
         })

@@ -11,7 +11,8 @@
 //! - [`file`]: the shape of `hearth.toml` and reading it;
 //! - [`layers`]: merging the layers and checking the result;
 //! - [`values`]: checks of single values;
-//! - [`paths`]: the data directory and the names in it.
+//! - [`paths`]: the data directory and the names in it;
+//! - `care`: the crisis card's country and what the chat folds.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -29,11 +30,13 @@ use libp2p::Multiaddr;
 use crate::args::{Given, GlobalArgs, SettingArgs};
 use crate::error::UsageError;
 
+mod care;
 mod file;
 mod layers;
 mod paths;
 mod values;
 
+pub use care::CareSettings;
 pub use file::{DEFAULT_FILE, Settings};
 pub use layers::Origin;
 pub use paths::platform_data_dir;
@@ -141,6 +144,8 @@ pub struct Config {
     pub server_limits: NodeLimits,
     /// The operator's DHT caps.
     pub dht: DhtLimits,
+    /// The crisis card's country and what the chat folds.
+    pub care: CareSettings,
     /// For each setting, where its value came from (for `config show`).
     origins: BTreeMap<&'static str, Origin>,
     /// The file named by `--config` or `HEARTH_CONFIG`, if any.
@@ -314,7 +319,7 @@ impl Config {
     /// Every setting as a complete [`Settings`] layer.
     pub fn to_settings(&self) -> Settings {
         let strings = |v: &[Multiaddr]| Some(v.iter().map(ToString::to_string).collect());
-        Settings {
+        let mut settings = Settings {
             data_dir: Some(self.data_dir.clone()),
             network: Some(self.network.to_string()),
             channels: Some(self.channels.iter().map(ToString::to_string).collect()),
@@ -357,7 +362,10 @@ impl Config {
             dht_max_providers_per_key: Some(self.dht.max_providers_per_key),
             dht_provider_ttl_secs: Some(self.dht.provider_record_ttl.as_secs()),
             dht_max_records: Some(self.dht.max_records),
-        }
+            ..Settings::default()
+        };
+        self.care.fill(&mut settings);
+        settings
     }
 
     /// Where the value of the setting `key` came from.

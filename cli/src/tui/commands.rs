@@ -93,6 +93,9 @@ pub enum CwChange {
 /// A parsed slash command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// Show the crisis card: of the person's country, or of the one named
+    /// by its ISO code.
+    Crisis(Option<String>),
     /// Join a channel and show it.
     Join(ChannelName),
     /// Leave a channel (the current one if none is named).
@@ -154,6 +157,11 @@ pub struct HelpEntry {
 
 /// Every command, in the order `/help` lists them.
 pub const HELP: &[HelpEntry] = &[
+    HelpEntry {
+        name: "crisis",
+        args: "[COUNTRY]",
+        about: "crisis lines and emergency numbers for your country (also Ctrl+G)",
+    },
     HelpEntry {
         name: "join",
         args: "NAME",
@@ -232,11 +240,12 @@ pub const HELP: &[HelpEntry] = &[
 ];
 
 /// Keys, for the end of `/help`.
-pub const KEYS_HELP: &str = "Enter sends · Alt+Enter new line · PgUp/PgDn scroll · \
-     Esc cancels a reply or warning and scrolls down · Up/Down recall lines";
+pub const KEYS_HELP: &str = "Ctrl+G (or F1) crisis lines · Enter sends · Alt+Enter new line · \
+     PgUp/PgDn scroll · Esc cancels a reply or warning and scrolls down · Up/Down recall lines";
 
 /// Other names people may type.
 const ALIASES: &[(&str, &str)] = &[
+    ("sos", "crisis"),
     ("j", "join"),
     ("part", "leave"),
     ("sw", "switch"),
@@ -272,6 +281,11 @@ fn details(name: &str) -> Option<&'static str> {
         "nick" => "a nickname shows as name (nick) on your next posts; `/nick -` drops it",
         "newme" => "your old name stays on your old posts; nobody can link the two",
         "open" => "`/open` alone opens the newest folded post",
+        "crisis" => {
+            "works offline, with no peers; `/crisis FR` shows another country's lines; the \
+             country comes from `country` in hearth.toml, HEARTH_COUNTRY or --country, else your \
+             locale; Esc or Ctrl+G closes the card"
+        }
         _ => return None,
     })
 }
@@ -367,6 +381,10 @@ fn parse_command(name: &str, args: &str) -> Result<Command, String> {
         }
     };
     match name {
+        "crisis" => match first_word(args).0 {
+            "" => Ok(Command::Crisis(None)),
+            code => Ok(Command::Crisis(Some(code.to_owned()))),
+        },
         "join" => match args {
             "" => Err("Which channel? For example: /join anxiety".to_owned()),
             _ => channel(args).map(Command::Join),

@@ -52,18 +52,22 @@ const DRAIN_BATCH: usize = 256;
 ///
 /// The node is already running and `channels` are joined; the first of
 /// them is shown first. `nick` is the nickname put on posts until `/nick`
-/// changes it. Returns when the person quits (`/quit`, Ctrl+C on an empty
+/// changes it; `care` brings the crisis card, the folding choices and
+/// whether to say the honest limits. Returns when the person quits (`/quit`, Ctrl+C on an empty
 /// line), or with an error if the terminal fails; the caller shuts the
 /// node down.
 pub async fn run(
     handle: NodeHandle,
     channels: Vec<ChannelName>,
     nick: Option<String>,
+    care: crate::care::ChatCare,
 ) -> anyhow::Result<()> {
     // Subscribe before reading anything so that no post falls in between.
     let events = handle.events();
     let mut app = App::new(Zone::from_system(), now_ms(), nick);
+    app.set_care(care);
     load_initial(&handle, &channels, &mut app).await;
+    app.care_welcome();
 
     let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
     let mut worker = Worker::new(handle, outcomes_tx);

@@ -58,6 +58,8 @@ pub struct PostItem {
     pub hidden_by: Option<String>,
     /// An own post not yet sent to any peer.
     pub waiting: bool,
+    /// Folded because it may describe ways of self-harm.
+    pub method_fold: bool,
 }
 
 impl PostItem {
@@ -80,7 +82,14 @@ impl PostItem {
             own,
             hidden_by: verdict.map(|v| v.list.to_string()),
             waiting: false,
+            method_fold: false,
         }
+    }
+
+    /// Whether it is shown folded until opened: behind its content warning,
+    /// or because it may describe ways of self-harm.
+    pub fn folds(&self) -> bool {
+        self.content_warning.is_some() || self.method_fold
     }
 
     /// The first words of the body, for reply lines.

@@ -13,6 +13,9 @@ impl App {
     /// Enter: send the line or run the command.
     pub fn submit(&mut self) -> Vec<Action> {
         let parsed = commands::parse(self.input.text());
+        if self.care_holds(&parsed) {
+            return Vec::new();
+        }
         match parsed {
             Input::Empty => {
                 self.input.take();
@@ -289,7 +292,7 @@ impl App {
             Command::Open(target) => {
                 let id = match target {
                     Some(target) => match self.resolve(&target) {
-                        Ok(post) if post.content_warning.is_some() => Ok(post.id),
+                        Ok(post) if post.folds() => Ok(post.id),
                         Ok(post) => Err(format!(
                             "{} has no content warning; it's shown as it is.",
                             post.id.short()
@@ -301,7 +304,7 @@ impl App {
                         .and_then(|c| {
                             c.posts_newest_first()
                                 .find(|p| {
-                                    p.content_warning.is_some()
+                                    p.folds()
                                         && p.hidden_by.is_none()
                                         && !p.own
                                         && !c.opened.contains(&p.id)
@@ -371,6 +374,10 @@ impl App {
                 None => Vec::new(),
             },
             Command::Peers => vec![Action::Peers],
+            Command::Crisis(country) => {
+                self.show_crisis(country);
+                Vec::new()
+            }
             Command::Help(topic) => {
                 for line in commands::help(topic.as_deref()) {
                     self.notice(line, Tone::Help);

@@ -23,7 +23,7 @@ impl App {
 
     /// Takes a key press.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
-        if key.kind == KeyEventKind::Release {
+        if key.kind == KeyEventKind::Release || self.care_key(&key) {
             return Vec::new();
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);

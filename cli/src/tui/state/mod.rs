@@ -9,8 +9,10 @@
 //! channel's scrollback), `input` (the line being typed), and the
 //! behaviours of [`App`] by what drives them: `events` (the node's events
 //! and answers), `keys` (key presses and pastes) and `dispatch` (Enter and
-//! the slash commands).
+//! the slash commands); `care` holds the crisis card, the check before
+//! sending and how received posts are folded.
 
+mod care;
 mod channel;
 mod dispatch;
 mod events;
@@ -26,7 +28,9 @@ use hearth_protocol::{ChannelName, ContentWarning, MessageId};
 
 use super::clock::Zone;
 use super::commands;
+use crate::care::folding::Placement;
 
+pub use self::care::{CARD_KEYS, CONFIRM_KEYS, CONFIRM_LEAD, Care, CareOverlay};
 pub use self::channel::{ChannelView, Item, MAX_ITEMS, Notice, PostItem, Tone};
 pub use self::input::{InputLine, MAX_INPUT_BYTES};
 pub use self::messages::{Action, Draft, NodeEvent, Outcome, PeerSummary, Persona, Record};
@@ -63,6 +67,8 @@ pub struct App {
     pub page: usize,
     /// Set once the user asked to leave.
     pub quit: bool,
+    /// The crisis card, the check before sending, what is folded.
+    pub care: Care,
     recall: Vec<String>,
     recall_at: Option<usize>,
     recall_draft: String,
@@ -72,6 +78,7 @@ pub struct App {
 impl App {
     /// An empty window.
     pub fn new(zone: Zone, now_ms: u64, nick: Option<String>) -> Self {
+        let today = zone.local(now_ms).date();
         Self {
             channels: Vec::new(),
             active: 0,
@@ -86,6 +93,7 @@ impl App {
             stopped: false,
             page: 20,
             quit: false,
+            care: Care::new(crate::care::ChatCare::plain(today)),
             recall: Vec::new(),
             recall_at: None,
             recall_draft: String::new(),
@@ -219,15 +227,23 @@ impl App {
         if item.own && self.waiting.contains(&item.id) {
             item.waiting = true;
         }
+        let placement = self.care_place(&item);
+        if placement == Placement::Hide {
+            return;
+        }
+        item.method_fold = placement == Placement::FoldMethod;
+        let id = item.id;
         let visible = item.hidden_by.is_none() && !item.own;
         let active = index == self.active;
         if let Some(channel) = self.channels.get_mut(index)
             && channel.insert_post(item)
-            && count_unread
-            && visible
-            && !active
         {
-            channel.unread += 1;
+            if placement == Placement::Open {
+                channel.opened.insert(id);
+            }
+            if count_unread && visible && !active {
+                channel.unread += 1;
+            }
         }
     }
 }

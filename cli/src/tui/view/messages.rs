@@ -16,6 +16,10 @@ use super::super::state::{App, ChannelView, Item, PostItem, Tone};
 use super::text::{clean, wrap};
 use super::{DIM, FAINT, HELP, HINT, INFO, NAME_COLOURS, OWN};
 
+/// The warning line of a post folded because it may describe ways of
+/// self-harm.
+pub(super) const METHOD_FOLD: &str = "⚠ this may describe ways of self-harm";
+
 /// Width of the time column (`HH:MM `); continuation lines indent by it.
 pub(super) const INDENT: usize = 6;
 
@@ -211,7 +215,7 @@ fn post_lines(
     if let Some(parent) = post.reply_to {
         let text = match by_id.get(&parent) {
             Some(p) if p.hidden_by.is_some() => format!("↳ re {} (hidden)", parent.short()),
-            Some(p) if p.content_warning.is_some() => {
+            Some(p) if p.folds() => {
                 format!("↳ re {} (behind a warning)", clean(&p.author_name))
             }
             Some(p) => format!("↳ re {}: {}", clean(&p.author_name), clean(&p.snippet(48))),
@@ -245,9 +249,12 @@ fn post_lines(
     }
 
     let cw_style = Style::new().fg(HINT);
-    let folded = post.content_warning.is_some() && !opened && !post.own;
-    if let Some(warning) = &post.content_warning {
-        let label = format!("⚠ {}", clean(&describe_warning(warning)));
+    let folded = post.folds() && !opened && !post.own;
+    let warning = match &post.content_warning {
+        Some(warning) => Some(format!("⚠ {}", clean(&describe_warning(warning)))),
+        None => post.method_fold.then(|| METHOD_FOLD.to_owned()),
+    };
+    if let Some(label) = warning {
         if folded {
             head.push(Span::styled(label, cw_style));
             head.push(Span::styled(format!(" — /open {short} to read"), faint));

@@ -12,6 +12,7 @@
 //! posts only ever draw into the area above them, so nothing that arrives
 //! can garble what is being typed.
 
+mod care;
 mod messages;
 #[cfg(test)]
 mod tests;
@@ -82,6 +83,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
         body
     };
     draw_messages(frame, app, messages_area);
+    if let Some(overlay) = app.care_overlay() {
+        care::draw_care(frame, overlay, messages_area);
+    }
     if let Some(line) = pending {
         frame.render_widget(Paragraph::new(line), pending_area);
     }
@@ -233,12 +237,30 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect, show_unread: bool) 
         Span::styled(format!("connected ({n})"), base.fg(OK))
     };
     spans.push(connection);
-    let clock = format!(" {} ", app.zone.local(app.now_ms).hh_mm());
-    let clock_width = u16::try_from(clock.len()).unwrap_or(6);
+    let clock = crisis_key_and_clock(app, &spans, area.width);
+    let clock_width = u16::try_from(Span::raw(clock.as_str()).width()).unwrap_or(30);
     let [left, right] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(clock_width)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(spans)).style(base), left);
     frame.render_widget(Paragraph::new(clock).style(base.fg(DIM)), right);
+}
+
+/// The right end of the status line: the key to the crisis lines and the
+/// time, as long as the rest of the line still fits; the key always stays
+/// in view, shortened when the window is narrow.
+fn crisis_key_and_clock(app: &App, left: &[Span<'_>], width: u16) -> String {
+    let time = app.zone.local(app.now_ms).hh_mm();
+    let left: usize = left.iter().map(Span::width).sum();
+    let room = usize::from(width).saturating_sub(left);
+    let forms = [
+        format!(" Ctrl+G crisis lines · {time} "),
+        format!(" Ctrl+G crisis · {time} "),
+        format!(" ^G crisis · {time} "),
+    ];
+    forms
+        .into_iter()
+        .find(|form| Span::raw(form.as_str()).width() <= room)
+        .unwrap_or_else(|| " ^G crisis ".to_owned())
 }
 
 fn draw_input(frame: &mut Frame<'_>, app: &App, area: Rect) {

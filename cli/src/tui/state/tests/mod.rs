@@ -1,6 +1,7 @@
 //! Tests of the chat window's state, by what drives it, with the
 //! helpers they share.
 
+mod care;
 mod dispatch;
 mod keys;
 mod posts;
