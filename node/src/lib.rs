@@ -38,12 +38,15 @@ mod service;
 pub mod store;
 mod swarm;
 
-pub use config::{IdentityMode, NodeConfig, NodeLimits, PersonaMode, Rate, Retention, Storage};
+pub use config::{
+    ChannelRetention, IdentityMode, Keep, NodeConfig, NodeLimits, PersonaMode, Rate, Retention,
+    Storage,
+};
 pub use error::{EntryError, HeldListError, NodeError, SetupError};
 pub use event::{
     ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
     UndeliveredReason,
 };
-pub use handle::{HistoryQuery, NodeHandle, PostOptions};
+pub use handle::{HistoryQuery, NodeHandle, PostOptions, Submitted};
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{Node, NodeBuilder};

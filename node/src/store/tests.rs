@@ -1,11 +1,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use hearth_protocol::{BlockEntry, BlockTarget, ChannelName, MessageId, PublicKey, Scope};
 use libp2p::PeerId;
 
 use super::*;
+use crate::config::{ChannelRetention, Keep, Retention};
 
 const CACHE: u64 = 4 * 1024 * 1024;
 
@@ -35,6 +38,38 @@ fn times(posts: &[(MessageId, StoredPost)]) -> Vec<u64> {
 /// Every key of one of the store's trees.
 fn tree_keys(tree: &sled::Tree) -> Vec<Vec<u8>> {
     tree.iter().keys().map(|k| k.unwrap().to_vec()).collect()
+}
+
+/// The posts of a channel, with no retention limit.
+fn list(
+    store: &Store,
+    channel: &ChannelName,
+    since_ms: Option<u64>,
+    limit: usize,
+) -> Vec<(MessageId, StoredPost)> {
+    store
+        .channel_posts(channel, since_ms, limit, 0, Keep::FOREVER)
+        .unwrap()
+}
+
+/// Node-wide retention of `max_age_ms` and `max_posts` per channel.
+fn retention(max_age_ms: u64, max_posts: usize) -> Retention {
+    Retention {
+        max_age: Duration::from_millis(max_age_ms),
+        max_posts_per_channel: max_posts,
+        ..Retention::default()
+    }
+}
+
+/// A whole sweep under [`retention`].
+fn sweep(store: &Store, now_ms: u64, max_age_ms: u64, max_posts: usize) -> SweepStats {
+    store
+        .sweep(
+            now_ms,
+            &retention(max_age_ms, max_posts),
+            &AtomicBool::new(false),
+        )
+        .unwrap()
 }
 
 fn open(dir: &Path) -> Store {
@@ -93,7 +128,7 @@ fn a_reopened_store_has_everything_again() {
     let store = open(dir.path());
     assert_eq!(store.post_count(), 2);
     assert_eq!(
-        store.channel_posts(&grief, None, 10).unwrap(),
+        list(&store, &grief, None, 10),
         vec![
             (id(1), post("grief/es", 10, None)),
             (id(2), post("grief/es", 20, Some(99)))
@@ -219,25 +254,16 @@ fn channel_posts_are_the_newest_n_oldest_first_from_since() {
         .insert_post(&id(102), &post("anxiety", 13, None))
         .unwrap();
 
+    assert_eq!(times(&list(&store, &grief, None, 3)), [8, 9, 10]);
     assert_eq!(
-        times(&store.channel_posts(&grief, None, 3).unwrap()),
-        [8, 9, 10]
-    );
-    assert_eq!(
-        times(&store.channel_posts(&grief, Some(5), 100).unwrap()),
+        times(&list(&store, &grief, Some(5), 100)),
         [5, 6, 7, 8, 9, 10]
     );
+    assert_eq!(times(&list(&store, &grief, Some(9), 1)), [10]);
+    assert_eq!(times(&list(&store, &grief, Some(11), 10)), [] as [u64; 0]);
+    assert!(list(&store, &grief, None, 0).is_empty());
     assert_eq!(
-        times(&store.channel_posts(&grief, Some(9), 1).unwrap()),
-        [10]
-    );
-    assert_eq!(
-        times(&store.channel_posts(&grief, Some(11), 10).unwrap()),
-        [] as [u64; 0]
-    );
-    assert!(store.channel_posts(&grief, None, 0).unwrap().is_empty());
-    assert_eq!(
-        store.channel_posts(&channel("grief/es"), None, 10).unwrap(),
+        list(&store, &channel("grief/es"), None, 10),
         vec![(id(101), post("grief/es", 12, None))]
     );
     assert_eq!(store.channel_post_count(&grief).unwrap(), 10);
@@ -303,7 +329,7 @@ fn sweep_removes_expired_too_old_and_over_count_and_nothing_else() {
         )
         .unwrap();
 
-    let stats = store.sweep(now, max_age, 3).unwrap();
+    let stats = sweep(&store, now, max_age, 3);
 
     assert_eq!(
         stats,
@@ -311,17 +337,23 @@ fn sweep_removes_expired_too_old_and_over_count_and_nothing_else() {
             expired: 1,
             too_old: 1,
             over_count: 3,
-            seen_forgotten: 1
+            seen_forgotten: 1,
+            // In the order deleted: the expired post, then channel by
+            // channel in name order.
+            pending_deleted: vec![
+                (grief.clone(), id(1)),
+                (anxiety.clone(), id(10)),
+                (grief.clone(), id(3))
+            ],
+            interrupted: false,
         }
     );
     // grief had 4 left after expiry and age (2, 4, 5, 6): the oldest, 4, went.
     assert_eq!(
-        times(&store.channel_posts(&grief, None, 100).unwrap()),
+        times(&list(&store, &grief, None, 100)),
         [now - 100, now - 50, now - 40]
     );
-    let left: Vec<MessageId> = store
-        .channel_posts(&anxiety, None, 100)
-        .unwrap()
+    let left: Vec<MessageId> = list(&store, &anxiety, None, 100)
         .into_iter()
         .map(|(id, _)| id)
         .collect();
@@ -348,7 +380,7 @@ fn sweep_removes_expired_too_old_and_over_count_and_nothing_else() {
     assert!(store.persona(&grief).unwrap().is_some());
 
     // A second sweep at the same time finds nothing more.
-    assert_eq!(store.sweep(now, max_age, 3).unwrap(), SweepStats::default());
+    assert_eq!(sweep(&store, now, max_age, 3), SweepStats::default());
 }
 
 #[test]
@@ -362,15 +394,109 @@ fn sweep_deletes_more_posts_than_one_transaction_holds() {
             .insert_post(&id(i), &post("grief", 100 + u64::from(i), expires))
             .unwrap();
     }
-    let stats = store.sweep(1000, 10_000, 100).unwrap();
+    let stats = sweep(&store, 1000, 10_000, 100);
     let expired = n as usize / 2;
     assert_eq!(stats.expired, expired);
     assert_eq!(stats.over_count, n as usize - expired - 100);
     assert_eq!(store.post_count(), 100);
     assert_eq!(store.channel_post_count(&channel("grief")).unwrap(), 100);
     assert!(tree_keys(&store.inner.expiry).is_empty());
-    let newest = store.channel_posts(&channel("grief"), None, 1).unwrap();
+    let newest = list(&store, &channel("grief"), None, 1);
     assert_eq!(times(&newest), [100 + u64::from(n - 1)]);
+}
+
+#[test]
+fn reads_never_return_what_the_sweep_would_delete_even_before_it_runs() {
+    let store = Store::temporary(CACHE).unwrap();
+    let now = 1_000_000;
+    let (grief, anxiety) = (channel("grief"), channel("anxiety"));
+    // grief keeps 4 posts for 10 s; anxiety only 2, for 1 s.
+    let mut rules = retention(10_000, 4);
+    rules.channels.insert(
+        anxiety.clone(),
+        ChannelRetention {
+            max_age: Some(Duration::from_secs(1)),
+            max_posts: Some(2),
+        },
+    );
+    let mut n = 0;
+    for (name, created, expires) in [
+        ("grief", now - 20_000, None),         // too old
+        ("grief", now - 9_000, None),          // over the count
+        ("grief", now - 8_000, None),          // kept
+        ("grief", now - 7_000, Some(now)),     // expired: does not count
+        ("grief", now - 6_000, None),          // kept
+        ("grief", now - 5_000, Some(now + 1)), // kept until it expires
+        ("grief", now - 4_000, None),          // kept
+        ("anxiety", now - 2_000, None),        // too old for anxiety
+        ("anxiety", now - 900, None),          // over anxiety's count
+        ("anxiety", now - 800, None),          // kept
+        ("anxiety", now - 700, None),          // kept
+    ] {
+        n += 1;
+        store
+            .insert_post(&id(n), &post(name, created, expires))
+            .unwrap();
+    }
+    let read = |channel: &ChannelName, since: Option<u64>, limit: usize| {
+        let keep = rules.keep(channel);
+        times(
+            &store
+                .channel_posts(channel, since, limit, now, keep)
+                .unwrap(),
+        )
+    };
+    let grief_kept = [now - 8_000, now - 6_000, now - 5_000, now - 4_000];
+    let anxiety_kept = [now - 800, now - 700];
+    assert_eq!(read(&grief, None, 100), grief_kept);
+    assert_eq!(read(&anxiety, None, 100), anxiety_kept);
+    // The count is the channel's, whatever `since` and `limit` leave out.
+    assert_eq!(read(&grief, Some(now - 9_500), 100), grief_kept);
+    assert_eq!(read(&grief, None, 2), [now - 5_000, now - 4_000]);
+    let by_id: Vec<bool> = (1..=n)
+        .map(|i| store.kept_post(&id(i), now, &rules).unwrap().is_some())
+        .collect();
+    assert_eq!(
+        by_id,
+        [
+            false, false, true, false, true, true, true, false, false, true, true
+        ]
+    );
+
+    // The sweep deletes exactly what the reads left out.
+    let stats = store.sweep(now, &rules, &AtomicBool::new(false)).unwrap();
+    assert_eq!(stats.posts(), 5, "{stats:?}");
+    assert_eq!(times(&list(&store, &grief, None, 100)), grief_kept);
+    assert_eq!(times(&list(&store, &anxiety, None, 100)), anxiety_kept);
+    assert_eq!(store.post_count(), 6);
+    // One millisecond on, the post with an expiry is gone for readers.
+    let keep = rules.keep(&grief);
+    let later = store
+        .channel_posts(&grief, None, 100, now + 1, keep)
+        .unwrap();
+    assert_eq!(times(&later), [now - 8_000, now - 6_000, now - 4_000]);
+    assert!(store.kept_post(&id(6), now + 1, &rules).unwrap().is_none());
+}
+
+#[test]
+fn a_stopped_sweep_returns_early_and_the_next_one_finishes() {
+    let store = Store::temporary(CACHE).unwrap();
+    for i in 0..600 {
+        store
+            .insert_post(&id(i), &post("grief", u64::from(i), Some(1_000)))
+            .unwrap();
+    }
+    assert!(store.mark_seen(&id(9_999), 10).unwrap());
+    let rules = retention(1_000_000, 10_000);
+    let stats = store.sweep(5_000, &rules, &AtomicBool::new(true)).unwrap();
+    assert!(stats.interrupted, "{stats:?}");
+    assert!(stats.expired < 600, "{stats:?}");
+    assert!(store.is_seen(&id(9_999)).unwrap(), "seen ids wait too");
+    let rest = store.sweep(5_000, &rules, &AtomicBool::new(false)).unwrap();
+    assert!(!rest.interrupted);
+    assert_eq!(stats.expired + rest.expired, 600);
+    assert_eq!(store.post_count(), 0);
+    assert!(!store.is_seen(&id(9_999)).unwrap());
 }
 
 #[test]
@@ -397,15 +523,9 @@ fn a_corrupt_post_is_skipped_and_the_rest_stays_readable() {
         .unwrap();
     store.insert_post(&id(4), &post("grief", 4, None)).unwrap();
 
-    assert_eq!(
-        times(&store.channel_posts(&grief, None, 10).unwrap()),
-        [1, 4]
-    );
+    assert_eq!(times(&list(&store, &grief, None, 10)), [1, 4]);
     // Corrupt records do not use up the limit.
-    assert_eq!(
-        times(&store.channel_posts(&grief, None, 2).unwrap()),
-        [1, 4]
-    );
+    assert_eq!(times(&list(&store, &grief, None, 2)), [1, 4]);
     assert!(matches!(
         store.get_post(&id(2)),
         Err(StoreError::Corrupt(_))
@@ -433,9 +553,9 @@ fn a_corrupt_post_is_skipped_and_the_rest_stays_readable() {
     assert!(store.known_peers(10).unwrap().is_empty());
 
     // The sweep still deletes the corrupt post, with its index entry.
-    let stats = store.sweep(100, 1000, 2).unwrap();
+    let stats = sweep(&store, 100, 1000, 2);
     assert_eq!(stats.over_count, 2);
-    assert_eq!(times(&store.channel_posts(&grief, None, 10).unwrap()), [4]);
+    assert_eq!(times(&list(&store, &grief, None, 10)), [4]);
     assert_eq!(tree_keys(&store.inner.by_channel).len(), 2);
 }
 
