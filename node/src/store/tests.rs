@@ -228,10 +228,189 @@ fn a_database_that_is_not_a_hearth_store_is_refused() {
         db.insert("something", "else").unwrap();
         db.flush().unwrap();
     }
-    assert!(matches!(
-        Store::open(dir.path(), CACHE),
-        Err(StoreError::Corrupt(_))
-    ));
+    let err = Store::open(dir.path(), CACHE).unwrap_err();
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("is not a hearth store"), "{message}");
+    assert!(message.contains("hearth schema version"), "{message}");
+}
+
+/// A store of `posts` posts in `dir`, flushed and closed.
+fn filled(dir: &Path, posts: u32) {
+    let store = open(dir);
+    for n in 0..posts {
+        let mut p = post("grief", u64::from(n), None);
+        p.bytes = vec![7; 200];
+        store.insert_post(&id(n), &p).unwrap();
+    }
+    store.flush().unwrap();
+}
+
+/// Everything in a directory, by name, with its bytes (directories as
+/// empty).
+fn snapshot_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                bytes,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_truncated_or_garbled_store_is_refused_as_damaged_and_left_alone() {
+    type Damage = fn(&Path);
+    let cases: [(&str, Damage); 4] = [
+        ("cut in half", |dir| {
+            let db = std::fs::OpenOptions::new()
+                .write(true)
+                .open(dir.join("db"))
+                .unwrap();
+            let len = db.metadata().unwrap().len();
+            db.set_len(len / 2).unwrap();
+        }),
+        ("emptied", |dir| {
+            std::fs::write(dir.join("db"), b"").unwrap();
+        }),
+        // sled panics on this one while it opens.
+        ("garbled at the start", |dir| {
+            let mut bytes = std::fs::read(dir.join("db")).unwrap();
+            for b in bytes.iter_mut().take(600) {
+                *b ^= 0x5a;
+            }
+            std::fs::write(dir.join("db"), bytes).unwrap();
+        }),
+        ("with a garbled configuration", |dir| {
+            std::fs::write(dir.join("conf"), b"not sled's").unwrap();
+        }),
+    ];
+    for (what, damage) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        filled(dir.path(), 2_000);
+        damage(dir.path());
+        let witness = std::fs::read(dir.path().join(WITNESS_FILE)).unwrap();
+        // sled's own files, snapshots aside (sled writes one as it opens).
+        let names = |dir: &Path| -> Vec<String> {
+            snapshot_dir(dir)
+                .into_iter()
+                .map(|(name, _)| name)
+                .filter(|name| !name.starts_with("snap."))
+                .collect()
+        };
+        let before = names(dir.path());
+        let err = Store::open(dir.path(), CACHE).unwrap_err();
+        assert!(matches!(err, StoreError::Damaged { .. }), "{what}: {err:?}");
+        let message = err.to_string();
+        let shown = dir.path().display();
+        assert!(
+            message.starts_with(&format!("the store in {shown} is damaged (")),
+            "{what}: {message}"
+        );
+        assert!(
+            message.ends_with(&format!(
+                "move it away to start fresh: mv {shown} {shown}.broken"
+            )),
+            "{what}: {message}"
+        );
+        // Never reset: sled's own recovery may blank what it could not
+        // read, but hearth writes nothing, so it is refused again.
+        assert_eq!(names(dir.path()), before, "{what}");
+        assert_eq!(
+            std::fs::read(dir.path().join(WITNESS_FILE)).unwrap(),
+            witness,
+            "{what}"
+        );
+        let again = Store::open(dir.path(), CACHE).unwrap_err();
+        assert!(
+            matches!(again, StoreError::Damaged { .. }),
+            "{what}: {again:?}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_store_is_refused_or_opens_whole_never_silently_short() {
+    // Bytes flipped or the file cut at many places: sled recovers up to
+    // the damage, and the witness tells whether saved writes are gone.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let (mut refused, mut whole) = (0, 0);
+    for case in 0..12 {
+        let dir = tempfile::tempdir().unwrap();
+        filled(dir.path(), 500);
+        let path = dir.path().join("db");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = usize::try_from(next() % bytes.len() as u64).unwrap();
+        if case % 2 == 0 {
+            bytes.truncate(at);
+        } else {
+            let end = (at + 32).min(bytes.len());
+            for b in &mut bytes[at..end] {
+                *b = next() as u8;
+            }
+        }
+        std::fs::write(&path, bytes).unwrap();
+        match Store::open(dir.path(), CACHE) {
+            Ok(store) => {
+                assert_eq!(store.post_count(), 500, "case {case}: opened short");
+                whole += 1;
+            }
+            Err(StoreError::Damaged { .. }) => refused += 1,
+            Err(other) => panic!("case {case}: {other:?}"),
+        }
+    }
+    assert!(refused > 0, "no case was damaged enough to refuse");
+    eprintln!("{refused} refused, {whole} opened whole");
+}
+
+#[test]
+fn a_directory_of_other_files_is_refused_and_not_written_to() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let err = Store::open(dir.path(), CACHE).unwrap_err();
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err:?}");
+    assert!(err.to_string().contains("notes.txt"), "{err}");
+    assert_eq!(
+        snapshot_dir(dir.path()),
+        vec![("notes.txt".to_owned(), b"mine".to_vec())]
+    );
+    // A file where the directory should be.
+    let file = dir.path().join("notes.txt");
+    let err = Store::open(&file, CACHE).unwrap_err();
+    assert!(err.to_string().contains("it is a file"), "{err}");
+}
+
+#[test]
+fn a_store_from_before_the_witness_opens_and_gains_one() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path(), 10);
+    std::fs::remove_file(dir.path().join(WITNESS_FILE)).unwrap();
+    let store = open(dir.path());
+    assert_eq!(store.post_count(), 10);
+    assert!(dir.path().join(WITNESS_FILE).is_file());
+    drop(store);
+    // Many flushes later it still opens: the witness never runs ahead.
+    let store = open(dir.path());
+    for n in 10..50 {
+        store
+            .insert_post(&id(n), &post("grief", u64::from(n), None))
+            .unwrap();
+        store.flush().unwrap();
+    }
+    drop(store);
+    assert_eq!(open(dir.path()).post_count(), 50);
 }
 
 #[test]
