@@ -177,6 +177,30 @@ pub struct GlobalArgs {
         hide_short_help = true
     )]
     pub max_posts_per_channel: Option<String>,
+    /// Delete one channel's stored posts older than DAYS, like grief=7
+    /// (repeatable) [default: --retention-days]
+    #[arg(
+        long,
+        global = true,
+        value_name = "CHANNEL=DAYS",
+        env = "HEARTH_CHANNEL_RETENTION_DAYS",
+        value_delimiter = ',',
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub channel_retention_days: Vec<String>,
+    /// Keep at most N posts of one channel, like grief=500 (repeatable)
+    /// [default: --max-posts-per-channel]
+    #[arg(
+        long,
+        global = true,
+        value_name = "CHANNEL=N",
+        env = "HEARTH_CHANNEL_MAX_POSTS",
+        value_delimiter = ',',
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub channel_max_posts: Vec<String>,
     /// Memory for the store's cache, in MiB [default: 32]
     #[arg(
         long,
@@ -233,6 +257,16 @@ pub struct NodeArgs {
     /// A nickname shown beside your persona's name; empty for none
     #[arg(long, value_name = "NAME", env = "HEARTH_NICK")]
     pub nick: Option<String>,
+    /// Proof of work (leading zero bits, 0 to 32) that posts in one channel
+    /// must carry, like grief=20 (repeatable); give every node of the
+    /// channel the same [default: 0]
+    #[arg(
+        long,
+        value_name = "CHANNEL=BITS",
+        env = "HEARTH_CHANNEL_DIFFICULTY",
+        value_delimiter = ','
+    )]
+    pub channel_difficulty: Vec<String>,
     /// Options for nodes that serve others.
     #[command(flatten, next_help_heading = "Serving others (bootstrap nodes)")]
     pub serve: ServeArgs,

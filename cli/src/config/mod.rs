@@ -13,11 +13,13 @@
 //! - [`values`]: checks of single values;
 //! - [`paths`]: the data directory and the names in it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hearth_node::{IdentityMode, NodeConfig, PersonaMode, Retention, Storage};
+use hearth_node::{
+    ChannelRetention, IdentityMode, NodeConfig, NodeLimits, PersonaMode, Retention, Storage,
+};
 use hearth_protocol::{ChannelName, NetworkId};
 use libp2p::Multiaddr;
 
@@ -84,6 +86,12 @@ pub struct Config {
     pub max_posts_per_channel: usize,
     /// The store's cache in MiB.
     pub cache_mb: u64,
+    /// Days posts are kept, for channels that differ from `retention_days`.
+    pub channel_retention_days: BTreeMap<ChannelName, u32>,
+    /// Posts kept, for channels that differ from `max_posts_per_channel`.
+    pub channel_max_posts: BTreeMap<ChannelName, usize>,
+    /// The proof-of-work difficulty of channels that ask for one.
+    pub channel_difficulty: BTreeMap<ChannelName, u8>,
     /// For each setting, where its value came from (for `config show`).
     origins: BTreeMap<&'static str, Origin>,
     /// The file named by `--config` or `HEARTH_CONFIG`, if any.
@@ -166,13 +174,34 @@ impl Config {
             dht_server: self.dht_server,
             external_addrs: self.external.clone(),
             channels: self.channels.clone(),
-            retention: Retention {
-                max_age: Duration::from_secs(u64::from(self.retention_days) * 24 * 60 * 60),
-                max_posts_per_channel: self.max_posts_per_channel,
-                ..Retention::default()
+            retention: self.retention(),
+            limits: NodeLimits {
+                channel_difficulty: self
+                    .channel_difficulty
+                    .iter()
+                    .map(|(c, bits)| (c.clone(), *bits))
+                    .collect(),
+                ..NodeLimits::default()
             },
             cache_bytes: self.cache_mb.saturating_mul(1024 * 1024),
             ..NodeConfig::default()
+        }
+    }
+
+    /// How long posts are kept: node-wide, and per channel where set.
+    pub fn retention(&self) -> Retention {
+        let mut channels: HashMap<ChannelName, ChannelRetention> = HashMap::new();
+        for (channel, days) in &self.channel_retention_days {
+            channels.entry(channel.clone()).or_default().max_age = Some(days_to_duration(*days));
+        }
+        for (channel, posts) in &self.channel_max_posts {
+            channels.entry(channel.clone()).or_default().max_posts = Some(*posts);
+        }
+        Retention {
+            max_age: days_to_duration(self.retention_days),
+            max_posts_per_channel: self.max_posts_per_channel,
+            channels,
+            ..Retention::default()
         }
     }
 
@@ -231,6 +260,9 @@ impl Config {
             retention_days: Some(self.retention_days),
             max_posts_per_channel: Some(self.max_posts_per_channel),
             cache_mb: Some(self.cache_mb),
+            channel_retention_days: Some(by_name(&self.channel_retention_days)),
+            channel_max_posts: Some(by_name(&self.channel_max_posts)),
+            channel_difficulty: Some(by_name(&self.channel_difficulty)),
         }
     }
 
@@ -264,6 +296,14 @@ impl Config {
         }
         out
     }
+}
+
+fn days_to_duration(days: u32) -> Duration {
+    Duration::from_secs(u64::from(days) * 24 * 60 * 60)
+}
+
+fn by_name<T: Copy>(values: &BTreeMap<ChannelName, T>) -> BTreeMap<String, T> {
+    values.iter().map(|(c, v)| (c.to_string(), *v)).collect()
 }
 
 #[cfg(test)]
