@@ -322,6 +322,15 @@ pub enum Command {
     /// Show or create the configuration file
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Delete everything hearth keeps on this machine: store, keys, logs,
+    /// config
+    ///
+    /// Deletes, in the data directory, the store (posts, personas, keys,
+    /// blocklist, follows), the chat's logs, hearth.toml and the control
+    /// socket; anything else found there is kept and listed. Asks first on
+    /// a terminal; refuses while a node runs on the data directory. Posts
+    /// you sent may still be kept by the people who received them.
+    Wipe(WipeArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (roff), of hearth or of one command
@@ -434,6 +443,15 @@ pub enum ConfigCommand {
     Show(Box<NodeArgs>),
     /// Write a commented default hearth.toml (never overwrites)
     Init,
+}
+
+/// `hearth wipe`.
+#[derive(Debug, Args)]
+pub struct WipeArgs {
+    /// Do not ask: for scripts (without a terminal, wipe refuses to run
+    /// without it)
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `hearth man`.

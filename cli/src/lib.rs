@@ -66,6 +66,11 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // A damaged store makes its database panic while it opens; the
+        // store catches that and reports the damage, so say nothing here.
+        if hearth_node::store::opening_store() {
+            return;
+        }
         if std::env::var_os("RUST_BACKTRACE").is_some() {
             default(info);
             return;
