@@ -302,7 +302,8 @@ pub enum Command {
     /// On a terminal this opens the chat screen. Otherwise each line of
     /// standard input is posted to the first channel, and posts are printed
     /// (as JSON events with --json). The node keeps running after the end of
-    /// input until SIGINT or SIGTERM.
+    /// input until SIGINT, SIGTERM or SIGHUP. However it ends, every line
+    /// already typed is posted or kept to go out at the next start.
     Chat(NodeArgs),
     /// Run a node without a chat interface: join the configured channels,
     /// store and relay posts for your community

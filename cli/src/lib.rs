@@ -11,6 +11,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 mod args;
@@ -43,7 +44,9 @@ pub fn main() -> ExitCode {
         // `hearth … | head` closing the pipe early is not a failure.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hearth: {}", error::one_line(&e));
+            // Standard error may be gone with the terminal (SIGHUP):
+            // failing to say so must not become a panic.
+            let _ = writeln!(std::io::stderr(), "hearth: {}", error::one_line(&e));
             ExitCode::from(error::exit_code(&e))
         }
     }
