@@ -224,17 +224,16 @@ fn last_words(output: &Output, pending_posts: usize) -> std::io::Result<()> {
                 }
             }
             if pending_posts > 0 {
+                // One line of a narrow terminal: under 80 columns.
                 writeln!(
                     out,
-                    "hearth: {} of yours reached no one yet; {} saved and {} out the next \
-                     time you start hearth.",
+                    "hearth: {} reached no one yet; {} out when hearth next runs.",
                     headless::count(pending_posts, "post"),
                     if pending_posts == 1 {
-                        "it is"
+                        "it goes"
                     } else {
-                        "they are"
+                        "they go"
                     },
-                    if pending_posts == 1 { "goes" } else { "go" },
                 )?;
             }
         }
