@@ -11,6 +11,7 @@
 //! | `meta` | `"schema"` | [`SCHEMA_VERSION`] as `u32` BE |
 //! | `meta` | `"peer_key"` | the libp2p keypair, protobuf bytes as given |
 //! | `meta` | `"network"` | the network id the store belongs to, UTF-8 |
+//! | `meta` | `"generation"` | the number of the last flush, `u64` BE |
 //! | `posts` | message id (32) | [`StoredPost`] |
 //! | `by_channel` | channel ++ `0x00` ++ created_ms BE ++ id | empty |
 //! | `expiry` | expires_ms BE ++ id | empty (posts with an expiry only) |
