@@ -27,6 +27,9 @@
 //! SIGTERM say on the terminal how many posts wait, and the next start
 //! sends them to a peer and says so in the window.
 //!
+//! And that `hearth wipe` at a terminal lists what it will delete and
+//! deletes nothing unless the answer is yes.
+//!
 //! Without tmux the test says "skipped: tmux not installed" and passes (CI
 //! installs tmux first, see `.ci/run`).
 
@@ -465,6 +468,76 @@ fn sigterm_and_a_closed_terminal_keep_posts_being_signed() {
         drop(tmux);
         assert_eq!(history(&network, dir.path()), lines, "{how}");
     }
+}
+
+#[test]
+fn wipe_asks_on_a_terminal_and_deletes_only_after_yes() {
+    if !tmux_installed() {
+        eprintln!("skipped: tmux not installed");
+        return;
+    }
+    let unique = unique();
+    let network = format!("test-{unique}");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data = dir.path().join("data");
+    let made = clean_env(&mut Command::new(HEARTH))
+        .args([
+            "persona",
+            "show",
+            CHANNEL,
+            "--network",
+            &network,
+            "--data-dir",
+        ])
+        .arg(&data)
+        .stdin(Stdio::null())
+        .output()
+        .expect("hearth runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let store = data.join("store");
+    assert!(store.is_dir());
+    let shown = data.display().to_string();
+    let wipe = [HEARTH, "wipe", "--data-dir", shown.as_str()];
+    for (answer, gone) in [("no", false), ("yes", true)] {
+        let tmux = Tmux::start(&format!("hearth-wipe-{answer}-{unique}"), &wipe, dir.path());
+        let screen = tmux.wait_screen("the question", |s| {
+            s.iter().any(|row| row.ends_with("Type yes to confirm:"))
+        });
+        assert!(
+            screen
+                .iter()
+                .any(|row| row.starts_with(&format!("  {shown}/store (the store: "))),
+            "the store is not in the list:\n{}",
+            screen.join("\n")
+        );
+        assert!(store.is_dir(), "deleted before the answer");
+        tmux.type_text(answer);
+        tmux.press("Enter");
+        let screen = tmux.wait_screen("`hearth` to exit", |s| {
+            s.iter().any(|row| row.starts_with(EXITED))
+        });
+        assert!(
+            screen.iter().any(|row| *row == format!("{EXITED}0")),
+            "{}",
+            screen.join("\n")
+        );
+        let said = if gone {
+            format!("deleted {shown}/store (the store: posts, personas, keys, blocklist and")
+        } else {
+            "nothing deleted".to_owned()
+        };
+        assert!(
+            screen.iter().any(|row| row.starts_with(&said)),
+            "no {said:?}:\n{}",
+            screen.join("\n")
+        );
+        assert_eq!(store.exists(), !gone, "after {answer:?}");
+    }
+    assert!(!data.exists(), "the emptied data directory is gone too");
 }
 
 /// Waits, with a deadline, for process `pid` (not a child of the test) to
