@@ -142,6 +142,24 @@ impl Outbox {
     }
 }
 
+/// When an own post written at wall-clock `wall_ms` is dated, the last
+/// one having been dated `last_ms`: strictly after it, so that posts handed
+/// over within one millisecond still read in the order written, unless
+/// the clock was set back by more than a second (then the clock wins: a
+/// post dated far ahead of it would be refused by peers as from the
+/// future).
+fn own_time(wall_ms: u64, last_ms: u64) -> u64 {
+    let next = last_ms.saturating_add(1);
+    if next > wall_ms && next - wall_ms <= OWN_TIME_SLACK_MS {
+        next
+    } else {
+        wall_ms
+    }
+}
+
+/// How far ahead of the clock [`own_time`] may date a post.
+const OWN_TIME_SLACK_MS: u64 = 1_000;
+
 /// Removes the posts of `posts` that can no longer be delivered at
 /// `now_ms` and returns them as steps.
 fn give_up(
@@ -180,9 +198,7 @@ impl Service {
             let _ = reply.send(Err(NodeError::NotJoined(channel)));
             return;
         }
-        // Dated strictly after the previous own post, so that posts handed
-        // over within one millisecond still read in the order written.
-        let now = now_ms().max(self.last_own_ms.saturating_add(1));
+        let now = own_time(now_ms(), self.last_own_ms);
         self.last_own_ms = now;
         let persona = match self.personas.get(&self.store, &channel, now) {
             Ok((key, _)) => key,
@@ -567,6 +583,19 @@ mod tests {
                 send(&grief, &lasting),
             ]
         );
+    }
+
+    #[test]
+    fn own_posts_are_dated_in_the_order_written_unless_the_clock_went_back() {
+        // Three posts in one millisecond: one apart.
+        assert_eq!(own_time(T0, 0), T0);
+        assert_eq!(own_time(T0, T0), T0 + 1);
+        assert_eq!(own_time(T0, T0 + 1), T0 + 2);
+        // The clock moved on: it wins.
+        assert_eq!(own_time(T0 + 50, T0 + 2), T0 + 50);
+        // The clock was set back an hour: dated by the clock, not an hour
+        // ahead of it (peers would refuse that).
+        assert_eq!(own_time(T0 - HOUR, T0), T0 - HOUR);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! a post is gone for every reader from the moment it is past its limits,
 //! however long ago the last sweep ran.
 
+use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hearth_protocol::{ChannelName, MessageId};
@@ -202,10 +203,10 @@ impl Store {
         let after = keys::by_channel(&post.channel, post.created_ms, id);
         let end = keys::channel_end(name);
         let newer = || {
-            self.inner
-                .by_channel
-                .range(after.as_slice()..end.as_slice())
-                .skip(1)
+            self.inner.by_channel.range::<&[u8], _>((
+                Bound::Excluded(after.as_slice()),
+                Bound::Excluded(end.as_slice()),
+            ))
         };
         let mut entries = 0usize;
         for item in newer() {
