@@ -188,6 +188,30 @@ pub struct GlobalArgs {
         hide_short_help = true
     )]
     pub max_posts_per_channel: Option<String>,
+    /// Delete one channel's stored posts older than DAYS, like grief=7
+    /// (repeatable) [default: --retention-days]
+    #[arg(
+        long,
+        global = true,
+        value_name = "CHANNEL=DAYS",
+        env = "HEARTH_CHANNEL_RETENTION_DAYS",
+        value_delimiter = ',',
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub channel_retention_days: Vec<String>,
+    /// Keep at most N posts of one channel, like grief=500 (repeatable)
+    /// [default: --max-posts-per-channel]
+    #[arg(
+        long,
+        global = true,
+        value_name = "CHANNEL=N",
+        env = "HEARTH_CHANNEL_MAX_POSTS",
+        value_delimiter = ',',
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub channel_max_posts: Vec<String>,
     /// Memory for the store's cache, in MiB [default: 32]
     #[arg(
         long,
@@ -247,6 +271,16 @@ pub struct NodeArgs {
     /// A nickname shown beside your persona's name; empty for none
     #[arg(long, value_name = "NAME", env = "HEARTH_NICK")]
     pub nick: Option<String>,
+    /// Proof of work (leading zero bits, 0 to 32) that posts in one channel
+    /// must carry, like grief=20 (repeatable); give every node of the
+    /// channel the same [default: 0]
+    #[arg(
+        long,
+        value_name = "CHANNEL=BITS",
+        env = "HEARTH_CHANNEL_DIFFICULTY",
+        value_delimiter = ','
+    )]
+    pub channel_difficulty: Vec<String>,
     /// Options for nodes that serve others.
     #[command(flatten, next_help_heading = "Serving others (bootstrap nodes)")]
     pub serve: ServeArgs,
@@ -508,7 +542,8 @@ pub enum Command {
     /// On a terminal this opens the chat screen. Otherwise each line of
     /// standard input is posted to the first channel, and posts are printed
     /// (as JSON events with --json). The node keeps running after the end of
-    /// input until SIGINT or SIGTERM.
+    /// input until SIGINT, SIGTERM or SIGHUP. However it ends, every line
+    /// already typed is posted or kept to go out at the next start.
     Chat(NodeArgs),
     /// Run a node without a chat interface: join the configured channels,
     /// store and relay posts for your community
@@ -537,6 +572,15 @@ pub enum Command {
     /// Show or create the configuration file
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Delete everything hearth keeps on this machine: store, keys, logs,
+    /// config
+    ///
+    /// Deletes, in the data directory, the store (posts, personas, keys,
+    /// blocklist, follows), the chat's logs, hearth.toml and the control
+    /// socket; anything else found there is kept and listed. Asks first on
+    /// a terminal; refuses while a node runs on the data directory. Posts
+    /// you sent may still be kept by the people who received them.
+    Wipe(WipeArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (roff), of hearth or of one command
@@ -649,6 +693,15 @@ pub enum ConfigCommand {
     Show(Box<ShowArgs>),
     /// Write a commented default hearth.toml (never overwrites)
     Init,
+}
+
+/// `hearth wipe`.
+#[derive(Debug, Args)]
+pub struct WipeArgs {
+    /// Do not ask: for scripts (without a terminal, wipe refuses to run
+    /// without it)
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `hearth man`.

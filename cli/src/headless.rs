@@ -1,8 +1,9 @@
 //! `hearth chat` without a terminal, and `hearth run`: input lines become
 //! posts in the first channel ([`input`]), and events are printed as JSON
 //! lines (`--json`) or plain text. The node keeps running after the end of
-//! input until SIGINT or SIGTERM; the first signal stops the reading of
-//! input, and the node shuts down once every line read is posted.
+//! input until SIGINT, SIGTERM or SIGHUP; the first signal stops the
+//! reading of input, and the node shuts down once every line read is
+//! posted.
 
 mod input;
 #[cfg(test)]
@@ -21,20 +22,24 @@ use self::input::{InputTask, Poster};
 use crate::json::{self, JsonEvent};
 use crate::time;
 
-/// SIGINT and SIGTERM, caught so that both shut the node down cleanly.
+/// SIGINT, SIGTERM and SIGHUP (the terminal closed), caught so that each
+/// shuts the node down cleanly, keeping everything typed, instead of
+/// killing the process.
 #[derive(Debug)]
 pub struct Signals {
     interrupt: Signal,
     terminate: Signal,
+    hang_up: Signal,
 }
 
 impl Signals {
-    /// Starts catching SIGINT and SIGTERM. Call before starting the node,
-    /// so a signal during start-up is not lost.
+    /// Starts catching SIGINT, SIGTERM and SIGHUP. Call before starting the
+    /// node, so a signal during start-up is not lost.
     pub fn new() -> anyhow::Result<Self> {
         Ok(Self {
             interrupt: signal(SignalKind::interrupt()).context("cannot catch SIGINT")?,
             terminate: signal(SignalKind::terminate()).context("cannot catch SIGTERM")?,
+            hang_up: signal(SignalKind::hangup()).context("cannot catch SIGHUP")?,
         })
     }
 
@@ -43,6 +48,7 @@ impl Signals {
         tokio::select! {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
+            _ = self.hang_up.recv() => "SIGHUP",
         }
     }
 }
@@ -206,11 +212,47 @@ pub fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<String> {
                 _ => format!("* stopped reading input after an error: {lines} line{s} read"),
             }
         }
+        JsonEvent::Backlog { channel, posts } => format!(
+            "* {} you wrote before hearth last stopped {} for peers of #{channel}; {} out \
+             when someone is there",
+            count(*posts, "post"),
+            if *posts == 1 { "waits" } else { "wait" },
+            if *posts == 1 { "it goes" } else { "they go" },
+        ),
+        JsonEvent::BacklogSent {
+            channel,
+            posts,
+            peers,
+        } => format!(
+            "* {} from last time sent to {} in #{channel}",
+            count(*posts, "post"),
+            count(*peers, "peer")
+        ),
+        JsonEvent::Stopped { pending_posts: 0 } => return None,
+        JsonEvent::Stopped { pending_posts } => format!(
+            "* stopped: {} of yours {} for peers; {} out the next time hearth runs",
+            count(*pending_posts, "post"),
+            if *pending_posts == 1 { "waits" } else { "wait" },
+            if *pending_posts == 1 {
+                "it goes"
+            } else {
+                "they go"
+            },
+        ),
         JsonEvent::Error { message } => format!("hearth: {message}"),
         JsonEvent::Peer { .. } | JsonEvent::ChannelPeers { .. } | JsonEvent::Refused { .. } => {
             return None;
         }
     })
+}
+
+/// `1 post`, `3 posts`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// How the headless loop behaves.

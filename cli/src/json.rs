@@ -82,8 +82,34 @@ pub enum JsonEvent {
         /// Why.
         reason: String,
     },
+    /// Own posts written before this start, kept in the store because they
+    /// had reached nobody, wait for peers of a joined channel again; they
+    /// go out when someone is there (`backlog_sent`).
+    Backlog {
+        /// The channel.
+        channel: String,
+        /// How many posts wait.
+        posts: usize,
+    },
+    /// Own posts written before this start went out to peers now (each
+    /// also has its `sent` line).
+    BacklogSent {
+        /// The channel.
+        channel: String,
+        /// How many posts went out.
+        posts: usize,
+        /// Peers they went to.
+        peers: usize,
+    },
+    /// The node has stopped and its store is flushed: the last line `chat`
+    /// and `run` print. Every post handed to the node is stored.
+    Stopped {
+        /// Own posts that reached nobody yet: they wait in the store and go
+        /// out after the next start, when peers of their channel appear.
+        pending_posts: usize,
+    },
     /// Standard input is no longer read (`chat` without a terminal): at its
-    /// end, on SIGINT or SIGTERM, or after a read error. Each of the
+    /// end, on SIGINT, SIGTERM or SIGHUP, or after a read error. Each of the
     /// `lines` lines read is posted or reported before hearth exits.
     InputEnd {
         /// How many lines were read, blank and skipped ones included.
@@ -309,6 +335,22 @@ pub fn from_event(event: &Event) -> Option<JsonEvent> {
         Event::Refused { channel, reason } => JsonEvent::Refused {
             channel: channel.as_ref().map(ToString::to_string),
             reason: reason.clone(),
+        },
+        Event::Backlog { channel, posts } => JsonEvent::Backlog {
+            channel: channel.to_string(),
+            posts: *posts,
+        },
+        Event::BacklogSent {
+            channel,
+            posts,
+            peers,
+        } => JsonEvent::BacklogSent {
+            channel: channel.to_string(),
+            posts: *posts,
+            peers: *peers,
+        },
+        Event::ShutDown { pending_posts } => JsonEvent::Stopped {
+            pending_posts: *pending_posts,
         },
         Event::Lagged { missed } => JsonEvent::Error {
             message: format!("output fell behind and missed {missed} events"),

@@ -11,6 +11,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 mod args;
@@ -44,7 +45,9 @@ pub fn main() -> ExitCode {
         // `hearth … | head` closing the pipe early is not a failure.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hearth: {}", error::one_line(&e));
+            // Standard error may be gone with the terminal (SIGHUP):
+            // failing to say so must not become a panic.
+            let _ = writeln!(std::io::stderr(), "hearth: {}", error::one_line(&e));
             ExitCode::from(error::exit_code(&e))
         }
     }
@@ -67,6 +70,11 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // A damaged store makes its database panic while it opens; the
+        // store catches that and reports the damage, so say nothing here.
+        if hearth_node::store::opening_store() {
+            return;
+        }
         if std::env::var_os("RUST_BACKTRACE").is_some() {
             default(info);
             return;

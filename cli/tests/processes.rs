@@ -3,8 +3,11 @@
 //! crisis card shown with no node and no network (text and JSON), three
 //! nodes finding each other through a `hearth run --dht-server` bootstrap,
 //! `hearth block add` reaching a running node through its control socket,
-//! and a clean shutdown on SIGTERM that loses no post, not even one read
-//! from standard input and still waiting to be posted.
+//! a clean shutdown on SIGTERM that loses no post, not even one read
+//! from standard input and still waiting to be posted, the same on SIGTERM
+//! and SIGHUP with posts still being stamped (kept for the next start and
+//! sent then), `hearth wipe`, and damaged or foreign stores refused with
+//! what to do.
 //!
 //! Every process gets its own temporary data directory, a network id no
 //! other test uses (`test-<random>`), no mDNS and a loopback listen address
@@ -872,4 +875,265 @@ fn sigterm_shuts_down_cleanly_and_loses_nothing() {
         }
         assert_eq!(posts.len(), expected.len(), "{posts:?}");
     }
+}
+
+/// The proof of work the tests with posts in flight ask of their channel:
+/// a few tenths of a second a post here, so a post is still being stamped
+/// when a signal follows its line.
+const SLOW_CHANNEL: &str = "support=20";
+
+/// `hearth chat support --json` on `place` whose channel asks for
+/// [`SLOW_CHANNEL`] work.
+fn slow_chat(name: &'static str, place: &Place, bootstrap: Option<&str>) -> Node {
+    let mut args = vec![
+        "chat",
+        CHANNEL,
+        "--json",
+        "--no-mdns",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--channel-difficulty",
+        SLOW_CHANNEL,
+    ];
+    if let Some(address) = bootstrap {
+        args.extend(["--bootstrap", address]);
+    }
+    Node::start(name, place.command(&args))
+}
+
+impl Node {
+    /// Like [`Node::stop`], with time for the posts still to be stamped.
+    fn stop_slowly(&mut self, signal: Signal) {
+        self.signal(signal);
+        let deadline = Instant::now() + DEADLINE;
+        while self.receive(deadline) {}
+        assert!(
+            !self.open,
+            "{} did not exit\n{}",
+            self.name,
+            self.diagnostics()
+        );
+        let status = self.child.wait().expect("the exit status is readable");
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        assert!(
+            status.success(),
+            "{} exited with {status} after {signal}\n{}",
+            self.name,
+            self.diagnostics()
+        );
+        assert_no_panic(self.name, &self.stderr());
+    }
+}
+
+#[test]
+fn sigterm_and_sighup_with_posts_in_flight_keep_every_line_for_the_next_start() {
+    for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+        let network = unique_network();
+        let place = Place::new(&network);
+        let lines: Vec<String> = (1..=3).map(|i| format!("{signal} line {i}")).collect();
+
+        // Alone: nobody to send to. The three lines arrive in one write;
+        // the signal comes as soon as the first is stored, while the
+        // second is being stamped and the third waits its turn.
+        let mut alone = slow_chat("alone", &place, None);
+        alone.persona();
+        alone.say_at_once(&lines);
+        alone.wait_post(&lines[0]);
+        alone.stop_slowly(signal);
+        let end = alone.wait_type("input_end");
+        assert_eq!(end["reason"], "signal", "{end}");
+        for line in &lines {
+            alone.wait_post(line);
+        }
+        let stopped = alone.wait_type("stopped");
+        assert_eq!(stopped["pending_posts"], 3, "{}", alone.diagnostics());
+        let last = alone.events.last().expect("events");
+        assert_eq!(last["type"], "stopped", "the last line says what waits");
+        let posts = place.history(&[]);
+        for line in &lines {
+            assert_eq!(count_text(&posts, line), 1, "{line:?}: {posts:?}");
+        }
+
+        // The next start says what waited from last time, and sends it as
+        // soon as a peer is there.
+        let peer_place = Place::new(&network);
+        let mut peer = Node::chat("peer", &peer_place, None);
+        let address = peer.address();
+        let mut again = slow_chat("again", &place, Some(&address));
+        let backlog = again.wait_type("backlog");
+        assert_eq!(backlog["channel"], CHANNEL, "{backlog}");
+        assert_eq!(backlog["posts"], 3, "{backlog}");
+        let sent = again.wait_type("backlog_sent");
+        assert_eq!(sent["posts"], 3, "{sent}");
+        for line in &lines {
+            let got = peer.wait_post(line);
+            assert_eq!(got["own"], false, "{got}");
+        }
+        again.stop(Signal::SIGTERM);
+        assert_eq!(again.wait_type("stopped")["pending_posts"], 0);
+        peer.stop(Signal::SIGINT);
+    }
+}
+
+#[test]
+fn wipe_deletes_what_hearth_wrote_after_asking_and_never_under_a_running_node() {
+    let place = Place::new(&unique_network());
+    let dir = place.path();
+    std::fs::write(dir.join("hearth.toml"), "nick = \"sam\"\n").expect("write");
+    let mut node = Node::chat("node", &place, None);
+    node.persona();
+    node.say("something to forget");
+    node.wait_post("something to forget");
+    std::fs::write(dir.join("mine.txt"), "keep me").expect("write");
+    let store = dir.join("store");
+
+    // While the node runs: refused, nothing deleted.
+    let output = run(&mut place.command(&["wipe", "--yes"]));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is running on"), "{stderr}");
+    assert!(stderr.contains("stop it first"), "{stderr}");
+    assert!(store.is_dir() && dir.join("hearth.toml").is_file());
+    node.stop(Signal::SIGTERM);
+
+    // No terminal to confirm on, and no --yes: refused.
+    let output = run(&mut place.command(&["wipe"]));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+    assert!(store.is_dir());
+
+    let output = run(&mut place.command(&["wipe", "--yes"]));
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_no_panic("wipe", &text(&output.stderr));
+    let shown = dir.display();
+    for line in [
+        format!("deleted {shown}/hearth.toml (the config file)"),
+        format!("deleted {shown}/store (the store: posts, personas, keys, blocklist and follows)"),
+        format!("kept {shown}/mine.txt: hearth did not write it"),
+        "Posts you sent may still be kept by the people who received them: deletion on other \
+         people's machines is best effort."
+            .to_owned(),
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "no {line:?} in:\n{stdout}"
+        );
+    }
+    assert!(!store.exists(), "the store is gone");
+    assert!(!dir.join("hearth.toml").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mine.txt"))
+            .ok()
+            .as_deref(),
+        Some("keep me")
+    );
+
+    // Once the rest is gone, the data directory goes too.
+    std::fs::remove_file(dir.join("mine.txt")).expect("remove");
+    let logs = dir.join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    std::fs::write(logs.join("hearth.log"), "a log").expect("write");
+    let output = run(&mut place.command(&["wipe", "--yes", "--json"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        json_lines(&output),
+        [serde_json::json!({
+            "deleted": [logs.join("hearth.log"), logs, dir],
+            "kept": [],
+        })]
+    );
+    assert!(!dir.exists());
+}
+
+#[test]
+fn a_damaged_or_foreign_store_is_refused_with_what_to_do_and_never_reset() {
+    let network = unique_network();
+    let place = Place::new(&network);
+    let mut node = Node::chat("node", &place, None);
+    node.persona();
+    node.say("a post to keep");
+    node.wait_post("a post to keep");
+    node.stop(Signal::SIGTERM);
+    let store = place.path().join("store");
+    let db = store.join("db");
+    let pristine = std::fs::read(&db).expect("the store's log");
+
+    type Damage = fn(&Path, &[u8]);
+    let damages: [(&str, Damage); 2] = [
+        ("cut in half", |db, bytes| {
+            std::fs::write(db, &bytes[..bytes.len() / 2]).expect("write");
+        }),
+        // The store's database panics on this one while opening.
+        ("garbled at the start", |db, bytes| {
+            let mut bytes = bytes.to_vec();
+            for b in bytes.iter_mut().take(600) {
+                *b ^= 0x5a;
+            }
+            std::fs::write(db, bytes).expect("write");
+        }),
+    ];
+    let expected_end = format!(
+        "; move it away to start fresh: mv {0} {0}.broken",
+        store.display()
+    );
+    for (what, damage) in damages {
+        damage(&db, &pristine);
+        for args in [
+            &["history", CHANNEL][..],
+            &[
+                "chat",
+                CHANNEL,
+                "--json",
+                "--no-mdns",
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+            ][..],
+        ] {
+            let output = run(&mut place.command(args));
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{what}, {args:?}: {stderr}");
+            assert_no_panic(&format!("{what}, {args:?}"), &stderr);
+            let lines: Vec<&str> = stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "{what}, {args:?}: not one line: {stderr}");
+            assert!(
+                lines[0].contains(&format!("the store in {} is damaged (", store.display())),
+                "{what}, {args:?}: {stderr}"
+            );
+            assert!(
+                lines[0].ends_with(&expected_end),
+                "{what}, {args:?}: {stderr}"
+            );
+        }
+    }
+    // Doing what it says gives a fresh start.
+    let broken = place.path().join("store.broken");
+    std::fs::rename(&store, &broken).expect("mv");
+    let output = run(&mut place.command(&["persona", "show", CHANNEL]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    std::fs::remove_dir_all(&broken).expect("clean up");
+
+    // A directory of something else where the store should be.
+    let other = Place::new(&network);
+    let store = other.path().join("store");
+    std::fs::create_dir(&store).expect("mkdir");
+    std::fs::write(store.join("notes.txt"), "mine").expect("write");
+    let output = run(&mut other.command(&["persona", "show", CHANNEL]));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} is not a hearth store (it holds notes.txt, which hearth did not write)",
+            store.display()
+        )),
+        "{stderr}"
+    );
+    let names: Vec<_> = std::fs::read_dir(&store)
+        .expect("read")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, ["notes.txt"], "nothing was written into it");
 }

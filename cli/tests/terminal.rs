@@ -31,6 +31,16 @@
 //!   shown with the question, the line stays in the input, and the store
 //!   (asked through `hearth history`) has nothing; Enter again sends it.
 //!
+//! And that nothing typed is lost however the window ends, with a channel
+//! slow enough (proof of work) that posts are still being signed when it
+//! does: `/quit`, SIGTERM and a closed terminal (SIGHUP) each keep every
+//! line typed (the log says how many were still being signed), `/quit` and
+//! SIGTERM say on the terminal how many posts wait, and the next start
+//! sends them to a peer and says so in the window.
+//!
+//! And that `hearth wipe` at a terminal lists what it will delete and
+//! deletes nothing unless the answer is yes.
+//!
 //! Without tmux the tests say "skipped: tmux not installed" and pass (CI
 //! installs tmux first, see `.ci/run`).
 
@@ -421,6 +431,328 @@ fn hearth_json(args: &[&str]) -> Value {
         .expect("one JSON object")
 }
 
+/// The proof of work the quitting tests ask of their channel: a second or
+/// more per post here, so posts typed just before quitting are still being
+/// stamped when the window closes.
+const SLOW_CHANNEL: &str = "support=21";
+/// The line `hearth chat` prints after the chat screen when `n` of the
+/// user's posts wait for peers.
+fn waiting_line(n: usize) -> String {
+    format!("hearth: {n} posts reached no one yet; they go out when hearth next runs.")
+}
+
+/// `hearth chat` on `dir`, alone or bootstrapping from `peer`, with a slow
+/// channel and its logs (at `info`) in `dir`.
+fn slow_chat(network: &str, dir: &Path, peer: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> = [
+        HEARTH,
+        "chat",
+        CHANNEL,
+        "--network",
+        network,
+        "--no-mdns",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--channel-difficulty",
+        SLOW_CHANNEL,
+        "--log",
+        "info",
+        "--data-dir",
+    ]
+    .map(str::to_owned)
+    .into();
+    args.push(dir.display().to_string());
+    if let Some(peer) = peer {
+        args.extend(["--bootstrap".to_owned(), peer.to_owned()]);
+    }
+    args
+}
+
+/// Types each line and presses Enter after it; returns once the window has
+/// taken every one (the input line is empty again after the last).
+fn type_lines(tmux: &Tmux, lines: &[String]) {
+    for line in lines {
+        tmux.type_text(line);
+        tmux.wait_screen("the line typed", |s| input_line(s) == format!("> {line}"));
+        tmux.press("Enter");
+    }
+    tmux.wait_screen("the last line taken", |s| input_line(s) == PLACEHOLDER);
+}
+
+/// `hearth history support --json` on `dir`: the texts, oldest first.
+fn history(network: &str, dir: &Path) -> Vec<String> {
+    let output = clean_env(&mut Command::new(HEARTH))
+        .args([
+            "history",
+            CHANNEL,
+            "--json",
+            "--network",
+            network,
+            "--data-dir",
+        ])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("hearth history runs");
+    assert!(
+        output.status.success(),
+        "history failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            let post: Value = serde_json::from_str(line).expect("a JSON line");
+            post["text"].as_str().expect("a text").to_owned()
+        })
+        .collect()
+}
+
+/// The number in the log's line "chat window closed … signing=N": how many
+/// posts were still being stamped when the window closed.
+fn signing_at_close(log: &Path) -> usize {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let line = text
+        .lines()
+        .find(|l| l.contains("chat window closed"))
+        .unwrap_or_else(|| panic!("no `chat window closed` in the log:\n{text}"));
+    line.split("signing=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no signing count in {line:?}"))
+}
+
+#[test]
+fn quit_with_posts_being_signed_keeps_them_and_the_next_start_sends_them() {
+    if !tmux_installed() {
+        eprintln!("skipped: tmux not installed");
+        return;
+    }
+    let unique = unique();
+    let network = format!("test-{unique}");
+    let peer_dir = tempfile::tempdir().expect("a temporary directory");
+    let my_dir = tempfile::tempdir().expect("a temporary directory");
+    let lines: Vec<String> = (1..=3)
+        .map(|i| format!("typed before quitting {i}"))
+        .collect();
+
+    // Alone: three lines, then /quit while they are being signed.
+    let args = slow_chat(&network, my_dir.path(), None);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let tmux = Tmux::start(&format!("hearth-quit-{unique}"), &args, my_dir.path());
+    tmux.wait_screen("the chat", |s| input_line(s) == PLACEHOLDER);
+    type_lines(&tmux, &lines);
+    tmux.type_text("/quit");
+    tmux.press("Enter");
+    let screen = tmux.wait_screen("`hearth` to exit", |s| {
+        s.iter().any(|row| row.starts_with(EXITED))
+    });
+    assert!(
+        screen.iter().any(|row| *row == format!("{EXITED}0")),
+        "{}",
+        screen.join("\n")
+    );
+    assert!(
+        screen.iter().any(|row| *row == waiting_line(3)),
+        "no word of the posts waiting:\n{}",
+        screen.join("\n")
+    );
+    let signing = signing_at_close(&tmux.log);
+    eprintln!("{signing} of 3 posts were still being signed at /quit");
+    assert!(
+        signing > 0,
+        "every post was signed before /quit: nothing was in flight"
+    );
+    drop(tmux);
+    assert_eq!(
+        history(&network, my_dir.path()),
+        lines,
+        "in the order typed"
+    );
+
+    // The next start, with a peer there: the posts go out, and it says so.
+    let mut peer = Peer::start(peer_dir.path(), &network);
+    let listening = peer.wait("its `listening` event", |e| e["type"] == "listening");
+    let address = listening["address"]
+        .as_str()
+        .expect("an address")
+        .to_owned();
+    let args = slow_chat(&network, my_dir.path(), Some(&address));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let tmux = Tmux::start(&format!("hearth-again-{unique}"), &args, my_dir.path());
+    tmux.wait_screen("the posts from last time, sent", |s| {
+        s.iter()
+            .any(|row| row.contains("3 posts from last time were sent to #support."))
+    });
+    for line in &lines {
+        peer.wait("a post from last time", |e| {
+            e["type"] == "post" && e["text"] == line.as_str()
+        });
+    }
+    tmux.type_text("/quit");
+    tmux.press("Enter");
+    let screen = tmux.wait_screen("`hearth` to exit", |s| {
+        s.iter().any(|row| row.starts_with(EXITED))
+    });
+    assert!(
+        screen.iter().any(|row| *row == format!("{EXITED}0")),
+        "{}",
+        screen.join("\n")
+    );
+    assert!(
+        !screen.iter().any(|row| row.contains("reached no one")),
+        "{}",
+        screen.join("\n")
+    );
+}
+
+#[test]
+fn sigterm_and_a_closed_terminal_keep_posts_being_signed() {
+    if !tmux_installed() {
+        eprintln!("skipped: tmux not installed");
+        return;
+    }
+    for how in ["SIGTERM", "SIGHUP"] {
+        let unique = unique();
+        let network = format!("test-{unique}");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let lines: Vec<String> = (1..=3).map(|i| format!("{how} line {i}")).collect();
+        let args = slow_chat(&network, dir.path(), None);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let tmux = Tmux::start(&format!("hearth-{how}-{unique}"), &args, dir.path());
+        tmux.wait_screen("the chat", |s| input_line(s) == PLACEHOLDER);
+        let pid = tmux.hearth_pid();
+        type_lines(&tmux, &lines);
+        if how == "SIGTERM" {
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)
+                .expect("SIGTERM is sent");
+            let screen = tmux.wait_screen("`hearth` to exit", |s| {
+                s.iter().any(|row| row.starts_with(EXITED))
+            });
+            assert!(
+                screen.iter().any(|row| *row == format!("{EXITED}0")),
+                "{}",
+                screen.join("\n")
+            );
+            assert!(
+                screen.iter().any(|row| *row == waiting_line(3)),
+                "{}",
+                screen.join("\n")
+            );
+        } else {
+            // Closing the terminal: tmux hangs up the pane's terminal.
+            tmux.run(&["kill-server"]);
+            wait_gone(pid, &tmux.log);
+        }
+        let log = std::fs::read_to_string(&tmux.log).unwrap_or_default();
+        assert!(
+            log.contains("node stopped; store flushed"),
+            "{how}: no clean stop in the log:\n{log}"
+        );
+        let signing = signing_at_close(&tmux.log);
+        eprintln!("{how}: {signing} of 3 posts were still being signed");
+        assert!(signing > 0, "{how}: nothing was in flight");
+        assert!(!log.contains("panicked"), "{how}:\n{log}");
+        drop(tmux);
+        assert_eq!(history(&network, dir.path()), lines, "{how}");
+    }
+}
+
+#[test]
+fn wipe_asks_on_a_terminal_and_deletes_only_after_yes() {
+    if !tmux_installed() {
+        eprintln!("skipped: tmux not installed");
+        return;
+    }
+    let unique = unique();
+    let network = format!("test-{unique}");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data = dir.path().join("data");
+    let made = clean_env(&mut Command::new(HEARTH))
+        .args([
+            "persona",
+            "show",
+            CHANNEL,
+            "--network",
+            &network,
+            "--data-dir",
+        ])
+        .arg(&data)
+        .stdin(Stdio::null())
+        .output()
+        .expect("hearth runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let store = data.join("store");
+    assert!(store.is_dir());
+    let shown = data.display().to_string();
+    let wipe = [HEARTH, "wipe", "--data-dir", shown.as_str()];
+    for (answer, gone) in [("no", false), ("yes", true)] {
+        let tmux = Tmux::start(&format!("hearth-wipe-{answer}-{unique}"), &wipe, dir.path());
+        let screen = tmux.wait_screen("the question", |s| {
+            s.iter().any(|row| row.ends_with("Type yes to confirm:"))
+        });
+        assert!(
+            screen
+                .iter()
+                .any(|row| row.starts_with(&format!("  {shown}/store (the store: "))),
+            "the store is not in the list:\n{}",
+            screen.join("\n")
+        );
+        assert!(store.is_dir(), "deleted before the answer");
+        tmux.type_text(answer);
+        tmux.press("Enter");
+        let screen = tmux.wait_screen("`hearth` to exit", |s| {
+            s.iter().any(|row| row.starts_with(EXITED))
+        });
+        assert!(
+            screen.iter().any(|row| *row == format!("{EXITED}0")),
+            "{}",
+            screen.join("\n")
+        );
+        let said = if gone {
+            format!("deleted {shown}/store (the store: posts, personas, keys, blocklist and")
+        } else {
+            "nothing deleted".to_owned()
+        };
+        assert!(
+            screen.iter().any(|row| row.starts_with(&said)),
+            "no {said:?}:\n{}",
+            screen.join("\n")
+        );
+        assert_eq!(store.exists(), !gone, "after {answer:?}");
+    }
+    assert!(!data.exists(), "the emptied data directory is gone too");
+}
+
+/// Waits, with a deadline, for process `pid` (not a child of the test) to
+/// be gone.
+fn wait_gone(pid: nix::unistd::Pid, log: &Path) {
+    let deadline = Instant::now() + PATIENCE;
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    while proc.exists() {
+        // A zombie is gone too: it waits only for its reaper.
+        let state = std::fs::read_to_string(proc.join("stat")).unwrap_or_default();
+        if state
+            .split(") ")
+            .nth(1)
+            .is_some_and(|rest| rest.starts_with('Z'))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hearth (process {pid}) did not exit after SIGHUP; its log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
 /// Whether `tmux` can be run.
 fn tmux_installed() -> bool {
     Command::new("tmux")
@@ -677,6 +1009,19 @@ impl Tmux {
             parts.next().expect("a column"),
             parts.next().expect("a row"),
         )
+    }
+
+    /// The process id of `hearth`: the child of the pane's shell.
+    fn hearth_pid(&self) -> nix::unistd::Pid {
+        let shell = self.format("#{pane_pid}");
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .expect("the shell's children");
+        let pid: i32 = children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("hearth runs under the pane's shell");
+        nix::unistd::Pid::from_raw(pid)
     }
 
     /// Types `text` as it is (no key names).

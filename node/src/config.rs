@@ -163,15 +163,47 @@ impl NodeLimits {
     }
 }
 
-/// How long posts are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How long posts are kept: every node deletes posts past these limits
+/// (and its own posts too), and never serves or shows them.
+///
+/// A post goes when the first of these applies: its author's expiry
+/// passed; it is older than the channel's maximum age; or the channel
+/// holds more posts than its maximum count and it is among the oldest.
+/// [`Retention::channels`] overrides the two maximums for single channels
+/// (by exact name: `grief` does not cover `grief/es`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retention {
-    /// Posts older than this are deleted.
+    /// Posts older than this are deleted (30 days by default).
     pub max_age: Duration,
-    /// At most this many posts per channel; the oldest go first.
+    /// At most this many posts per channel; the oldest go first (10 000 by
+    /// default).
     pub max_posts_per_channel: usize,
-    /// How often the sweeper runs.
+    /// How often the sweeper runs (every minute by default). Reads never
+    /// return what the next sweep would delete, so this only bounds how
+    /// long deleted posts take up room.
     pub sweep_interval: Duration,
+    /// Limits for single channels, overriding the two above.
+    pub channels: HashMap<ChannelName, ChannelRetention>,
+}
+
+/// Retention limits for one channel; `None` keeps the node-wide value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelRetention {
+    /// Posts of the channel older than this are deleted.
+    pub max_age: Option<Duration>,
+    /// At most this many posts of the channel are kept.
+    pub max_posts: Option<usize>,
+}
+
+impl Retention {
+    /// The limits that apply to `channel`.
+    pub fn keep(&self, channel: &ChannelName) -> Keep {
+        let own = self.channels.get(channel).copied().unwrap_or_default();
+        Keep {
+            max_age_ms: millis(own.max_age.unwrap_or(self.max_age)),
+            max_posts: own.max_posts.unwrap_or(self.max_posts_per_channel),
+        }
+    }
 }
 
 impl Default for Retention {
@@ -180,6 +212,7 @@ impl Default for Retention {
             max_age: Duration::from_secs(30 * 24 * 60 * 60),
             max_posts_per_channel: 10_000,
             sweep_interval: Duration::from_secs(60),
+            channels: HashMap::new(),
         }
     }
 }
@@ -258,6 +291,32 @@ impl DhtLimits {
             ..Self::default()
         }
     }
+}
+
+/// The retention limits of one channel, as the store applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keep {
+    /// Posts created more than this many ms ago are gone.
+    pub max_age_ms: u64,
+    /// Only the newest this many posts are kept.
+    pub max_posts: usize,
+}
+
+impl Keep {
+    /// No limit but the authors' own expiries.
+    pub const FOREVER: Keep = Keep {
+        max_age_ms: u64::MAX,
+        max_posts: usize::MAX,
+    };
+
+    /// The oldest `created_ms` still kept at `now_ms`.
+    pub fn oldest_kept(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.max_age_ms)
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The complete configuration of a node. [`crate::Node::builder`] fills it

@@ -147,8 +147,9 @@ pub enum Event {
     },
     /// An own post that waited for peers (it was written when the channel
     /// had none) was given up before it reached any: it would now be
-    /// refused by every peer. It stays in the store and in the history;
-    /// only sending it is abandoned.
+    /// refused by every peer. Only sending it is abandoned: it stays in the
+    /// store and the history as long as retention keeps it (an expired post
+    /// is gone at once).
     Undelivered {
         /// The post.
         id: MessageId,
@@ -156,6 +157,32 @@ pub enum Event {
         channel: ChannelName,
         /// Why it was given up.
         reason: UndeliveredReason,
+    },
+    /// Own posts written before this start, kept in the store because they
+    /// had reached no peer yet, wait again: the channel was joined and they
+    /// go out when peers of it appear ([`Event::BacklogSent`]).
+    Backlog {
+        /// The channel.
+        channel: ChannelName,
+        /// How many posts wait.
+        posts: usize,
+    },
+    /// Own posts written before this start, kept in the store, went out to
+    /// peers now (each also has its [`Event::Sent`]).
+    BacklogSent {
+        /// The channel.
+        channel: ChannelName,
+        /// How many posts went out.
+        posts: usize,
+        /// Peers they went to.
+        peers: usize,
+    },
+    /// The node has stopped: every post handed to it is stored and the
+    /// store is flushed. The last event of a node.
+    ShutDown {
+        /// Own posts that reached no peer and wait in the store; they go
+        /// out after the next start, once peers of their channel appear.
+        pending_posts: usize,
     },
     /// A connection to a peer opened.
     PeerConnected {

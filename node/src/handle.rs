@@ -4,7 +4,10 @@
 //! store and the policy, and waits for its answer. Nothing else touches
 //! them.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hearth_protocol::{
@@ -67,6 +70,24 @@ impl Default for HistoryQuery {
 }
 
 type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
+
+/// A post handed to the node by [`NodeHandle::submit`]; resolves to the
+/// outcome of its publish. Dropping it does not withdraw the post.
+#[derive(Debug)]
+#[must_use = "the post is published anyway; await this for its outcome"]
+pub struct Submitted {
+    answer: oneshot::Receiver<Result<Published, NodeError>>,
+}
+
+impl Future for Submitted {
+    type Output = Result<Published, NodeError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.answer)
+            .poll(cx)
+            .map(|answer| answer.unwrap_or(Err(NodeError::Stopped)))
+    }
+}
 
 /// A request to the node task. One variant per [`NodeHandle`] method.
 #[derive(Debug)]
@@ -212,8 +233,35 @@ impl NodeHandle {
         channel: ChannelName,
         options: PostOptions,
     ) -> Result<Published, NodeError> {
-        self.request(|r| Command::Publish(channel, options, r))
+        self.submit(channel, options).await?.await
+    }
+
+    /// Hands a post to the node and returns as soon as the node has it,
+    /// before it is signed and stamped with proof of work; await the
+    /// returned [`Submitted`] for the outcome that
+    /// [`NodeHandle::publish_with`] returns.
+    ///
+    /// Once this returns, the post is the node's: it is published even if
+    /// the [`Submitted`] is dropped, and a [`NodeHandle::shutdown`] that
+    /// follows waits for its proof of work and keeps it in the store,
+    /// pending, to go out after the next start. Posts submitted one after
+    /// the other are dated in that order. This is how an interface hands
+    /// over everything typed when it is closed, without waiting for each
+    /// post's proof of work in turn.
+    pub async fn submit(
+        &self,
+        channel: ChannelName,
+        options: PostOptions,
+    ) -> Result<Submitted, NodeError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Publish(channel, options, reply);
+        let span = tracing::debug_span!("command", name = command.name());
+        self.commands
+            .send(command)
+            .instrument(span)
             .await
+            .map_err(|_| NodeError::Stopped)?;
+        Ok(Submitted { answer })
     }
 
     /// Stored posts of a channel (joined or not).

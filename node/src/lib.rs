@@ -41,14 +41,14 @@ pub mod store;
 mod swarm;
 
 pub use config::{
-    DhtLimits, IdentityMode, NodeConfig, NodeLimits, PersonaMode, Rate, RelayServerLimits,
-    Retention, Storage,
+    ChannelRetention, DhtLimits, IdentityMode, Keep, NodeConfig, NodeLimits, PersonaMode, Rate,
+    RelayServerLimits, Retention, Storage,
 };
 pub use error::{EntryError, HeldListError, NodeError, SetupError};
 pub use event::{
     ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
     UndeliveredReason,
 };
-pub use handle::{HistoryQuery, NodeHandle, PostOptions};
+pub use handle::{HistoryQuery, NodeHandle, PostOptions, Submitted};
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{Node, NodeBuilder};

@@ -15,7 +15,7 @@ use hearth_node::{Multiaddr, PeerId};
 use libp2p::multiaddr::Protocol;
 use serde::Serialize;
 
-use super::node::{serve_control, start_with, stop};
+use super::node::{Output, serve_control, start_with, stop};
 use super::{print, print_json};
 use crate::config::Config;
 use crate::headless::Signals;
@@ -69,7 +69,7 @@ pub async fn run(config: Config, json: bool) -> anyhow::Result<()> {
         }
     }
     .await;
-    stop(handle, server, result).await
+    stop(handle, server, result, Output::lines(json)).await
 }
 
 /// Prints a `listening` or `joined` event as JSON or plain text.

@@ -22,6 +22,7 @@ pub mod history;
 pub mod info;
 pub mod node;
 pub mod persona;
+pub mod wipe;
 
 /// Runs the parsed command line.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -80,6 +81,18 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&global, SettingArgs::default())?;
             logging::to_stderr(&config.log, config.log_format);
             block_on(info::peers(config, json))
+        }
+        Command::Wipe(args) => {
+            // The data directory's own hearth.toml cannot move the data
+            // directory, and a broken one must not keep it from being
+            // deleted: only a file named by --config is read.
+            let config = if global.config.is_some() {
+                Config::load(&global, SettingArgs::default())?
+            } else {
+                Config::load_without_file(&global)?
+            };
+            logging::to_stderr(&config.log, config.log_format);
+            block_on(wipe::run(args, config, json))
         }
         Command::Status => {
             let config = Config::load(&global, SettingArgs::default())?;

@@ -1,16 +1,18 @@
 //! `hearth chat` and `hearth run`: the commands that run a node.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use hearth_node::{NodeBuilder, NodeConfig, NodeHandle};
+use hearth_node::{Event, NodeBuilder, NodeConfig, NodeHandle};
 
 use crate::config::Config;
 use crate::control::{self, ControlServer};
 use crate::error::usage;
 use crate::headless::{self, Signals};
+use crate::json::JsonEvent;
 use crate::logging;
+use crate::tui::Closed;
 
 /// How long to keep retrying while another process (a `hearth` command
 /// reading the store) briefly holds the store.
@@ -34,18 +36,22 @@ pub async fn chat(config: Config, json: bool) -> anyhow::Result<()> {
     let mut signals = Signals::new()?;
     let handle = start(&config).await?;
     let server = serve_control(&config, &handle);
-    let result = if interactive {
-        interactive_chat(&config, &handle, &mut signals).await
-    } else {
-        let options = headless::Options {
-            json,
-            read_stdin: true,
-            nick: config.nick.clone(),
-            show_posts: true,
+    if interactive {
+        let closed = interactive_chat(&config, &handle, &mut signals).await;
+        let (result, closed) = match closed {
+            Ok(closed) => (Ok(()), closed),
+            Err(e) => (Err(e), Closed::default()),
         };
-        headless::run(&handle, &config.channels, options, &mut signals).await
+        return stop(handle, server, result, Output::Terminal(closed)).await;
+    }
+    let options = headless::Options {
+        json,
+        read_stdin: true,
+        nick: config.nick.clone(),
+        show_posts: true,
     };
-    stop(handle, server, result).await
+    let result = headless::run(&handle, &config.channels, options, &mut signals).await;
+    stop(handle, server, result, Output::lines(json)).await
 }
 
 /// `hearth run`: a node with no chat interface.
@@ -63,14 +69,16 @@ pub async fn run(config: Config, json: bool) -> anyhow::Result<()> {
         show_posts: false,
     };
     let result = headless::run(&handle, &config.channels, options, &mut signals).await;
-    stop(handle, server, result).await
+    stop(handle, server, result, Output::lines(json)).await
 }
 
 async fn interactive_chat(
     config: &Config,
     handle: &NodeHandle,
     signals: &mut Signals,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Closed> {
+    // Subscribed before joining: a join says what waited from last time.
+    let events = handle.events();
     for channel in &config.channels {
         handle
             .join(channel.clone())
@@ -78,19 +86,20 @@ async fn interactive_chat(
             .with_context(|| format!("cannot join #{channel}"))?;
     }
     let care = crate::care::ChatCare::gather(config);
-    let tui = crate::tui::run(
+    let stop = async {
+        let name = signals.recv().await;
+        tracing::info!(signal = name, "shutting down");
+        name
+    };
+    crate::tui::run(
         handle.clone(),
         config.channels.clone(),
         config.nick.clone(),
         care,
-    );
-    tokio::select! {
-        result = tui => result,
-        name = signals.recv() => {
-            tracing::info!(signal = name, "shutting down");
-            Ok(())
-        }
-    }
+        events,
+        stop,
+    )
+    .await
 }
 
 /// Starts the node on the configuration's data directory, after making sure
@@ -153,17 +162,95 @@ pub(super) fn serve_control(config: &Config, handle: &NodeHandle) -> Option<Cont
     }
 }
 
-/// Closes the control socket, then shuts the node down (flushing the
-/// store), whatever `result` is.
+/// Where the last words go once the node has stopped.
+pub(super) enum Output {
+    /// JSON lines (`--json`).
+    Json,
+    /// Plain text lines.
+    Plain,
+    /// The terminal the chat window was on, with what the window handed
+    /// over as it closed.
+    Terminal(Closed),
+}
+
+impl Output {
+    pub(super) fn lines(json: bool) -> Self {
+        if json { Output::Json } else { Output::Plain }
+    }
+}
+
+/// Closes the control socket, then shuts the node down (it waits for posts
+/// still being signed and keeps them, and flushes the store), whatever
+/// `result` is, and says how many own posts wait for peers.
 pub(super) async fn stop(
     handle: NodeHandle,
     server: Option<ControlServer>,
     result: anyhow::Result<()>,
+    output: Output,
 ) -> anyhow::Result<()> {
     drop(server);
+    let mut events = handle.events();
     let closed = handle
         .shutdown()
         .await
         .context("cannot shut the node down cleanly");
+    // The node's last event says what waits; the stream ends after it.
+    let mut pending = None;
+    while let Some(event) = events.next().await {
+        if let Event::ShutDown { pending_posts } = event {
+            pending = Some(pending_posts);
+        }
+    }
+    if let Some(pending_posts) = pending {
+        // Standard output may be gone (SIGHUP): the words are best effort.
+        let _ = last_words(&output, pending_posts);
+    }
     result.and(closed)
+}
+
+fn last_words(output: &Output, pending_posts: usize) -> std::io::Result<()> {
+    let stopped = JsonEvent::Stopped { pending_posts };
+    let mut out = std::io::stdout().lock();
+    match output {
+        Output::Json => {
+            let line = serde_json::to_string(&stopped).map_err(std::io::Error::other)?;
+            writeln!(out, "{line}")?;
+        }
+        Output::Plain => {
+            if let Some(text) = headless::plain(&stopped) {
+                writeln!(out, "{text}")?;
+            }
+        }
+        Output::Terminal(closed) => {
+            if !closed.unsaved.is_empty() {
+                writeln!(
+                    out,
+                    "hearth: the node had stopped, so {} could not be saved; here {}:",
+                    headless::count(closed.unsaved.len(), "post"),
+                    if closed.unsaved.len() == 1 {
+                        "it is"
+                    } else {
+                        "they are"
+                    }
+                )?;
+                for text in &closed.unsaved {
+                    writeln!(out, "  {text}")?;
+                }
+            }
+            if pending_posts > 0 {
+                // One line of a narrow terminal: under 80 columns.
+                writeln!(
+                    out,
+                    "hearth: {} reached no one yet; {} out when hearth next runs.",
+                    headless::count(pending_posts, "post"),
+                    if pending_posts == 1 {
+                        "it goes"
+                    } else {
+                        "they go"
+                    },
+                )?;
+            }
+        }
+    }
+    out.flush()
 }

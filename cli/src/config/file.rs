@@ -2,6 +2,7 @@
 //! file (which may be hostile: capped, every error names the file, the line
 //! and the key), and the commented default that `config init` writes.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -154,6 +155,15 @@ pub struct Settings {
     /// Fold, open or hide posts behind content warnings, by label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_warnings: Option<std::collections::BTreeMap<String, String>>,
+    /// Days posts are kept, by channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_retention_days: Option<BTreeMap<String, u32>>,
+    /// Posts kept, by channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_max_posts: Option<BTreeMap<String, usize>>,
+    /// Proof-of-work difficulty, by channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_difficulty: Option<BTreeMap<String, u8>>,
 }
 
 impl Settings {
@@ -327,6 +337,21 @@ pub const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting is optio
 # Env: HEARTH_CACHE_MB. Flag: --cache-mb.
 # cache_mb = 32
 
+# Retention for single channels, overriding the two settings above: days,
+# and posts kept. A table of channel names, like {grief=7, "grief/es"=14}.
+# Env: HEARTH_CHANNEL_RETENTION_DAYS="grief=7,grief/es=14" and
+# HEARTH_CHANNEL_MAX_POSTS. Flags: --channel-retention-days grief=7 and
+# --channel-max-posts grief=500 (repeatable).
+# channel_retention_days = {}
+# channel_max_posts = {}
+
+# Proof of work (leading zero bits, 0 to 32) that posts in a channel must
+# carry, like {grief=20}. Posts with less are refused, so every node of the
+# channel should use the same value; each bit doubles the cost of a post.
+# Env: HEARTH_CHANNEL_DIFFICULTY="grief=20". Flag: --channel-difficulty
+# grief=20 (repeatable).
+# channel_difficulty = {}
+
 # Your country, for the crisis card (Ctrl+G or /crisis in the chat, and
 # `hearth crisis`): an ISO 3166 code like "GB". Empty: the country of your
 # locale (LC_ALL, LC_MESSAGES, LANG). hearth never guesses it from the network.
@@ -343,6 +368,7 @@ pub const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting is optio
 # flag take the short form death=open,violence=hide.
 # Env: HEARTH_CONTENT_WARNINGS. Flag: --content-warnings.
 # content_warnings = {}
+
 # The format of logs on standard error: "text" or "json".
 # Env: HEARTH_LOG_FORMAT. Flag: --log-format.
 # log_format = "text"

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use hearth_node::config::BOOTSTRAP_PORT;
 use hearth_node::{DhtLimits, NodeLimits, RelayServerLimits};
+use hearth_protocol::limits::MAX_POW_DIFFICULTY;
 use hearth_protocol::{ChannelName, NetworkId};
 use libp2p::Multiaddr;
 
@@ -139,6 +140,20 @@ impl CliLayer {
                 parse_number,
             )?,
             cache_mb: typed(&layer, "cache_mb", &global.cache_mb, parse_number)?,
+            channel_retention_days: pairs(
+                &layer,
+                "channel_retention_days",
+                &global.channel_retention_days,
+                "DAYS",
+                "7",
+            )?,
+            channel_max_posts: pairs(
+                &layer,
+                "channel_max_posts",
+                &global.channel_max_posts,
+                "N",
+                "500",
+            )?,
             ..Settings::default()
         };
         let list = |key: &str, values: &[String]| list_from(values, layer_origin(&layer, key));
@@ -158,6 +173,13 @@ impl CliLayer {
             settings.dht_server = boolean("dht_server", &node.serve.dht_server)?;
             settings.nick = node.nick.clone();
             settings.metrics = node.serve.metrics.clone();
+            settings.channel_difficulty = pairs(
+                &layer,
+                "channel_difficulty",
+                &node.channel_difficulty,
+                "BITS",
+                "20",
+            )?;
         }
         if let Some(run) = args.bootstrap {
             settings.bootstrap = list("bootstrap", &run.bootstrap);
@@ -229,6 +251,35 @@ pub(super) fn typed<T>(
         .as_deref()
         .map(|v| parse(v, &layer_origin(layer, key).given(key, v)))
         .transpose()
+}
+
+/// `CHANNEL=VALUE` pairs clap gave: `None` when nothing was given. The
+/// channel names are checked later, with the other layers' keys.
+fn pairs<T: std::str::FromStr>(
+    layer: &CliLayer,
+    key: &str,
+    values: &[String],
+    unit: &str,
+    example: &str,
+) -> Result<Option<BTreeMap<String, T>>, UsageError> {
+    let Some(values) = list_from(values, layer_origin(layer, key)) else {
+        return Ok(None);
+    };
+    let origin = layer_origin(layer, key);
+    let mut out = BTreeMap::new();
+    for value in values {
+        let parsed = value
+            .split_once('=')
+            .and_then(|(channel, n)| Some((channel.trim(), n.trim().parse::<T>().ok()?)));
+        let Some((channel, n)) = parsed.filter(|(channel, _)| !channel.is_empty()) else {
+            return Err(UsageError::new(format!(
+                "invalid {}: use CHANNEL={unit} with a whole number, like grief={example}",
+                origin.given(key, &value)
+            )));
+        };
+        out.insert(channel.to_owned(), n);
+    }
+    Ok(Some(out))
 }
 
 pub(super) fn layer_origin(layer: &CliLayer, key: &str) -> Origin {
@@ -578,6 +629,44 @@ impl Layers {
             )?,
         };
 
+        let (days, o) = self.pick_or(
+            "channel_retention_days",
+            |s| s.channel_retention_days.clone(),
+            BTreeMap::new(),
+        );
+        let channel_retention_days = by_channel(days, &o, "channel_retention_days", |days| {
+            at_least_one(u64::from(*days), &o, "channel_retention_days")
+        })?;
+        origins.insert("channel_retention_days", o);
+        let (posts, o) = self.pick_or(
+            "channel_max_posts",
+            |s| s.channel_max_posts.clone(),
+            BTreeMap::new(),
+        );
+        let channel_max_posts = by_channel(posts, &o, "channel_max_posts", |n| {
+            at_least_one(
+                u64::try_from(*n).unwrap_or(u64::MAX),
+                &o,
+                "channel_max_posts",
+            )
+        })?;
+        origins.insert("channel_max_posts", o);
+        let (bits, o) = self.pick_or(
+            "channel_difficulty",
+            |s| s.channel_difficulty.clone(),
+            BTreeMap::new(),
+        );
+        let channel_difficulty = by_channel(bits, &o, "channel_difficulty", |bits| {
+            if *bits > MAX_POW_DIFFICULTY {
+                return Err(UsageError::new(format!(
+                    "{} asks for {bits} bits of proof of work; use at most {MAX_POW_DIFFICULTY}",
+                    o.describe("channel_difficulty")
+                )));
+            }
+            Ok(())
+        })?;
+        origins.insert("channel_difficulty", o);
+
         Ok(Config {
             data_dir,
             config_file: self.file.as_ref().map(|(p, _)| p.clone()),
@@ -607,6 +696,9 @@ impl Layers {
             server_limits,
             dht,
             care,
+            channel_retention_days,
+            channel_max_posts,
+            channel_difficulty,
             origins,
             explicit_file: None,
         })
@@ -676,6 +768,23 @@ fn with_origin(message: String, origin: &Origin, key: &str) -> String {
         Origin::Flag(_) | Origin::Default => message,
         _ => format!("{message} (from {})", origin.describe(key)),
     }
+}
+
+/// A setting by channel name, with the names and each value checked.
+fn by_channel<T>(
+    values: BTreeMap<String, T>,
+    origin: &Origin,
+    key: &str,
+    check: impl Fn(&T) -> Result<(), UsageError>,
+) -> Result<BTreeMap<ChannelName, T>, UsageError> {
+    let mut out = BTreeMap::new();
+    for (name, value) in values {
+        let channel = ChannelName::parse(&name)
+            .map_err(|e| UsageError::new(with_origin(e.to_string(), origin, key)))?;
+        check(&value)?;
+        out.insert(channel, value);
+    }
+    Ok(out)
 }
 
 fn at_least_one(value: u64, origin: &Origin, key: &str) -> Result<(), UsageError> {

@@ -14,15 +14,15 @@
 //! - [`paths`]: the data directory and the names in it;
 //! - `care`: the crisis card's country and what the chat folds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use hearth_node::config::listen_addrs;
 use hearth_node::{
-    DhtLimits, IdentityMode, NodeConfig, NodeLimits, PersonaMode, RelayServerLimits, Retention,
-    Storage,
+    ChannelRetention, DhtLimits, IdentityMode, NodeConfig, NodeLimits, PersonaMode,
+    RelayServerLimits, Retention, Storage,
 };
 use hearth_protocol::{ChannelName, NetworkId};
 use libp2p::Multiaddr;
@@ -146,6 +146,12 @@ pub struct Config {
     pub dht: DhtLimits,
     /// The crisis card's country and what the chat folds.
     pub care: CareSettings,
+    /// Days posts are kept, for channels that differ from `retention_days`.
+    pub channel_retention_days: BTreeMap<ChannelName, u32>,
+    /// Posts kept, for channels that differ from `max_posts_per_channel`.
+    pub channel_max_posts: BTreeMap<ChannelName, usize>,
+    /// The proof-of-work difficulty of channels that ask for one.
+    pub channel_difficulty: BTreeMap<ChannelName, u8>,
     /// For each setting, where its value came from (for `config show`).
     origins: BTreeMap<&'static str, Origin>,
     /// The file named by `--config` or `HEARTH_CONFIG`, if any.
@@ -234,10 +240,14 @@ impl Config {
             dht_server: self.dht_server,
             external_addrs: self.external.clone(),
             channels: self.channels.clone(),
-            retention: Retention {
-                max_age: Duration::from_secs(u64::from(self.retention_days) * 24 * 60 * 60),
-                max_posts_per_channel: self.max_posts_per_channel,
-                ..Retention::default()
+            retention: self.retention(),
+            limits: NodeLimits {
+                channel_difficulty: self
+                    .channel_difficulty
+                    .iter()
+                    .map(|(c, bits)| (c.clone(), *bits))
+                    .collect(),
+                ..NodeLimits::default()
             },
             cache_bytes: self.cache_mb.saturating_mul(1024 * 1024),
             metrics: self.metrics,
@@ -278,6 +288,23 @@ impl Config {
     /// and ports.
     pub fn bootstrap_listen(&self) -> Vec<Multiaddr> {
         listen_addrs(&self.listen_ips, self.tcp_port, self.quic_port)
+    }
+
+    /// How long posts are kept: node-wide, and per channel where set.
+    pub fn retention(&self) -> Retention {
+        let mut channels: HashMap<ChannelName, ChannelRetention> = HashMap::new();
+        for (channel, days) in &self.channel_retention_days {
+            channels.entry(channel.clone()).or_default().max_age = Some(days_to_duration(*days));
+        }
+        for (channel, posts) in &self.channel_max_posts {
+            channels.entry(channel.clone()).or_default().max_posts = Some(*posts);
+        }
+        Retention {
+            max_age: days_to_duration(self.retention_days),
+            max_posts_per_channel: self.max_posts_per_channel,
+            channels,
+            ..Retention::default()
+        }
     }
 
     /// The node configuration for opening the store while no node runs:
@@ -335,6 +362,9 @@ impl Config {
             retention_days: Some(self.retention_days),
             max_posts_per_channel: Some(self.max_posts_per_channel),
             cache_mb: Some(self.cache_mb),
+            channel_retention_days: Some(by_name(&self.channel_retention_days)),
+            channel_max_posts: Some(by_name(&self.channel_max_posts)),
+            channel_difficulty: Some(by_name(&self.channel_difficulty)),
             log_format: Some(self.log_format.as_str().to_owned()),
             metrics: Some(self.metrics.map(|a| a.to_string()).unwrap_or_default()),
             join: Some(self.join.iter().map(ToString::to_string).collect()),
@@ -398,6 +428,14 @@ impl Config {
         }
         out
     }
+}
+
+fn days_to_duration(days: u32) -> Duration {
+    Duration::from_secs(u64::from(days) * 24 * 60 * 60)
+}
+
+fn by_name<T: Copy>(values: &BTreeMap<ChannelName, T>) -> BTreeMap<String, T> {
+    values.iter().map(|(c, v)| (c.to_string(), *v)).collect()
 }
 
 #[cfg(test)]

@@ -761,3 +761,96 @@ fn bootstrap_id_takes_the_same_options_after_id() {
     let before_id = Cli::parse_from_args(["hearth", "bootstrap", "--port", "1", "id"]);
     assert!(before_id.is_err(), "options before `id` are refused");
 }
+
+#[test]
+fn retention_and_difficulty_can_be_set_per_channel_in_every_layer() {
+    let grief = ChannelName::parse("grief").unwrap();
+    let spanish = ChannelName::parse("grief/es").unwrap();
+    let config = resolve(
+        &[
+            "chat",
+            "grief",
+            "--channel-difficulty",
+            "grief=20",
+            "--channel-max-posts",
+            "grief/es=50",
+        ],
+        &[("HEARTH_CHANNEL_RETENTION_DAYS", "grief=2, grief/es=9")],
+        Some(
+            "retention_days = 5\nchannel_retention_days = { grief = 1 }\n\
+             [channel_max_posts]\ngrief = 7\n",
+        ),
+    )
+    .unwrap();
+    // The variable replaces the file's table, the flag the file's too.
+    assert_eq!(
+        config.channel_retention_days,
+        BTreeMap::from([(grief.clone(), 2), (spanish.clone(), 9)])
+    );
+    assert_eq!(
+        config.channel_max_posts,
+        BTreeMap::from([(spanish.clone(), 50)])
+    );
+    let node = config.node_config();
+    let day = 24 * 60 * 60 * 1000;
+    assert_eq!(node.retention.keep(&grief).max_age_ms, 2 * day);
+    assert_eq!(node.retention.keep(&grief).max_posts, 10_000);
+    assert_eq!(node.retention.keep(&spanish).max_posts, 50);
+    let other = ChannelName::parse("anxiety").unwrap();
+    assert_eq!(node.retention.keep(&other).max_age_ms, 5 * day);
+    assert_eq!(node.limits.difficulty(&grief), 20);
+    assert_eq!(node.limits.difficulty(&other), 0);
+    // `history` and the other commands use the same retention.
+    assert_eq!(config.offline_node_config().retention, node.retention);
+
+    // Shown with their origins, and read back the same.
+    let text = config.to_toml();
+    assert!(
+        text.contains(
+            "channel_retention_days = { grief = 2, \"grief/es\" = 9 }  \
+             # from HEARTH_CHANNEL_RETENTION_DAYS"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("channel_difficulty = { grief = 20 }  # from --channel-difficulty"),
+        "{text}"
+    );
+    let again = Settings::from_toml(Path::new("/x"), &text).unwrap();
+    assert_eq!(again, config.to_settings());
+}
+
+#[test]
+fn bad_per_channel_values_say_what_is_accepted() {
+    assert_eq!(
+        error(&["run", "--channel-difficulty", "grief"], &[], None),
+        "invalid --channel-difficulty \"grief\": use CHANNEL=BITS with a whole number, like grief=20"
+    );
+    assert_eq!(
+        error(&["run", "--channel-difficulty", "grief=33"], &[], None),
+        "--channel-difficulty asks for 33 bits of proof of work; use at most 32"
+    );
+    assert_eq!(
+        error(
+            &["status"],
+            &[("HEARTH_CHANNEL_MAX_POSTS", "grief=lots")],
+            None
+        ),
+        "invalid HEARTH_CHANNEL_MAX_POSTS=\"grief=lots\": use CHANNEL=N with a whole number, \
+         like grief=500"
+    );
+    assert_eq!(
+        error(
+            &["status"],
+            &[],
+            Some("channel_retention_days = { grief = 0 }\n")
+        ),
+        "`channel_retention_days` in /etc/hearth.toml is 0; use a whole number of at least 1"
+    );
+    let bad_name = error(
+        &["status", "--channel-retention-days", "no way=3"],
+        &[],
+        None,
+    );
+    assert!(bad_name.contains("\"no way\""), "{bad_name}");
+}

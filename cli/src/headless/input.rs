@@ -7,7 +7,7 @@
 //! posted, so the lines read and not yet posted are only ever the one being
 //! posted and those still in the framing buffer.
 //!
-//! On SIGINT or SIGTERM ([`InputTask::finish`]) reading stops, an
+//! On SIGINT, SIGTERM or SIGHUP ([`InputTask::finish`]) reading stops, an
 //! `input_end` event says how many lines were read, and each of them not
 //! posted yet is posted before the task ends. A second signal
 //! ([`InputTask::abandon`]) gives up on the rest, and says which lines
@@ -50,7 +50,7 @@ enum Stop {
 enum End {
     /// The end of standard input.
     Eof,
-    /// SIGINT or SIGTERM.
+    /// SIGINT, SIGTERM or SIGHUP.
     Signal,
     /// Standard input could not be read.
     Error,

@@ -134,6 +134,25 @@ fn other_events_have_fixed_field_names() {
             json!({"type": "refused", "channel": "anxiety", "reason": "bad signature"}),
         ),
         (
+            Event::Backlog {
+                channel: channel.clone(),
+                posts: 3,
+            },
+            json!({"type": "backlog", "channel": "anxiety", "posts": 3}),
+        ),
+        (
+            Event::BacklogSent {
+                channel: channel.clone(),
+                posts: 3,
+                peers: 1,
+            },
+            json!({"type": "backlog_sent", "channel": "anxiety", "posts": 3, "peers": 1}),
+        ),
+        (
+            Event::ShutDown { pending_posts: 2 },
+            json!({"type": "stopped", "pending_posts": 2}),
+        ),
+        (
             Event::Lagged { missed: 3 },
             json!({"type": "error", "message": "output fell behind and missed 3 events"}),
         ),

@@ -9,17 +9,23 @@
 //! request (a post with proof of work, a history read) never freezes
 //! typing. Drawing is in [`view`], slash commands in `commands`.
 //!
-//! The terminal is restored however the window ends: on quit, on an
-//! error, when the caller drops the future (a signal), and on a panic.
+//! However the window ends (`/quit`, Ctrl+C or Ctrl+D on an empty line, a
+//! signal such as SIGHUP when the terminal is closed, the terminal failing)
+//! the same things happen in order: input stops, every post typed and not
+//! yet handed to the node is handed over (the node signs them, and its
+//! shutdown waits for them and keeps them in the store), a last line in
+//! the window says what is still being signed, and the terminal is
+//! restored. It is restored on a panic too.
 
 mod clock;
 mod commands;
 pub mod state;
 pub mod view;
 
+use std::future::Future;
 use std::io::{self, Stdout};
-use std::sync::Once;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -29,6 +35,7 @@ use crossterm::event::{
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
+use futures::stream::FuturesOrdered;
 use futures::{FutureExt as _, StreamExt as _};
 use hearth_node::{
     Event, EventStream as NodeEvents, HistoryQuery, NodeHandle, PersonaInfo, PostOptions,
@@ -38,7 +45,7 @@ use hearth_protocol::ChannelName;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 pub use self::clock::Zone;
 use self::state::{Action, App, NodeEvent, Outcome, PeerSummary, Persona, Record};
@@ -48,22 +55,25 @@ use crate::time::now_ms;
 /// is drawn once rather than once per post.
 const DRAIN_BATCH: usize = 256;
 
-/// Runs the chat window until the person quits.
+/// Runs the chat window until the person quits or `stop` (a signal)
+/// fires.
 ///
 /// The node is already running and `channels` are joined; the first of
-/// them is shown first. `nick` is the nickname put on posts until `/nick`
-/// changes it; `care` brings the crisis card, the folding choices and
-/// whether to say the honest limits. Returns when the person quits (`/quit`, Ctrl+C on an empty
-/// line), or with an error if the terminal fails; the caller shuts the
-/// node down.
+/// them is shown first. `events` was subscribed before the channels were
+/// joined, so nothing the joins said is missed. `nick` is the nickname put
+/// on posts until `/nick` changes it; `care` brings the crisis card, the
+/// folding choices and whether to say the honest limits. Returns once every
+/// post typed has been handed to the node, and says how many were: the
+/// caller shuts the node down, which waits for their proof of work and
+/// keeps them.
 pub async fn run(
     handle: NodeHandle,
     channels: Vec<ChannelName>,
     nick: Option<String>,
     care: crate::care::ChatCare,
-) -> anyhow::Result<()> {
-    // Subscribe before reading anything so that no post falls in between.
-    let events = handle.events();
+    events: NodeEvents,
+    stop: impl Future<Output = &'static str>,
+) -> anyhow::Result<Closed> {
     let mut app = App::new(Zone::from_system(), now_ms(), nick);
     app.set_care(care);
     load_initial(&handle, &channels, &mut app).await;
@@ -85,9 +95,49 @@ pub async fn run(
     }
 
     let mut screen = Screen::enter().context("cannot set up the terminal")?;
-    let result = event_loop(&mut screen, &mut app, events, outcomes, &mut worker).await;
+    let ended = event_loop(&mut screen, &mut app, events, outcomes, &mut worker, stop).await;
+    // Whatever ended the window, what was typed goes to the node.
+    let signing = worker.unanswered();
+    if signing > 0 {
+        app.closing(signing);
+        // The terminal may be gone (SIGHUP): drawing is best effort.
+        let _ = screen.terminal.draw(|frame| view::draw(frame, &mut app));
+    }
+    let unsaved = worker.finish().await;
     drop(screen);
-    result
+    let reason = match ended? {
+        Ending::Quit => "quit",
+        Ending::Signal(name) => name,
+        Ending::TerminalGone => "the terminal is gone",
+    };
+    tracing::info!(
+        reason,
+        signing,
+        unsaved = unsaved.len(),
+        "chat window closed"
+    );
+    Ok(Closed { signing, unsaved })
+}
+
+/// How the chat window ended.
+#[derive(Debug, Default)]
+pub struct Closed {
+    /// Posts handed to the node whose proof of work was still being stamped.
+    pub signing: usize,
+    /// Posts that could not be handed over (the node had stopped): their
+    /// texts, so they can be shown rather than lost.
+    pub unsaved: Vec<String>,
+}
+
+/// Why the event loop ended.
+#[derive(Debug)]
+enum Ending {
+    /// The person quit.
+    Quit,
+    /// A signal arrived.
+    Signal(&'static str),
+    /// The terminal is gone.
+    TerminalGone,
 }
 
 /// Fills the window with the joined channels, their personas and the
@@ -133,11 +183,13 @@ async fn event_loop(
     mut events: NodeEvents,
     mut outcomes: mpsc::UnboundedReceiver<Outcome>,
     worker: &mut Worker,
-) -> anyhow::Result<()> {
+    stop: impl Future<Output = &'static str>,
+) -> anyhow::Result<Ending> {
     let mut terminal_events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut node_open = true;
+    tokio::pin!(stop);
     loop {
         screen
             .terminal
@@ -145,11 +197,13 @@ async fn event_loop(
             .context("cannot draw the chat window")?;
         let mut actions = Vec::new();
         tokio::select! {
+            // A signal first: nothing more is read once it came.
+            name = &mut stop => return Ok(Ending::Signal(name)),
             input = terminal_events.next() => match input {
                 Some(Ok(event)) => actions.extend(on_terminal_event(app, event)),
                 Some(Err(e)) => return Err(e).context("cannot read the terminal"),
                 // The terminal is gone: nothing more can be typed.
-                None => return Ok(()),
+                None => return Ok(Ending::TerminalGone),
             },
             event = events.next(), if node_open => {
                 node_open = on_node_event(app, event);
@@ -167,15 +221,18 @@ async fn event_loop(
                 break;
             }
         }
+        // Every action is carried out before quitting: a line sent just
+        // before /quit is handed to the node like the others.
+        let mut quit = false;
         for action in actions {
             match action {
-                Action::Quit => return Ok(()),
+                Action::Quit => quit = true,
                 Action::Redraw => screen.terminal.clear().context("cannot redraw")?,
                 other => worker.start(other),
             }
         }
-        if app.quit {
-            return Ok(());
+        if quit || app.quit {
+            return Ok(Ending::Quit);
         }
     }
 }
@@ -241,28 +298,117 @@ fn convert(event: Event) -> Option<NodeEvent> {
         Event::PeerDisconnected { peer } => NodeEvent::PeerDisconnected(peer.to_string()),
         Event::ChannelPeers { channel, peers } => NodeEvent::ChannelPeers { channel, peers },
         Event::Lagged { missed } => NodeEvent::Lagged(missed),
+        Event::Backlog { channel, posts } => NodeEvent::Backlog { channel, posts },
+        Event::BacklogSent { channel, posts, .. } => NodeEvent::BacklogSent { channel, posts },
         _ => return None,
     })
 }
 
 /// Carries actions out against the node off the drawing loop. Posts go
-/// through one queue so they keep the order they were written in; other
-/// requests run side by side. Dropping the worker stops its tasks.
+/// through one queue and are handed to the node in the order they were
+/// written, each without waiting for the proof of work of the one before
+/// (the node dates them in that order); their answers come back in that
+/// order too. Other requests run side by side. Dropping the worker stops
+/// its tasks; [`Worker::finish`] first hands over every post queued.
 struct Worker {
     handle: NodeHandle,
     outcomes: mpsc::UnboundedSender<Outcome>,
-    posts: mpsc::UnboundedSender<(ChannelName, state::Draft)>,
+    posts: Option<mpsc::UnboundedSender<(ChannelName, state::Draft)>>,
+    /// Posts queued or handed over whose answer has not come back.
+    unanswered: Arc<AtomicUsize>,
+    publisher: JoinHandle<Vec<String>>,
     tasks: JoinSet<()>,
 }
 
 impl Worker {
     fn new(handle: NodeHandle, outcomes: mpsc::UnboundedSender<Outcome>) -> Self {
-        let mut tasks = JoinSet::new();
-        let (posts, mut queue) = mpsc::unbounded_channel::<(ChannelName, state::Draft)>();
-        let publisher = handle.clone();
-        let answers = outcomes.clone();
-        tasks.spawn(async move {
-            while let Some((channel, draft)) = queue.recv().await {
+        let (posts, queue) = mpsc::unbounded_channel::<(ChannelName, state::Draft)>();
+        let unanswered = Arc::new(AtomicUsize::new(0));
+        let publisher = tokio::spawn(publish(
+            handle.clone(),
+            queue,
+            outcomes.clone(),
+            Arc::clone(&unanswered),
+        ));
+        Self {
+            handle,
+            outcomes,
+            posts: Some(posts),
+            unanswered,
+            publisher,
+            tasks: JoinSet::new(),
+        }
+    }
+
+    fn start(&mut self, action: Action) {
+        // Reap finished tasks so the set does not grow.
+        while self.tasks.try_join_next().is_some() {}
+        if let Action::Publish { channel, draft } = action {
+            let queued = match &self.posts {
+                Some(posts) => posts.send((channel, draft)).map_err(|e| e.0),
+                None => Err((channel, draft)),
+            };
+            match queued {
+                Ok(()) => {
+                    self.unanswered.fetch_add(1, Ordering::SeqCst);
+                }
+                Err((channel, draft)) => {
+                    let _ = self.outcomes.send(Outcome::PublishFailed {
+                        channel,
+                        draft,
+                        error: "the sender has stopped".to_owned(),
+                    });
+                }
+            }
+            return;
+        }
+        let handle = self.handle.clone();
+        let outcomes = self.outcomes.clone();
+        self.tasks.spawn(async move {
+            if let Some(outcome) = perform(&handle, action).await {
+                let _ = outcomes.send(outcome);
+            }
+        });
+    }
+
+    /// Posts queued or handed to the node whose answer has not come back:
+    /// at the end, those still being signed.
+    fn unanswered(&self) -> usize {
+        self.unanswered.load(Ordering::SeqCst)
+    }
+
+    /// Hands every queued post to the node and stops. Returns the texts of
+    /// posts that could not be handed over (the node had stopped).
+    async fn finish(mut self) -> Vec<String> {
+        self.posts = None;
+        self.tasks.abort_all();
+        match (&mut self.publisher).await {
+            Ok(unsaved) => unsaved,
+            Err(e) => {
+                tracing::error!(error = %e, "the post queue failed");
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// The post queue: hands each post to the node as it comes, and sends the
+/// answers back in order. Once the queue is closed and everything in it
+/// handed over, it ends without waiting for answers (the node keeps the
+/// posts), returning the texts of posts the node could not take.
+async fn publish(
+    handle: NodeHandle,
+    mut queue: mpsc::UnboundedReceiver<(ChannelName, state::Draft)>,
+    answers: mpsc::UnboundedSender<Outcome>,
+    unanswered: Arc<AtomicUsize>,
+) -> Vec<String> {
+    let mut waiting = FuturesOrdered::new();
+    let mut unsaved = Vec::new();
+    loop {
+        tokio::select! {
+            biased;
+            next = queue.recv() => {
+                let Some((channel, draft)) = next else { break };
                 let options = PostOptions {
                     text: draft.text.clone(),
                     reply_to: draft.reply_to,
@@ -270,7 +416,25 @@ impl Worker {
                     nickname: draft.nickname.clone(),
                     expires_in: None,
                 };
-                let outcome = match publisher.publish_with(channel.clone(), options).await {
+                match handle.submit(channel.clone(), options).await {
+                    Ok(submitted) => waiting.push_back(async move {
+                        (channel, draft, submitted.await)
+                    }),
+                    Err(e) => {
+                        tracing::info!(error = %e, %channel, "post not handed over");
+                        unsaved.push(draft.text.clone());
+                        unanswered.fetch_sub(1, Ordering::SeqCst);
+                        let _ = answers.send(Outcome::PublishFailed {
+                            channel,
+                            draft,
+                            error: crate::error::one_line(&anyhow::Error::new(e)),
+                        });
+                    }
+                }
+            }
+            Some((channel, draft, result)) = waiting.next(), if !waiting.is_empty() => {
+                unanswered.fetch_sub(1, Ordering::SeqCst);
+                let outcome = match result {
                     Ok(published) => Outcome::Published {
                         channel,
                         id: published.id,
@@ -285,41 +449,11 @@ impl Worker {
                         }
                     }
                 };
-                if answers.send(outcome).is_err() {
-                    break;
-                }
+                let _ = answers.send(outcome);
             }
-        });
-        Self {
-            handle,
-            outcomes,
-            posts,
-            tasks,
         }
     }
-
-    fn start(&mut self, action: Action) {
-        // Reap finished tasks so the set does not grow.
-        while self.tasks.try_join_next().is_some() {}
-        if let Action::Publish { channel, draft } = action {
-            if let Err(mpsc::error::SendError((channel, draft))) = self.posts.send((channel, draft))
-            {
-                let _ = self.outcomes.send(Outcome::PublishFailed {
-                    channel,
-                    draft,
-                    error: "the sender has stopped".to_owned(),
-                });
-            }
-            return;
-        }
-        let handle = self.handle.clone();
-        let outcomes = self.outcomes.clone();
-        self.tasks.spawn(async move {
-            if let Some(outcome) = perform(&handle, action).await {
-                let _ = outcomes.send(outcome);
-            }
-        });
-    }
+    unsaved
 }
 
 /// One request to the node, and its answer for the window.

@@ -50,7 +50,7 @@ impl Service {
             Command::Post(id, reply) => {
                 let result = self
                     .store
-                    .get_post(&id)
+                    .kept_post(&id, now_ms(), &self.config.retention)
                     .map_err(NodeError::from)
                     .map(|found| found.and_then(|stored| self.record(id, stored)));
                 let _ = reply.send(result);
@@ -231,9 +231,14 @@ impl Service {
     ) -> Result<Vec<PostRecord>, NodeError> {
         // Hidden posts are filtered after reading, so read in growing
         // windows until `limit` visible posts are found or the channel ends.
+        // The store leaves out what retention deleted or is about to.
+        let now = now_ms();
+        let keep = self.config.retention.keep(channel);
         let mut window = query.limit.max(1);
         loop {
-            let stored = self.store.channel_posts(channel, query.since_ms, window)?;
+            let stored = self
+                .store
+                .channel_posts(channel, query.since_ms, window, now, keep)?;
             let exhausted = stored.len() < window;
             let records: Vec<PostRecord> = stored
                 .into_iter()

@@ -25,7 +25,7 @@ use libp2p::gossipsub::{self, MessageAcceptance};
 
 use super::{Channel, Service, lists};
 use crate::clock::Now;
-use crate::config::NodeLimits;
+use crate::config::{NodeLimits, Retention};
 use crate::error::HeldListError;
 use crate::event::{Event, PostRecord};
 use crate::moderation::Moderation;
@@ -108,6 +108,7 @@ impl Decision {
 pub(crate) struct Inbox {
     network: NetworkId,
     limits: NodeLimits,
+    retention: Retention,
     per_peer: RateLimiter<PeerId>,
     per_persona: RateLimiter<PublicKey>,
 }
@@ -119,7 +120,15 @@ impl Inbox {
             per_persona: RateLimiter::new(limits.per_persona, RATE_KEYS),
             network,
             limits,
+            retention: Retention::default(),
         }
+    }
+
+    /// Posts older than `retention` keeps in their channel are not taken
+    /// in (the node would delete them at once, and must never show them).
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// Until when a post created at `created_ms` must be remembered as
@@ -199,6 +208,10 @@ impl Inbox {
                 tracing::error!(error = %e, "store unreadable; post ignored");
                 return Decision::quiet(MessageAcceptance::Ignore);
             }
+        }
+        if post.created_ms < self.retention.keep(channel).oldest_kept(now.wall_ms) {
+            // Older than this node keeps: not stored, shown or relayed.
+            return Decision::quiet(MessageAcceptance::Ignore);
         }
         if !self.per_persona.allow(&post.author, now.mono_ms) {
             return Decision {

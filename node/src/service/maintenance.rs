@@ -1,17 +1,23 @@
 //! The 1 s tick: bans, channel lookups, bootstrap redials, the DHT
-//! refresh, the retention sweep and own posts that aged out.
+//! refresh, the retention sweep (run on the blocking pool) and own posts
+//! that aged out.
 //!
 //! [`Bans`] and [`Chores`] decide; they take `now` (monotonic) as a
 //! parameter and never see the swarm. `Service::maintenance` asks them and
 //! carries out the answer.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use libp2p::PeerId;
+use tokio::task::{JoinError, JoinHandle};
 
 use super::Service;
 use crate::clock::now_ms;
+use crate::event::UndeliveredReason;
+use crate::store::{StoreError, SweepStats};
 use crate::swarm::score_thresholds;
 
 /// Redial bootstrap nodes when none is connected, this often.
@@ -86,6 +92,25 @@ impl Chores {
             dht_refresh: self.dht_refresh.due(now),
             sweep: self.sweep.due(now),
             outbox: self.outbox.due(now),
+        }
+    }
+}
+
+/// A retention sweep running on the blocking pool.
+pub(crate) struct Sweep {
+    /// Set to make it stop early (at shutdown).
+    stop: Arc<AtomicBool>,
+    task: JoinHandle<Result<SweepStats, StoreError>>,
+}
+
+impl Sweep {
+    /// Waits for the sweep to end.
+    pub async fn done(
+        sweep: &mut Option<Sweep>,
+    ) -> Result<Result<SweepStats, StoreError>, JoinError> {
+        match sweep {
+            Some(sweep) => (&mut sweep.task).await,
+            None => std::future::pending().await,
         }
     }
 }
@@ -165,19 +190,54 @@ impl Service {
             let _ = self.swarm.behaviour_mut().kad.bootstrap();
         }
         if due.sweep {
-            let retention = self.config.retention;
-            let max_age = u64::try_from(retention.max_age.as_millis()).unwrap_or(u64::MAX);
-            match self
-                .store
-                .sweep(now_ms(), max_age, retention.max_posts_per_channel)
-            {
-                Ok(stats) => tracing::debug!(?stats, "retention sweep"),
-                Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
-            }
+            self.start_sweep();
         }
         if due.outbox {
             self.give_up_aged(now_ms());
         }
+    }
+
+    /// Starts the retention sweep on the blocking pool, on a clone of the
+    /// store, unless one is still running: deleting thousands of posts must
+    /// not hold up the swarm. Its result comes back to [`Service::on_swept`].
+    fn start_sweep(&mut self) {
+        if self.sweep.is_some() {
+            return;
+        }
+        let store = self.store.clone();
+        let retention = self.config.retention.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let now = now_ms();
+        let task = tokio::task::spawn_blocking(move || store.sweep(now, &retention, &flag));
+        self.sweep = Some(Sweep { stop, task });
+    }
+
+    /// The sweep ended: own posts it deleted while they still waited for
+    /// peers are given up (and said so), the rest is logged.
+    pub(super) fn on_swept(&mut self, result: Result<Result<SweepStats, StoreError>, JoinError>) {
+        self.sweep = None;
+        let mut stats = match result {
+            Ok(Ok(stats)) => stats,
+            Ok(Err(e)) => return tracing::warn!(error = %e, "retention sweep failed"),
+            Err(e) => return tracing::warn!(error = %e, "retention sweep task failed"),
+        };
+        let given_up = std::mem::take(&mut stats.pending_deleted);
+        tracing::debug!(?stats, pending = given_up.len(), "retention sweep");
+        for (channel, id) in given_up {
+            self.undelivered(&channel, id, UndeliveredReason::Deleted);
+        }
+    }
+
+    /// Stops a running sweep between two of its transactions and waits for
+    /// it, so that nothing holds the store when the node stops.
+    pub(super) async fn end_sweep(&mut self) {
+        let Some(sweep) = self.sweep.as_mut() else {
+            return;
+        };
+        sweep.stop.store(true, Ordering::Relaxed);
+        let result = (&mut sweep.task).await;
+        self.on_swept(result);
     }
 
     /// Disconnects and refuses, for the ban duration, connected peers whose

@@ -56,7 +56,7 @@ use crate::swarm::{Behaviour, BehaviourEvent};
 
 use discovery::LookupSchedule;
 use inbox::Inbox;
-use maintenance::{Bans, Chores};
+use maintenance::{Bans, Chores, Sweep};
 use outbox::Outbox;
 
 /// Received posts are flushed in groups this far apart.
@@ -103,6 +103,15 @@ pub(crate) struct Service {
     ready: Option<oneshot::Sender<Result<(), NodeError>>>,
     signing: FuturesUnordered<BoxFuture<'static, Signed>>,
     flush_due: Option<tokio::time::Instant>,
+    /// The retention sweep, while one runs.
+    sweep: Option<Sweep>,
+    /// Wall-clock ms at start: own posts stored before it waited across a
+    /// stop.
+    started_ms: u64,
+    /// Set once shutdown began: own posts are kept pending, not gossiped.
+    stopping: bool,
+    /// When the last own post was dated (ms since the Unix epoch).
+    last_own_ms: u64,
 }
 
 impl Service {
@@ -125,7 +134,8 @@ impl Service {
             uptime: Uptime::start(),
             personas: Personas::new(config.personas),
             moderation,
-            inbox: Inbox::new(config.network.clone(), config.limits.clone()),
+            inbox: Inbox::new(config.network.clone(), config.limits.clone())
+                .with_retention(config.retention.clone()),
             outbox: Outbox::new(config.limits.messages.max_age_ms),
             events,
             channels: HashMap::new(),
@@ -139,6 +149,10 @@ impl Service {
             ready: Some(ready),
             signing: FuturesUnordered::new(),
             flush_due: None,
+            sweep: None,
+            started_ms: now_ms(),
+            stopping: false,
+            last_own_ms: 0,
             config,
         })
     }
@@ -209,6 +223,9 @@ impl Service {
                     self.on_signed(signed).await;
                 }
                 _ = tick.tick() => self.maintenance(std::time::Instant::now()),
+                swept = Sweep::done(&mut self.sweep), if self.sweep.is_some() => {
+                    self.on_swept(swept);
+                }
                 _ = tokio::time::sleep_until(flush_at), if self.flush_due.is_some() => {
                     self.flush_due = None;
                     if let Err(e) = self.store.flush_async().await {
@@ -226,13 +243,25 @@ impl Service {
         }
     }
 
+    /// Stops the node's work: every post handed to the node is stored
+    /// (those whose proof of work is still being stamped are waited for,
+    /// and kept pending rather than gossiped, since the swarm will not be
+    /// polled again to send them), the sweep is stopped, the store
+    /// flushed, and [`Event::ShutDown`] says how many own posts wait.
     async fn shut_down(&mut self) -> Result<(), NodeError> {
-        // Let in-flight publishes finish so their posts are stored.
+        self.stopping = true;
+        let signing = self.signing.len();
+        if signing > 0 {
+            tracing::info!(posts = signing, "waiting for posts being signed");
+        }
         while let Some(signed) = self.signing.next().await {
             self.on_signed(signed).await;
         }
+        self.end_sweep().await;
         self.store.flush_async().await?;
-        tracing::info!("node stopped; store flushed");
+        let pending_posts = self.store.pending_count();
+        tracing::info!(pending_posts, "node stopped; store flushed");
+        self.emit(Event::ShutDown { pending_posts });
         Ok(())
     }
 

@@ -57,6 +57,14 @@ pub(crate) enum Step {
     },
 }
 
+/// A waiting post that went out.
+struct Sent {
+    /// To how many peers.
+    peers: usize,
+    /// It was written before the node started (it waited across a stop).
+    earlier: bool,
+}
+
 /// Own posts waiting for peers, per channel.
 #[derive(Debug)]
 pub(crate) struct Outbox {
@@ -134,6 +142,24 @@ impl Outbox {
     }
 }
 
+/// When an own post written at wall-clock `wall_ms` is dated, the last
+/// one having been dated `last_ms`: strictly after it, so that posts handed
+/// over within one millisecond still read in the order written, unless
+/// the clock was set back by more than a second (then the clock wins: a
+/// post dated far ahead of it would be refused by peers as from the
+/// future).
+fn own_time(wall_ms: u64, last_ms: u64) -> u64 {
+    let next = last_ms.saturating_add(1);
+    if next > wall_ms && next - wall_ms <= OWN_TIME_SLACK_MS {
+        next
+    } else {
+        wall_ms
+    }
+}
+
+/// How far ahead of the clock [`own_time`] may date a post.
+const OWN_TIME_SLACK_MS: u64 = 1_000;
+
 /// Removes the posts of `posts` that can no longer be delivered at
 /// `now_ms` and returns them as steps.
 fn give_up(
@@ -172,7 +198,8 @@ impl Service {
             let _ = reply.send(Err(NodeError::NotJoined(channel)));
             return;
         }
-        let now = now_ms();
+        let now = own_time(now_ms(), self.last_own_ms);
+        self.last_own_ms = now;
         let persona = match self.personas.get(&self.store, &channel, now) {
             Ok((key, _)) => key,
             Err(e) => {
@@ -249,7 +276,14 @@ impl Service {
         self.store.insert_post(&signed.id, &stored)?;
         self.store
             .mark_seen(&signed.id, self.inbox.seen_until(post.created_ms))?;
-        let peers = self.gossip(channel, &signed.id, &signed.bytes);
+        // While stopping, the swarm is not polled again: a gossiped post
+        // could be counted as sent and never leave the machine. It waits
+        // in the store instead, and goes out after the next start.
+        let peers = if self.stopping {
+            0
+        } else {
+            self.gossip(channel, &signed.id, &signed.bytes)
+        };
         if peers == 0 {
             self.store.add_pending(channel, &signed.id)?;
             self.outbox.hold(
@@ -312,21 +346,33 @@ impl Service {
                 return;
             }
         };
+        let mut earlier = 0;
         for id in ids {
             match self.store.get_post(&id) {
-                Ok(Some(stored)) => self.outbox.hold(
-                    channel,
-                    Pending {
-                        created_ms: stored.created_ms,
-                        id,
-                        expires_ms: stored.expires_ms,
-                    },
-                ),
+                Ok(Some(stored)) => {
+                    if stored.received_ms < self.started_ms {
+                        earlier += 1;
+                    }
+                    self.outbox.hold(
+                        channel,
+                        Pending {
+                            created_ms: stored.created_ms,
+                            id,
+                            expires_ms: stored.expires_ms,
+                        },
+                    )
+                }
                 Ok(None) => self.undelivered(channel, id, UndeliveredReason::Deleted),
                 Err(e) => {
                     tracing::warn!(%channel, id = %id.short(), error = %e, "pending post unreadable; it stays marked");
                 }
             }
+        }
+        if earlier > 0 {
+            self.emit(Event::Backlog {
+                channel: channel.clone(),
+                posts: earlier,
+            });
         }
     }
 
@@ -345,9 +391,21 @@ impl Service {
     }
 
     fn outbox_steps(&mut self, steps: Vec<Step>) {
+        // Own posts from before this start that went out now, by channel.
+        let mut earlier: HashMap<ChannelName, (usize, usize)> = HashMap::new();
         for step in steps {
             match step {
-                Step::Send { channel, id } => self.send_waiting(&channel, id),
+                Step::Send { channel, id } => {
+                    if let Some(Sent {
+                        peers,
+                        earlier: true,
+                    }) = self.send_waiting(&channel, id)
+                    {
+                        let entry = earlier.entry(channel).or_default();
+                        entry.0 += 1;
+                        entry.1 = entry.1.max(peers);
+                    }
+                }
                 Step::GiveUp {
                     channel,
                     id,
@@ -355,21 +413,33 @@ impl Service {
                 } => self.undelivered(&channel, id, reason),
             }
         }
+        for (channel, (posts, peers)) in earlier {
+            self.emit(Event::BacklogSent {
+                channel,
+                posts,
+                peers,
+            });
+        }
     }
 
-    fn send_waiting(&mut self, channel: &ChannelName, id: MessageId) {
+    /// Gossips a waiting post; says whether it went out (and whether it was
+    /// written before this start).
+    fn send_waiting(&mut self, channel: &ChannelName, id: MessageId) -> Option<Sent> {
         let stored = match self.store.get_post(&id) {
             Ok(Some(stored)) => stored,
-            Ok(None) => return self.undelivered(channel, id, UndeliveredReason::Deleted),
+            Ok(None) => {
+                self.undelivered(channel, id, UndeliveredReason::Deleted);
+                return None;
+            }
             Err(e) => {
                 // It keeps waiting, and is given up when it ages out.
                 tracing::warn!(%channel, id = %id.short(), error = %e, "pending post unreadable");
-                return;
+                return None;
             }
         };
         let peers = self.gossip(channel, &id, &stored.bytes);
         if peers == 0 {
-            return;
+            return None;
         }
         self.outbox.remove(channel, &id);
         if let Err(e) = self.store.remove_pending(channel, &id) {
@@ -381,10 +451,19 @@ impl Service {
             channel: channel.clone(),
             peers,
         });
+        Some(Sent {
+            peers,
+            earlier: stored.received_ms < self.started_ms,
+        })
     }
 
     /// An own post will never reach a peer: unmark it and say so.
-    fn undelivered(&mut self, channel: &ChannelName, id: MessageId, reason: UndeliveredReason) {
+    pub(super) fn undelivered(
+        &mut self,
+        channel: &ChannelName,
+        id: MessageId,
+        reason: UndeliveredReason,
+    ) {
         tracing::info!(%channel, id = %id.short(), ?reason, "own post given up before reaching a peer");
         self.outbox.remove(channel, &id);
         if let Err(e) = self.store.remove_pending(channel, &id) {
@@ -504,6 +583,19 @@ mod tests {
                 send(&grief, &lasting),
             ]
         );
+    }
+
+    #[test]
+    fn own_posts_are_dated_in_the_order_written_unless_the_clock_went_back() {
+        // Three posts in one millisecond: one apart.
+        assert_eq!(own_time(T0, 0), T0);
+        assert_eq!(own_time(T0, T0), T0 + 1);
+        assert_eq!(own_time(T0, T0 + 1), T0 + 2);
+        // The clock moved on: it wins.
+        assert_eq!(own_time(T0 + 50, T0 + 2), T0 + 50);
+        // The clock was set back an hour: dated by the clock, not an hour
+        // ahead of it (peers would refuse that).
+        assert_eq!(own_time(T0 - HOUR, T0), T0 - HOUR);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! | `meta` | `"schema"` | [`SCHEMA_VERSION`] as `u32` BE |
 //! | `meta` | `"peer_key"` | the libp2p keypair, protobuf bytes as given |
 //! | `meta` | `"network"` | the network id the store belongs to, UTF-8 |
+//! | `meta` | `"generation"` | the number of the last flush, `u64` BE |
 //! | `posts` | message id (32) | [`StoredPost`] |
 //! | `by_channel` | channel ++ `0x00` ++ created_ms BE ++ id | empty |
 //! | `expiry` | expires_ms BE ++ id | empty (posts with an expiry only) |
@@ -38,6 +39,17 @@
 //! Durability: sled writes in the background every 500 ms;
 //! [`Store::flush`] is the point after which a write survives a crash.
 //!
+//! Damage: sled recovers its log up to the first part it cannot read and
+//! drops the rest without an error, and it panics on some corruptions.
+//! So every flush also counts a generation, kept in `meta` and, once the
+//! flush is done, in the file `hearth-store` beside sled's files. A store
+//! whose database ends at an older generation than that file names lost
+//! writes that were saved, and is refused as [`StoreError::Damaged`], as
+//! is one whose database is gone or unreadable, or whose opening panics.
+//! A directory holding files that are not sled's or hearth's, or a sled
+//! database that is not hearth's, is refused as [`StoreError::Foreign`].
+//! Neither is ever reset or changed.
+//!
 //! Files: [`Store::open`] creates the directory readable by its user only
 //! (persona secrets live in it). [`Store::temporary`] uses a fresh private
 //! directory, in memory (`/dev/shm`) on Linux, deleted when the store is
@@ -49,10 +61,13 @@ mod settings;
 #[cfg(test)]
 mod tests;
 
+use std::cell::Cell;
 use std::fmt;
+use std::io::Read as _;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hearth_protocol::ChannelName;
@@ -79,6 +94,14 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(2);
 const SCHEMA_KEY: &[u8] = b"schema";
 const PEER_KEY: &[u8] = b"peer_key";
 const NETWORK_KEY: &[u8] = b"network";
+const GENERATION_KEY: &[u8] = b"generation";
+
+/// The file beside sled's that names the last flushed generation.
+pub const WITNESS_FILE: &str = "hearth-store";
+/// Where the witness is written before it is renamed into place.
+const WITNESS_TEMP: &str = "hearth-store.tmp";
+/// The longest witness file read.
+const WITNESS_MAX_BYTES: u64 = 256;
 
 /// Why a store operation failed.
 #[derive(Debug, Error)]
@@ -102,6 +125,32 @@ pub enum StoreError {
     /// of one returns this.
     #[error("corrupt record in the store: {0}")]
     Corrupt(String),
+    /// The store cannot be trusted: its database lost writes that had been
+    /// saved, is gone or unreadable, or could not be opened. Nothing in it
+    /// was changed.
+    #[error(
+        "the store in {} is damaged ({reason}); move it away to start fresh: mv {} {}.broken",
+        .path.display(), .path.display(), .path.display()
+    )]
+    Damaged {
+        /// The store's directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The directory holds something other than a hearth store. Nothing in
+    /// it was changed.
+    #[error(
+        "{} is not a hearth store ({reason}); use another data directory, or move it away: \
+         mv {} {}.other",
+        .path.display(), .path.display(), .path.display()
+    )]
+    Foreign {
+        /// The directory.
+        path: PathBuf,
+        /// What is in it.
+        reason: String,
+    },
     /// A value could not be encoded. Every stored type encodes, so this is
     /// a bug, reported rather than panicking.
     #[error("cannot encode a record for the store: {0}")]
@@ -192,6 +241,10 @@ struct Inner {
     peers: sled::Tree,
     post_count: AtomicUsize,
     corrupt: AtomicU64,
+    /// The generation the next flush saves.
+    generation: AtomicU64,
+    /// The generation the witness file names.
+    witnessed: Mutex<u64>,
     /// Last, so it runs after every sled handle above has been dropped.
     _cleanup: RemoveOnDrop,
 }
@@ -231,8 +284,16 @@ impl Store {
     /// `Store` in this one) has the directory open, after waiting up to
     /// [`LOCK_WAIT`] for it to close (this blocks the calling thread).
     /// Fails with [`StoreError::NewerSchema`] when a newer hearth wrote the
-    /// store; nothing in it is changed then.
+    /// store, [`StoreError::Damaged`] when it cannot be trusted and
+    /// [`StoreError::Foreign`] when the directory holds something else;
+    /// nothing in it is changed then.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(StoreError::Foreign {
+                path: dir.to_path_buf(),
+                reason: "it is a file, not a directory".to_owned(),
+            });
+        }
         create_private_dir(dir, true)?;
         let config = sled::Config::new().path(dir).cache_capacity(cache_bytes);
         Self::start(&config, dir.to_path_buf(), RemoveOnDrop(None))
@@ -263,10 +324,48 @@ impl Store {
         path: PathBuf,
         cleanup: RemoveOnDrop,
     ) -> Result<Store, StoreError> {
-        let db = open_waiting(config, &path)?;
+        let witness = inspect(&path)?;
+        // sled panics on some corrupt logs; that is a damaged store, not a
+        // crash of the program.
+        CATCHING.with(|c| c.set(true));
+        let opened = catch_unwind(AssertUnwindSafe(|| {
+            Self::start_db(config, path.clone(), cleanup, witness)
+        }));
+        CATCHING.with(|c| c.set(false));
+        let store = match opened {
+            Ok(result) => result?,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned());
+                return Err(StoreError::Damaged {
+                    path,
+                    reason: format!("the database failed while opening: {message}"),
+                });
+            }
+        };
+        Ok(store)
+    }
+
+    fn start_db(
+        config: &sled::Config,
+        path: PathBuf,
+        cleanup: RemoveOnDrop,
+        witness: Option<u64>,
+    ) -> Result<Store, StoreError> {
+        let db = open_waiting(config, &path).map_err(|e| match e {
+            StoreError::Sled(sled::Error::Corruption { .. }) => StoreError::Damaged {
+                path: path.clone(),
+                reason: "sled cannot read its files".to_owned(),
+            },
+            other => other,
+        })?;
         // Check the version before any other tree is opened: opening a tree
         // creates it, and a newer store must be left exactly as it is.
         let meta = db.open_tree("meta")?;
+        let mut fresh = false;
         match meta.get(SCHEMA_KEY)? {
             Some(found) => {
                 let found = <[u8; 4]>::try_from(found.as_ref())
@@ -285,21 +384,44 @@ impl Store {
                     )));
                 }
             }
+            None if witness.is_some() => {
+                return Err(StoreError::Damaged {
+                    path,
+                    reason: "it held a hearth store, but its database is empty or unreadable"
+                        .to_owned(),
+                });
+            }
             None => {
                 let foreign = db
                     .tree_names()
                     .iter()
                     .any(|name| !(name.as_ref() == b"meta" || name.as_ref() == b"__sled__default"));
                 if foreign || !db.is_empty() {
-                    return Err(StoreError::Corrupt(format!(
-                        "{} holds a database without a hearth schema version; \
-                         it is not a hearth store",
-                        path.display()
-                    )));
+                    return Err(StoreError::Foreign {
+                        path,
+                        reason: "it holds a database without a hearth schema version".to_owned(),
+                    });
                 }
-                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                db.flush()?;
+                fresh = true;
             }
+        }
+        let generation = match meta.get(GENERATION_KEY)? {
+            None => 0,
+            Some(value) => keys::be_u64(&value).ok_or_else(|| StoreError::Damaged {
+                path: path.clone(),
+                reason: "its save counter is unreadable".to_owned(),
+            })?,
+        };
+        if let Some(saved) = witness
+            && saved > generation
+        {
+            return Err(StoreError::Damaged {
+                path,
+                reason: format!(
+                    "its database ends at save {generation}, but save {saved} had completed: \
+                     writes that were saved are lost"
+                ),
+            });
         }
         let tree = |name: &str| db.open_tree(name);
         let posts = tree("posts")?;
@@ -319,13 +441,26 @@ impl Store {
             peers: tree("peers")?,
             meta,
             corrupt: AtomicU64::new(0),
+            generation: AtomicU64::new(generation.saturating_add(1)),
+            witnessed: Mutex::new(witness.unwrap_or(0)),
             path,
             db,
             _cleanup: cleanup,
         };
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(inner),
-        })
+        };
+        if fresh {
+            store
+                .inner
+                .meta
+                .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+        }
+        if fresh || witness.is_none() {
+            // A new store, or one written before the witness existed.
+            store.flush()?;
+        }
+        Ok(store)
     }
 
     /// The directory the store lives in.
@@ -339,9 +474,26 @@ impl Store {
         self.inner.corrupt.load(Ordering::Relaxed)
     }
 
-    /// Makes every write so far durable.
+    /// Makes every write so far durable, and records the save in the
+    /// witness file (see the module docs).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.inner.db.flush()?;
+        let inner = &self.inner;
+        let generation = inner.generation.fetch_add(1, Ordering::Relaxed);
+        inner
+            .meta
+            .insert(GENERATION_KEY, &generation.to_be_bytes())?;
+        inner.db.flush()?;
+        // Only after sled's flush returned: the witness never names a save
+        // that is not on disk. Flushes may finish out of order; the file
+        // only moves forward.
+        let mut witnessed = inner
+            .witnessed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if generation > *witnessed {
+            write_witness(&inner.path, generation)?;
+            *witnessed = generation;
+        }
         Ok(())
     }
 
@@ -471,6 +623,94 @@ fn private_temp_dir() -> Result<PathBuf, StoreError> {
             "no free name for a temporary store",
         )
     })))
+}
+
+thread_local! {
+    /// Set while this thread opens a store inside `catch_unwind`.
+    static CATCHING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True on a thread that is opening a store: a panic there comes from a
+/// corrupt database, is caught and returned as [`StoreError::Damaged`], so
+/// a panic hook may stay quiet about it.
+pub fn opening_store() -> bool {
+    CATCHING.with(Cell::get)
+}
+
+/// Checks what is in a store directory before sled touches it: only
+/// sled's files and the witness may be there. Returns the generation the
+/// witness names, if there is a witness.
+fn inspect(dir: &Path) -> Result<Option<u64>, StoreError> {
+    let foreign = |reason: String| StoreError::Foreign {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let mut has_conf = false;
+    let mut others = Vec::new();
+    let mut witness_found = false;
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        match name.as_ref() {
+            "conf" => has_conf = true,
+            WITNESS_FILE => witness_found = true,
+            "db" | "blobs" | WITNESS_TEMP => {}
+            other if other.starts_with("snap.") => {}
+            other => others.push(other.to_owned()),
+        }
+    }
+    others.sort();
+    if let Some(first) = others.first() {
+        let more = match others.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        return Err(foreign(format!(
+            "it holds {first}{more}, which hearth did not write"
+        )));
+    }
+    if !witness_found {
+        // No store of this hearth, but perhaps one from before the witness
+        // existed: sled writes `conf` before anything else.
+        let empty = std::fs::read_dir(dir)?.next().is_none();
+        if !empty && !has_conf {
+            return Err(foreign(
+                "it holds files but no sled configuration".to_owned(),
+            ));
+        }
+        return Ok(None);
+    }
+    let mut text = String::new();
+    std::fs::File::open(dir.join(WITNESS_FILE))?
+        .take(WITNESS_MAX_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|e| StoreError::Damaged {
+            path: dir.to_path_buf(),
+            reason: format!("its {WITNESS_FILE} file is unreadable: {e}"),
+        })?;
+    let generation = text
+        .lines()
+        .find_map(|line| line.strip_prefix("generation "))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    match generation {
+        Some(generation) => Ok(Some(generation)),
+        None => Err(StoreError::Damaged {
+            path: dir.to_path_buf(),
+            reason: format!("its {WITNESS_FILE} file names no save"),
+        }),
+    }
+}
+
+/// Writes the witness: written beside, then renamed into place, so it is
+/// always whole.
+fn write_witness(dir: &Path, generation: u64) -> Result<(), StoreError> {
+    let temp = dir.join(WITNESS_TEMP);
+    std::fs::write(
+        &temp,
+        format!("hearth store: the last completed save\ngeneration {generation}\n"),
+    )?;
+    std::fs::rename(&temp, dir.join(WITNESS_FILE))?;
+    Ok(())
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {

@@ -1,18 +1,26 @@
 //! Posts and their indexes, seen ids, pending own posts, and retention.
+//!
+//! Retention is applied twice: [`Store::sweep`] deletes what is past the
+//! limits, and the reads ([`Store::channel_posts`], [`Store::kept_post`])
+//! never return what the sweep would delete at the time they are given, so
+//! a post is gone for every reader from the moment it is past its limits,
+//! however long ago the last sweep ran.
 
-use std::sync::atomic::Ordering;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hearth_protocol::{ChannelName, MessageId};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, ConflictableTransactionResult};
 
 use super::{Store, StoreError, StoredPost, decode, encode, keys};
+use crate::config::{Keep, Retention};
 
 /// How many deletions [`Store::sweep`] groups into one transaction.
 const SWEEP_CHUNK: usize = 256;
 
 /// What one [`Store::sweep`] deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepStats {
     /// Posts past their author's expiry.
     pub expired: usize,
@@ -22,6 +30,11 @@ pub struct SweepStats {
     pub over_count: usize,
     /// Seen ids past their replay-protection time.
     pub seen_forgotten: usize,
+    /// Own posts that were still waiting for peers (marked pending) and
+    /// were deleted: they will never be sent.
+    pub pending_deleted: Vec<(ChannelName, MessageId)>,
+    /// The sweep was stopped before it was done; the next one goes on.
+    pub interrupted: bool,
 }
 
 impl SweepStats {
@@ -92,42 +105,69 @@ impl Store {
     /// Deletes a post with its index entries and pending marker. Returns
     /// whether it was stored.
     pub fn remove_post(&self, id: &MessageId) -> Result<bool, StoreError> {
-        let removed = self.delete(&[Doomed {
-            id: *id,
-            by_channel: None,
-            expiry: None,
-        }])?;
+        let removed = self.delete(
+            &[Doomed {
+                id: *id,
+                by_channel: None,
+                expiry: None,
+            }],
+            &mut Vec::new(),
+        )?;
         Ok(removed > 0)
     }
 
     /// The newest `limit` posts of `channel` created at or after
-    /// `since_ms`, returned oldest first. Posts created in the same
-    /// millisecond are ordered by id. Corrupt records are skipped (and do
-    /// not count towards `limit`).
+    /// `since_ms` that are kept at `now_ms` under `keep`, returned oldest
+    /// first. Posts created in the same millisecond are ordered by id.
+    ///
+    /// Kept means what [`Store::sweep`] would leave at `now_ms`: not past
+    /// its author's expiry, not older than `keep.max_age_ms`, and among the
+    /// newest `keep.max_posts` of the channel. So a post past its limits is
+    /// never returned, whenever the last sweep ran. Corrupt records are
+    /// skipped (and do not count towards `limit`).
     pub fn channel_posts(
         &self,
         channel: &ChannelName,
         since_ms: Option<u64>,
         limit: usize,
+        now_ms: u64,
+        keep: Keep,
     ) -> Result<Vec<(MessageId, StoredPost)>, StoreError> {
         let mut out = Vec::new();
-        if limit == 0 {
+        if limit == 0 || keep.max_posts == 0 {
             return Ok(out);
         }
         let name = channel.as_str().as_bytes();
-        let start = keys::channel_at(name, since_ms.unwrap_or(0));
+        let oldest = keep.oldest_kept(now_ms);
+        let start = keys::channel_at(name, oldest.max(since_ms.unwrap_or(0)));
         let end = keys::channel_end(name);
-        for item in self.inner.by_channel.range(start..end).rev() {
+        // Newer posts count towards the channel's maximum even when
+        // `since_ms` leaves them out, as they do for the sweep.
+        let mut counted = 0usize;
+        let mut newer = self.inner.by_channel.range(start..end).rev();
+        for item in &mut newer {
             let (key, _) = item?;
             let Some((_, _, id)) = keys::parse_by_channel(&key) else {
                 self.skip_corrupt("by_channel", &key, "malformed index key");
                 continue;
             };
-            let Some(value) = self.inner.posts.get(id.as_bytes())? else {
-                // An index entry whose post is gone: cleaned by the sweep.
+            let value = self.inner.posts.get(id.as_bytes())?;
+            let post = value
+                .as_deref()
+                .and_then(|value| self.decode_listed::<StoredPost>("posts", id.as_bytes(), value));
+            if post
+                .as_ref()
+                .is_some_and(|p| p.expires_ms.is_some_and(|at| at <= now_ms))
+            {
                 continue;
-            };
-            if let Some(post) = self.decode_listed("posts", id.as_bytes(), &value) {
+            }
+            counted += 1;
+            if counted > keep.max_posts {
+                break;
+            }
+            // An index entry whose post is gone, or corrupt: cleaned by
+            // the sweep.
+            if let Some(post) = post {
                 out.push((id, post));
                 if out.len() >= limit {
                     break;
@@ -136,6 +176,69 @@ impl Store {
         }
         out.reverse();
         Ok(out)
+    }
+
+    /// A stored post, if it is kept at `now_ms` under `retention` (see
+    /// [`Store::channel_posts`]): what serving a post by its id must use. A
+    /// record that does not decode is reported as [`StoreError::Corrupt`].
+    pub fn kept_post(
+        &self,
+        id: &MessageId,
+        now_ms: u64,
+        retention: &Retention,
+    ) -> Result<Option<StoredPost>, StoreError> {
+        let Some(post) = self.get_post(id)? else {
+            return Ok(None);
+        };
+        let keep = retention.keep(&post.channel);
+        if post.expires_ms.is_some_and(|at| at <= now_ms)
+            || post.created_ms < keep.oldest_kept(now_ms)
+        {
+            return Ok(None);
+        }
+        // Among the newest `max_posts`? Count the channel's newer entries;
+        // only when there are that many index entries is it worth decoding
+        // them to leave expired ones out of the count.
+        let name = post.channel.as_str().as_bytes();
+        let after = keys::by_channel(&post.channel, post.created_ms, id);
+        let end = keys::channel_end(name);
+        let newer = || {
+            self.inner.by_channel.range::<&[u8], _>((
+                Bound::Excluded(after.as_slice()),
+                Bound::Excluded(end.as_slice()),
+            ))
+        };
+        let mut entries = 0usize;
+        for item in newer() {
+            item?;
+            entries += 1;
+            if entries >= keep.max_posts {
+                break;
+            }
+        }
+        if entries < keep.max_posts {
+            return Ok(Some(post));
+        }
+        let mut counted = 0usize;
+        for item in newer() {
+            let (key, _) = item?;
+            let expired = match keys::parse_by_channel(&key) {
+                Some((_, _, newer_id)) => self
+                    .inner
+                    .posts
+                    .get(newer_id.as_bytes())?
+                    .and_then(|value| decode::<StoredPost>(&value).ok())
+                    .is_some_and(|p| p.expires_ms.is_some_and(|at| at <= now_ms)),
+                None => false,
+            };
+            if !expired {
+                counted += 1;
+                if counted >= keep.max_posts {
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(post))
     }
 
     /// How many posts are stored. Kept in memory (counted once at open),
@@ -234,18 +337,25 @@ impl Store {
     // ---- retention ----
 
     /// Applies retention at `now_ms`, in this order: deletes posts whose
-    /// `expires_ms <= now_ms`; posts with `created_ms < now_ms -
-    /// max_age_ms`; then, per channel, the oldest posts beyond
-    /// `max_per_channel`; and forgets seen ids whose `until_ms <= now_ms`.
-    /// Every deleted post loses its index entries and its pending mark
-    /// (own posts follow the same rules). Nothing else is touched.
+    /// `expires_ms <= now_ms`; then, channel by channel with the limits
+    /// `retention` gives it, posts created before `now_ms - max_age` and
+    /// the oldest posts beyond `max_posts`; and forgets seen ids whose
+    /// `until_ms <= now_ms`. Every deleted post loses its index entries and
+    /// its pending mark (own posts follow the same rules; the stats list
+    /// those that were pending). Nothing else is touched.
+    ///
+    /// Blocking and possibly long (deletions go in transactions of 256):
+    /// run it off the async runtime. It checks `stop` between transactions
+    /// and channels and returns early, with what it did so far, once it is
+    /// set.
     pub fn sweep(
         &self,
         now_ms: u64,
-        max_age_ms: u64,
-        max_per_channel: usize,
+        retention: &Retention,
+        stop: &AtomicBool,
     ) -> Result<SweepStats, StoreError> {
         let mut stats = SweepStats::default();
+        let stopped = || stop.load(Ordering::Relaxed);
         let inner = &self.inner;
 
         // Expired: a range scan of the expiry index up to now.
@@ -267,14 +377,19 @@ impl Store {
                     inner.expiry.remove(key)?;
                 }
             }
-            stats.expired += self.delete_when_full(&mut doomed)?;
+            stats.expired += self.delete_when_full(&mut doomed, &mut stats.pending_deleted)?;
+            if stopped() {
+                break;
+            }
         }
-        stats.expired += self.delete(&doomed)?;
+        stats.expired += self.delete(&doomed, &mut stats.pending_deleted)?;
 
         // Too old and over count: channel by channel along the index.
-        let cutoff = now_ms.saturating_sub(max_age_ms);
         let mut next: Vec<u8> = Vec::new();
-        while let Some(first) = inner.by_channel.range(next.as_slice()..).keys().next() {
+        while !stopped() {
+            let Some(first) = inner.by_channel.range(next.as_slice()..).keys().next() else {
+                break;
+            };
             let first = first?;
             let Some((channel, _)) = keys::split_channel(&first) else {
                 self.skip_corrupt("by_channel", &first, "malformed index key");
@@ -283,22 +398,37 @@ impl Store {
             };
             let channel = channel.to_vec();
             next = keys::channel_end(&channel);
+            let keep = match keys::channel_name(&channel) {
+                Some(name) => retention.keep(&name),
+                // Not a channel name: a corrupt key, under the node-wide
+                // limits.
+                None => Keep {
+                    max_age_ms: u64::try_from(retention.max_age.as_millis()).unwrap_or(u64::MAX),
+                    max_posts: retention.max_posts_per_channel,
+                },
+            };
 
-            let old = inner
-                .by_channel
-                .range(keys::channel_prefix(&channel)..keys::channel_at(&channel, cutoff));
-            stats.too_old += self.delete_index_range(&channel, old)?;
+            let old = inner.by_channel.range(
+                keys::channel_prefix(&channel)
+                    ..keys::channel_at(&channel, keep.oldest_kept(now_ms)),
+            );
+            stats.too_old += self.delete_index_range(&channel, old, &mut stats.pending_deleted)?;
 
             let count = self.count_range(&channel)?;
-            if count > max_per_channel {
+            if count > keep.max_posts {
                 let oldest = inner
                     .by_channel
                     .scan_prefix(keys::channel_prefix(&channel))
-                    .take(count - max_per_channel);
-                stats.over_count += self.delete_index_range(&channel, oldest)?;
+                    .take(count - keep.max_posts);
+                stats.over_count +=
+                    self.delete_index_range(&channel, oldest, &mut stats.pending_deleted)?;
             }
         }
 
+        if stopped() {
+            stats.interrupted = true;
+            return Ok(stats);
+        }
         stats.seen_forgotten = self.forget_seen(now_ms)?;
         Ok(stats)
     }
@@ -322,6 +452,7 @@ impl Store {
         &self,
         channel: &[u8],
         entries: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+        pending: &mut Vec<(ChannelName, MessageId)>,
     ) -> Result<usize, StoreError> {
         let mut removed = 0;
         let mut doomed = Vec::new();
@@ -338,23 +469,32 @@ impl Store {
                     self.inner.by_channel.remove(key)?;
                 }
             }
-            removed += self.delete_when_full(&mut doomed)?;
+            removed += self.delete_when_full(&mut doomed, pending)?;
         }
-        Ok(removed + self.delete(&doomed)?)
+        Ok(removed + self.delete(&doomed, pending)?)
     }
 
-    fn delete_when_full(&self, doomed: &mut Vec<Doomed>) -> Result<usize, StoreError> {
+    fn delete_when_full(
+        &self,
+        doomed: &mut Vec<Doomed>,
+        pending: &mut Vec<(ChannelName, MessageId)>,
+    ) -> Result<usize, StoreError> {
         if doomed.len() < SWEEP_CHUNK {
             return Ok(0);
         }
-        let removed = self.delete(doomed)?;
+        let removed = self.delete(doomed, pending)?;
         doomed.clear();
         Ok(removed)
     }
 
     /// Deletes posts with every index entry and pending mark that points
-    /// to them, in one transaction. Returns how many post records existed.
-    fn delete(&self, doomed: &[Doomed]) -> Result<usize, StoreError> {
+    /// to them, in one transaction. Returns how many post records existed;
+    /// the pending marks it removed are added to `pending`.
+    fn delete(
+        &self,
+        doomed: &[Doomed],
+        pending: &mut Vec<(ChannelName, MessageId)>,
+    ) -> Result<usize, StoreError> {
         if doomed.is_empty() {
             return Ok(0);
         }
@@ -365,12 +505,22 @@ impl Store {
             &inner.expiry,
             &inner.pending,
         );
-        let removed = trees.transaction(|(posts, by_channel, by_expiry, pending)| {
+        let (removed, unmarked) = trees.transaction(|(posts, by_channel, by_expiry, marks)| {
+            // A transaction may run more than once: start afresh each time.
             let mut removed = 0;
+            let mut unmarked: Vec<(Vec<u8>, MessageId)> = Vec::new();
+            let mut unmark = |channel: &[u8], id: &MessageId| {
+                let key = keys::pending(channel, id);
+                let was = marks.remove(key)?;
+                if was.is_some() {
+                    unmarked.push((channel.to_vec(), *id));
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            };
             for d in doomed {
                 if let Some((channel, key)) = &d.by_channel {
                     by_channel.remove(key.as_slice())?;
-                    pending.remove(keys::pending(channel, &d.id))?;
+                    unmark(channel, &d.id)?;
                 }
                 if let Some(key) = &d.expiry {
                     by_expiry.remove(&key[..])?;
@@ -384,13 +534,13 @@ impl Store {
                 if let Ok(post) = decode::<StoredPost>(&value) {
                     let channel = post.channel.as_str().as_bytes();
                     by_channel.remove(keys::by_channel(&post.channel, post.created_ms, &d.id))?;
-                    pending.remove(keys::pending(channel, &d.id))?;
+                    unmark(channel, &d.id)?;
                     if let Some(at) = post.expires_ms {
                         by_expiry.remove(&keys::time_id(at, &d.id)[..])?;
                     }
                 }
             }
-            Ok::<_, ConflictableTransactionError<StoreError>>(removed)
+            Ok::<_, ConflictableTransactionError<StoreError>>((removed, unmarked))
         })?;
         // The count only moves by what a committed transaction removed.
         let _ = inner
@@ -398,6 +548,11 @@ impl Store {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 Some(n.saturating_sub(removed))
             });
+        pending.extend(
+            unmarked
+                .into_iter()
+                .filter_map(|(channel, id)| keys::channel_name(&channel).map(|c| (c, id))),
+        );
         Ok(removed)
     }
 

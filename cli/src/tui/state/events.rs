@@ -38,6 +38,31 @@ impl App {
                     c.peers = peers;
                 }
             }
+            NodeEvent::Backlog { channel, posts } => {
+                let (what, wait, go) = if posts == 1 {
+                    ("1 post".to_owned(), "is", "It goes")
+                } else {
+                    (format!("{posts} posts"), "are", "They go")
+                };
+                self.notice(
+                    format!(
+                        "{what} you wrote last time {wait} still waiting for someone in #{channel}. {go} out as soon as someone is there."
+                    ),
+                    Tone::Info,
+                );
+            }
+            NodeEvent::BacklogSent { channel, posts } => {
+                let what = if posts == 1 {
+                    "1 post".to_owned()
+                } else {
+                    format!("{posts} posts")
+                };
+                let verb = if posts == 1 { "was" } else { "were" };
+                self.notice(
+                    format!("{what} from last time {verb} sent to #{channel}."),
+                    Tone::Info,
+                );
+            }
             NodeEvent::Lagged(missed) => self.notice(
                 format!(
                     "{missed} updates were missed while things were busy; /history reloads this channel."

@@ -209,6 +209,20 @@ pub enum NodeEvent {
         /// Peers now.
         peers: usize,
     },
+    /// Own posts written before this start wait for peers of a channel.
+    Backlog {
+        /// The channel.
+        channel: ChannelName,
+        /// How many.
+        posts: usize,
+    },
+    /// Own posts written before this start went out.
+    BacklogSent {
+        /// The channel.
+        channel: ChannelName,
+        /// How many.
+        posts: usize,
+    },
     /// Events were missed.
     Lagged(u64),
     /// The node stopped.

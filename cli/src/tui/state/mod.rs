@@ -177,6 +177,19 @@ impl App {
         self.notice(text, Tone::Hint);
     }
 
+    /// The window is closing with `signing` posts handed to the node and
+    /// not yet answered: say that they are kept.
+    pub fn closing(&mut self, signing: usize) {
+        let text = if signing == 1 {
+            "Closing. 1 post you wrote is still being signed: it is saved, and goes out now or the next time you start hearth.".to_owned()
+        } else {
+            format!(
+                "Closing. {signing} posts you wrote are still being signed: they are saved, and go out now or the next time you start hearth."
+            )
+        };
+        self.notice(text, Tone::Info);
+    }
+
     /// The clock moved on.
     pub fn tick(&mut self, now_ms: u64) {
         self.now_ms = now_ms;

@@ -3,13 +3,14 @@
 //! store), and time is whatever the test says.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use hearth_protocol::{
     BlockEntry, BlockTarget, Keypair, ListId, Policy, PolicyList, PostDraft, Scope, SignedMessage,
 };
 
 use super::*;
-use crate::config::Rate;
+use crate::config::{ChannelRetention, Rate};
 
 const T: u64 = 1_700_000_000_000;
 const HOUR: u64 = 3_600_000;
@@ -170,6 +171,30 @@ fn a_replay_of_a_seen_post_is_ignored_without_an_event() {
         Decision::quiet(MessageAcceptance::Ignore),
         "no store write, no event"
     );
+}
+
+#[test]
+fn a_post_older_than_the_channel_keeps_is_not_taken_in() {
+    let s = setup();
+    let mut retention = Retention::default();
+    retention.channels.insert(
+        s.channel.clone(),
+        ChannelRetention {
+            max_age: Some(Duration::from_secs(60)),
+            max_posts: None,
+        },
+    );
+    let mut inbox = inbox(&s).with_retention(retention);
+    let old = s.post("an hour ago", T);
+    let decision = s.judge(&mut inbox, &old.bytes, at(T + 3_600_000, 0));
+    assert_eq!(
+        decision,
+        Decision::quiet(MessageAcceptance::Ignore),
+        "not stored, shown or relayed"
+    );
+    let recent = s.post("a minute ago", T);
+    let decision = s.judge(&mut inbox, &recent.bytes, at(T + 60_000, 0));
+    assert!(stored(&decision).is_some(), "{decision:?}");
 }
 
 #[test]

@@ -169,3 +169,45 @@ fn peers_and_stopping() {
     assert!(type_line(&mut app, "hello").is_empty());
     assert_eq!(app.input.text(), "hello");
 }
+
+#[test]
+fn posts_left_from_last_time_are_announced_waiting_then_sent() {
+    let mut app = app();
+    app.on_event(NodeEvent::Backlog {
+        channel: ch("anxiety"),
+        posts: 3,
+    });
+    let waiting = last_notice(&app);
+    assert!(
+        waiting
+            .starts_with("3 posts you wrote last time are still waiting for someone in #anxiety."),
+        "{waiting}"
+    );
+    app.on_event(NodeEvent::BacklogSent {
+        channel: ch("anxiety"),
+        posts: 3,
+    });
+    assert_eq!(
+        last_notice(&app),
+        "3 posts from last time were sent to #anxiety."
+    );
+    app.on_event(NodeEvent::BacklogSent {
+        channel: ch("grief"),
+        posts: 1,
+    });
+    assert_eq!(
+        last_notice(&app),
+        "1 post from last time was sent to #grief."
+    );
+}
+
+#[test]
+fn closing_with_posts_being_signed_says_they_are_kept() {
+    let mut app = app();
+    app.closing(2);
+    let notice = last_notice(&app);
+    assert!(
+        notice.starts_with("Closing. 2 posts you wrote are still being signed: they are saved"),
+        "{notice}"
+    );
+}
