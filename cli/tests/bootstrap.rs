@@ -394,13 +394,13 @@ fn a_bootstrap_node_serves_a_peer_reports_it_and_keeps_its_id() {
         TcpStream::connect(endpoint).is_err(),
         "the metrics endpoint outlived the node"
     );
-    // What it printed: its addresses, the metrics address and its channel;
-    // never a peer or a post. Its log at info has neither the post nor the
+    // What it printed: its addresses, the metrics address, its channel and
+    // that it stopped; never a peer or a post. Its log at info has neither the post nor the
     // other node's address.
     for event in &bootstrap.events {
         let kind = event["type"].as_str().unwrap_or_default();
         assert!(
-            ["listening", "metrics", "joined"].contains(&kind),
+            ["listening", "metrics", "joined", "stopped"].contains(&kind),
             "bootstrap printed {event}"
         );
     }
