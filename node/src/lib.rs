@@ -37,13 +37,15 @@ mod rate;
 mod service;
 pub mod store;
 mod swarm;
+pub mod sync;
 
 pub use config::{IdentityMode, NodeConfig, NodeLimits, PersonaMode, Rate, Retention, Storage};
 pub use error::{EntryError, HeldListError, NodeError, SetupError};
 pub use event::{
-    ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
-    UndeliveredReason,
+    ChannelInfo, Event, EventStream, Origin, PeerInfo, PersonaInfo, PostRecord, Published, Status,
+    SyncReport, UndeliveredReason,
 };
 pub use handle::{HistoryQuery, NodeHandle, PostOptions};
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{Node, NodeBuilder};
+pub use sync::SyncLimits;

@@ -46,6 +46,7 @@
 mod keys;
 mod posts;
 mod settings;
+mod sync;
 #[cfg(test)]
 mod tests;
 
