@@ -73,6 +73,7 @@ fn record(n: u32) -> Record {
         },
         own: false,
         verdict: None,
+        synced: false,
     }
 }
 

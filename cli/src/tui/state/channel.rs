@@ -1,5 +1,13 @@
 //! One joined channel's scrollback: posts and notices in time order,
 //! capped, with what the person opened and what is unread.
+//!
+//! Posts that history sync delivers are older than what is shown, as a
+//! rule: they go into their place in time order, and when they land above
+//! something already shown, a divider ("earlier messages") goes under the
+//! newest of them, so the person sees that history arrived above. Where
+//! the view stands while scrolled back is kept by the view (an anchor post
+//! and the lines below it), so posts inserted anywhere never move what the
+//! person is reading.
 
 use std::collections::HashSet;
 
@@ -67,6 +75,7 @@ impl PostItem {
             post,
             own,
             verdict,
+            synced: _,
         } = record;
         PostItem {
             id,
@@ -93,6 +102,17 @@ impl PostItem {
             format!("{}…", cut.trim_end())
         }
     }
+}
+
+/// Where a synced post went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// At the bottom: nothing shown is newer.
+    Newest,
+    /// Above posts already shown: earlier history.
+    Earlier,
+    /// It was there already.
+    Already,
 }
 
 /// One line of a channel's scrollback.
@@ -133,6 +153,13 @@ pub struct ChannelView {
     pub appended: usize,
     /// The width of the last drawing.
     pub rendered_width: u16,
+    /// While scrolled back: the post at the bottom of the view at the
+    /// last drawing and the screen lines below it then. The view keeps
+    /// that post where it was when lines come or go below it.
+    pub anchor: Option<(MessageId, usize)>,
+    /// The newest post that history sync placed above posts already shown;
+    /// the "earlier messages" divider is drawn under it.
+    pub earlier: Option<MessageId>,
     /// Posts whose content warning the user opened.
     pub opened: HashSet<MessageId>,
     /// The ids of the posts in `items`.
@@ -150,6 +177,8 @@ impl ChannelView {
             scroll: 0,
             appended: 0,
             rendered_width: 0,
+            anchor: None,
+            earlier: None,
             opened: HashSet::new(),
             ids: HashSet::new(),
         }
@@ -184,6 +213,36 @@ impl ChannelView {
         true
     }
 
+    /// Inserts a post that history sync delivered, in time order. One
+    /// that lands above something already shown is earlier history: the
+    /// divider moves under it if it is the newest such post.
+    pub(super) fn insert_synced(&mut self, post: PostItem) -> Placed {
+        let at = post.created_ms;
+        let id = post.id;
+        let above = self.items.partition_point(|i| i.at_ms() <= at) < self.items.len();
+        if !self.insert_post(post) {
+            return Placed::Already;
+        }
+        if !above {
+            return Placed::Newest;
+        }
+        let newer_than_divider = match self.earlier.and_then(|d| self.created_ms_of(&d)) {
+            Some(divider_at) => at >= divider_at,
+            None => true,
+        };
+        if newer_than_divider {
+            self.earlier = Some(id);
+        }
+        Placed::Earlier
+    }
+
+    fn created_ms_of(&self, id: &MessageId) -> Option<u64> {
+        self.items.iter().find_map(|i| match i {
+            Item::Post(p) if p.id == *id => Some(p.created_ms),
+            _ => None,
+        })
+    }
+
     fn insert(&mut self, item: Item) {
         let at = item.at_ms();
         let index = self.items.partition_point(|i| i.at_ms() <= at);
@@ -202,6 +261,9 @@ impl ChannelView {
                 if let Item::Post(p) = gone {
                     self.ids.remove(&p.id);
                     self.opened.remove(&p.id);
+                    if self.earlier == Some(p.id) {
+                        self.earlier = None;
+                    }
                 }
             }
         }

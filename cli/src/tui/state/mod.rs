@@ -27,7 +27,7 @@ use hearth_protocol::{ChannelName, ContentWarning, MessageId};
 use super::clock::Zone;
 use super::commands;
 
-pub use self::channel::{ChannelView, Item, MAX_ITEMS, Notice, PostItem, Tone};
+pub use self::channel::{ChannelView, Item, MAX_ITEMS, Notice, Placed, PostItem, Tone};
 pub use self::input::{InputLine, MAX_INPUT_BYTES};
 pub use self::messages::{Action, Draft, NodeEvent, Outcome, PeerSummary, Persona, Record};
 
@@ -215,18 +215,23 @@ impl App {
         let Some(index) = self.channel_index(&record.post.channel) else {
             return;
         };
+        let synced = record.synced;
         let mut item = PostItem::from_record(record);
         if item.own && self.waiting.contains(&item.id) {
             item.waiting = true;
         }
         let visible = item.hidden_by.is_none() && !item.own;
         let active = index == self.active;
-        if let Some(channel) = self.channels.get_mut(index)
-            && channel.insert_post(item)
-            && count_unread
-            && visible
-            && !active
-        {
+        let Some(channel) = self.channels.get_mut(index) else {
+            return;
+        };
+        let new = if synced {
+            // Earlier history is not news: it does not count as unread.
+            channel.insert_synced(item) == Placed::Newest
+        } else {
+            channel.insert_post(item)
+        };
+        if new && count_unread && visible && !active {
             channel.unread += 1;
         }
     }
