@@ -151,6 +151,8 @@ pub struct ChannelView {
     /// Items added at the bottom since the last drawing, so a scrolled-back
     /// view can stay where it is while posts arrive.
     pub appended: usize,
+    /// Items were inserted or dropped since the last drawing.
+    pub changed: bool,
     /// The width of the last drawing.
     pub rendered_width: u16,
     /// While scrolled back: the post at the bottom of the view at the
@@ -176,6 +178,7 @@ impl ChannelView {
             unread: 0,
             scroll: 0,
             appended: 0,
+            changed: false,
             rendered_width: 0,
             anchor: None,
             earlier: None,
@@ -249,6 +252,7 @@ impl ChannelView {
         if index == self.items.len() {
             self.appended += 1;
         }
+        self.changed = true;
         self.items.insert(index, item);
         self.trim();
     }
@@ -256,6 +260,7 @@ impl ChannelView {
     /// Drops the oldest lines beyond [`MAX_ITEMS`].
     pub(super) fn trim(&mut self) {
         if self.items.len() > MAX_ITEMS {
+            self.changed = true;
             let excess = self.items.len() - MAX_ITEMS;
             for gone in self.items.drain(..excess) {
                 if let Item::Post(p) = gone {

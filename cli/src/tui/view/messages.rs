@@ -31,7 +31,7 @@ pub(super) fn draw_messages(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
             // Keep a scrolled-back view still while posts arrive below it,
             // at the bottom or (history sync) anywhere in between: the post
             // at its bottom stays on the same screen row.
-            if scroll > 0 && channel.rendered_width == width {
+            if scroll > 0 && channel.changed && channel.rendered_width == width {
                 let anchor = channel
                     .anchor
                     .and_then(|(id, below)| post_index(&channel.items, &id).map(|i| (i, below)));
@@ -43,7 +43,7 @@ pub(super) fn draw_messages(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
                     scroll += count_lines_from(&channel.items, from, &zone, w, channel);
                 }
             }
-            let (lines, complete) = tail_lines(
+            let (chunks, complete) = tail_chunks(
                 &channel.items,
                 &zone,
                 w,
@@ -51,11 +51,13 @@ pub(super) fn draw_messages(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
                 scroll.saturating_add(height),
             );
             if complete {
-                scroll = scroll.min(lines.len().saturating_sub(height));
+                let total: usize = chunks.iter().map(|(_, c)| c.len()).sum();
+                scroll = scroll.min(total.saturating_sub(height));
             }
             let anchor = (scroll > 0)
-                .then(|| anchor_at(&channel.items, &zone, w, channel, scroll))
+                .then(|| anchor_at(&channel.items, &chunks, scroll))
                 .flatten();
+            let lines = chunks.into_iter().rev().flat_map(|(_, c)| c).collect();
             (window(lines, scroll, height), Some(scroll), anchor)
         }
         None => {
@@ -66,6 +68,7 @@ pub(super) fn draw_messages(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     if let (Some(scroll), Some(channel)) = (new_scroll, app.current_mut()) {
         channel.scroll = scroll;
         channel.appended = 0;
+        channel.changed = false;
         channel.rendered_width = width;
         channel.anchor = anchor;
     }
@@ -107,24 +110,20 @@ fn post_index(items: &[Item], id: &MessageId) -> Option<usize> {
 
 /// The post whose lines hold the bottom row of a view scrolled `scroll`
 /// lines back (or the nearest post above it), and the screen lines below
-/// that post.
+/// that post; from the chunks just wrapped, newest first.
 fn anchor_at(
     items: &[Item],
-    zone: &Zone,
-    width: usize,
-    channel: &ChannelView,
+    chunks: &[(usize, Vec<Line<'static>>)],
     scroll: usize,
 ) -> Option<(MessageId, usize)> {
-    let by_id = index_posts(items);
     let mut below = 0;
-    for index in (0..items.len()).rev() {
-        let lines = item_lines(items, index, zone, width, Some(channel), &by_id).len();
-        if below + lines > scroll
-            && let Some(Item::Post(post)) = items.get(index)
+    for (index, lines) in chunks {
+        if below + lines.len() > scroll
+            && let Some(Item::Post(post)) = items.get(*index)
         {
             return Some((post.id, below));
         }
-        below += lines;
+        below += lines.len();
     }
     None
 }
@@ -149,6 +148,20 @@ pub(super) fn tail_lines(
     channel: Option<&ChannelView>,
     want: usize,
 ) -> (Vec<Line<'static>>, bool) {
+    let (chunks, complete) = tail_chunks(items, zone, width, channel, want);
+    let lines = chunks.into_iter().rev().flat_map(|(_, c)| c).collect();
+    (lines, complete)
+}
+
+/// As [`tail_lines`], but each item's lines apart, with its index, newest
+/// first.
+fn tail_chunks(
+    items: &[Item],
+    zone: &Zone,
+    width: usize,
+    channel: Option<&ChannelView>,
+    want: usize,
+) -> (Vec<(usize, Vec<Line<'static>>)>, bool) {
     let by_id = index_posts(items);
     let mut chunks = Vec::new();
     let mut count = 0;
@@ -157,10 +170,9 @@ pub(super) fn tail_lines(
         index -= 1;
         let lines = item_lines(items, index, zone, width, channel, &by_id);
         count += lines.len();
-        chunks.push(lines);
+        chunks.push((index, lines));
     }
-    let lines = chunks.into_iter().rev().flatten().collect();
-    (lines, index == 0)
+    (chunks, index == 0)
 }
 
 /// The screen lines of one item, with a day heading before it when its
