@@ -74,6 +74,7 @@ fn record(n: u32) -> Record {
         },
         own: false,
         verdict: None,
+        synced: false,
     }
 }
 

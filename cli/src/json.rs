@@ -7,7 +7,7 @@
 //! post ids, base58 for peer ids); times are integers, ms since the Unix
 //! epoch.
 
-use hearth_node::{Event, PeerInfo, PersonaInfo, PostRecord, Status};
+use hearth_node::{Event, Origin, PeerInfo, PersonaInfo, PostRecord, Status};
 use hearth_protocol::{
     BlockEntry, BlockTarget, ChannelName, ContentWarning, CwLabel, ListId, MessageId, PublicKey,
     Scope, Verdict,
@@ -152,6 +152,12 @@ pub struct PostJson {
     pub reply_to: Option<String>,
     /// Whether this node's user wrote it.
     pub own: bool,
+    /// How it reached this node, in events: `live` (gossip as it was said,
+    /// or written here) or `sync` (history sync: an older post this node
+    /// missed while away or before it joined). Absent from `history`
+    /// lines: the store does not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// A content warning.
@@ -407,6 +413,16 @@ pub fn post(record: &PostRecord) -> PostJson {
         content_warning: p.content_warning.as_ref().map(content_warning),
         reply_to: p.reply_to.as_ref().map(MessageId::to_string),
         own: record.own,
+        origin: origin(record.origin),
+    }
+}
+
+/// The `origin` field: known for events, not for stored posts.
+fn origin(origin: Origin) -> Option<String> {
+    match origin {
+        Origin::Live => Some("live".to_owned()),
+        Origin::Sync => Some("sync".to_owned()),
+        _ => None,
     }
 }
 

@@ -8,6 +8,8 @@ use std::time::Duration;
 use hearth_protocol::{ChannelName, Limits, NetworkId};
 use libp2p::Multiaddr;
 
+use crate::sync::SyncLimits;
+
 /// Where the node keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {
@@ -103,6 +105,8 @@ pub struct NodeLimits {
     pub default_difficulty: u8,
     /// Per-channel proof-of-work difficulty.
     pub channel_difficulty: HashMap<ChannelName, u8>,
+    /// History sync: how often, with how many peers, and how much.
+    pub sync: SyncLimits,
 }
 
 impl Default for NodeLimits {
@@ -133,6 +137,7 @@ impl Default for NodeLimits {
             ban_duration: Duration::from_secs(10 * 60),
             default_difficulty: 0,
             channel_difficulty: HashMap::new(),
+            sync: SyncLimits::default(),
         }
     }
 }

@@ -177,6 +177,9 @@ pub enum SetupError {
     /// The DHT protocol name is not a valid protocol name.
     #[error("the DHT protocol name is invalid")]
     KadProtocol(#[source] InvalidProtocol),
+    /// The history sync protocol name could not be built.
+    #[error("the sync protocol name is invalid")]
+    SyncProtocol(#[source] InvalidProtocol),
     /// mDNS could not start.
     #[error("mDNS could not start")]
     Mdns(#[source] io::Error),

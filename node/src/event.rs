@@ -18,6 +18,53 @@ pub struct PostRecord {
     pub own: bool,
     /// Why the post is hidden, if the user's policy hides it.
     pub verdict: Option<Verdict>,
+    /// How it reached this node.
+    pub origin: Origin,
+}
+
+/// How a post reached the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Origin {
+    /// Live: received by gossip as it was said, or written here.
+    Live,
+    /// From history sync: fetched from a peer because the node missed it
+    /// (it was away, or joined later). Such a post is usually older than
+    /// the ones already shown.
+    Sync,
+    /// Read back from the store ([`NodeHandle::history`], [`NodeHandle::post`]),
+    /// which does not record how a post arrived.
+    ///
+    /// [`NodeHandle::history`]: crate::NodeHandle::history
+    /// [`NodeHandle::post`]: crate::NodeHandle::post
+    Stored,
+}
+
+/// What one history sync with one peer did ([`Event::Synced`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    /// The peer.
+    pub peer: PeerId,
+    /// The channel reconciled, or `None` for moderator lists.
+    pub channel: Option<ChannelName>,
+    /// Reconciliation rounds (request and answer).
+    pub rounds: usize,
+    /// Encoded bytes of reconciliation messages, both ways.
+    pub reconcile_bytes: u64,
+    /// Encoded bytes of fetch requests and answers, both ways.
+    pub fetch_bytes: u64,
+    /// Posts the peer had and this node lacked, as reconciliation found.
+    pub needed: usize,
+    /// Posts (or lists) asked for; fewer than `needed` when some were
+    /// already seen, dropped on purpose or refused.
+    pub requested: usize,
+    /// Posts (or lists) taken in: stored and announced as events.
+    pub received: usize,
+    /// Posts (or lists) delivered but refused (invalid, too old, over a
+    /// rate, or not newer).
+    pub refused: usize,
+    /// `None` when the sync completed; otherwise why it stopped.
+    pub error: Option<String>,
 }
 
 impl PostRecord {
@@ -133,7 +180,9 @@ pub enum Event {
         channel: ChannelName,
     },
     /// A post arrived (or was written here). Hidden posts come with their
-    /// verdict so an interface can say why; they are never relayed.
+    /// verdict so an interface can say why; they are never relayed. Its
+    /// [`PostRecord::origin`] says whether it came live or from history
+    /// sync (an older post the node missed).
     Post(Box<PostRecord>),
     /// An own post went out to peers (at publish, or later when peers of a
     /// quiet channel appeared).
@@ -239,6 +288,8 @@ pub enum Event {
         /// How many entries it has.
         entries: usize,
     },
+    /// A history sync with a peer ended, complete or not.
+    Synced(Box<SyncReport>),
     /// This subscriber fell behind and missed events.
     Lagged {
         /// How many.

@@ -39,6 +39,7 @@ mod rate;
 mod service;
 pub mod store;
 mod swarm;
+pub mod sync;
 
 pub use config::{
     ChannelRetention, DhtLimits, IdentityMode, Keep, NodeConfig, NodeLimits, PersonaMode, Rate,
@@ -46,9 +47,10 @@ pub use config::{
 };
 pub use error::{EntryError, HeldListError, NodeError, SetupError};
 pub use event::{
-    ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
-    UndeliveredReason,
+    ChannelInfo, Event, EventStream, Origin, PeerInfo, PersonaInfo, PostRecord, Published, Status,
+    SyncReport, UndeliveredReason,
 };
 pub use handle::{HistoryQuery, NodeHandle, PostOptions, Submitted};
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{Node, NodeBuilder};
+pub use sync::SyncLimits;

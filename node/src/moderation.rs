@@ -6,20 +6,27 @@
 //! followed moderators or their lists change, so unfollowing a moderator
 //! undoes their entries at once, including for stored posts.
 
+use std::collections::HashMap;
+
 use hearth_protocol::{
-    ListId, Message, MessageId, NetworkId, Policy, PolicyList, Post, Scope, Verdict, open,
+    BlockTarget, ChannelName, ListId, Message, MessageId, NetworkId, Policy, PolicyList, Post,
+    Scope, Verdict, open,
 };
 
 use crate::store::{Store, StoreError};
 
 pub(crate) struct Moderation {
     policy: Policy,
+    /// Post ids the policy blocks, with where: (the list's scope, the
+    /// entry's scope). History sync never fetches these.
+    blocked_ids: HashMap<MessageId, Vec<(Scope, Scope)>>,
 }
 
 impl Moderation {
     pub fn new() -> Self {
         Self {
             policy: Policy::empty(),
+            blocked_ids: HashMap::new(),
         }
     }
 
@@ -50,11 +57,33 @@ impl Moderation {
                 }
             }
         }
+        let mut blocked_ids: HashMap<MessageId, Vec<(Scope, Scope)>> = HashMap::new();
+        for list in &lists {
+            for entry in &list.entries {
+                if let BlockTarget::Post(id) = &entry.target {
+                    blocked_ids
+                        .entry(*id)
+                        .or_default()
+                        .push((list.applies_to.clone(), entry.scope.clone()));
+                }
+            }
+        }
+        self.blocked_ids = blocked_ids;
         self.policy = Policy::compile(lists);
         for problem in self.policy.problems() {
             tracing::warn!(%problem, "blocklist entry skipped");
         }
         Ok(())
+    }
+
+    /// Whether the policy blocks the post `id` in `channel` by its id
+    /// alone: known before the post itself is.
+    pub fn blocks_id(&self, id: &MessageId, channel: &ChannelName) -> bool {
+        self.blocked_ids.get(id).is_some_and(|scopes| {
+            scopes
+                .iter()
+                .any(|(list, entry)| list.covers(channel) && entry.covers(channel))
+        })
     }
 
     /// Why the policy hides `post`, if it does.

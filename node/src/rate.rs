@@ -44,6 +44,12 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// Takes one token for `key` at `now_ms` (monotonic); false when the
     /// key is over its rate.
     pub fn allow(&mut self, key: &K, now_ms: u64) -> bool {
+        self.allow_n(key, 1, now_ms)
+    }
+
+    /// Takes `n` tokens for `key` at `now_ms` (monotonic); false, taking
+    /// none, when the key has fewer.
+    pub fn allow_n(&mut self, key: &K, n: u32, now_ms: u64) -> bool {
         let rate = self.rate;
         if !self.buckets.contains_key(key) && self.buckets.len() >= self.max_keys {
             self.evict_idle(now_ms);
@@ -57,7 +63,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         } else {
             &mut self.overflow
         };
-        take(bucket, rate, now_ms)
+        take(bucket, rate, n, now_ms)
     }
 
     fn evict_idle(&mut self, now_ms: u64) {
@@ -78,11 +84,12 @@ fn refilled(bucket: &Bucket, rate: Rate, now_ms: u64) -> f64 {
     (bucket.tokens + elapsed * per_ms).min(f64::from(rate.burst))
 }
 
-fn take(bucket: &mut Bucket, rate: Rate, now_ms: u64) -> bool {
+fn take(bucket: &mut Bucket, rate: Rate, n: u32, now_ms: u64) -> bool {
     bucket.tokens = refilled(bucket, rate, now_ms);
     bucket.last_ms = bucket.last_ms.max(now_ms);
-    if bucket.tokens >= 1.0 {
-        bucket.tokens -= 1.0;
+    let n = f64::from(n);
+    if bucket.tokens >= n {
+        bucket.tokens -= n;
         true
     } else {
         false

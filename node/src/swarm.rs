@@ -20,11 +20,12 @@ use libp2p::kad::{self, store::MemoryStore};
 use libp2p::swarm::{NetworkBehaviour, behaviour::toggle::Toggle};
 use libp2p::{
     StreamProtocol, Swarm, SwarmBuilder, allow_block_list, connection_limits, identify, mdns,
-    memory_connection_limits, noise, ping, tcp, yamux,
+    memory_connection_limits, noise, ping, request_response, tcp, yamux,
 };
 
 use crate::config::NodeConfig;
 use crate::error::{NodeError, SetupError};
+use crate::sync::SyncCodec;
 
 /// The gossipsub behaviour with hearth's subscription filter.
 pub(crate) type Gossipsub =
@@ -41,6 +42,7 @@ pub(crate) struct Behaviour {
     pub ping: ping::Behaviour,
     pub kad: kad::Behaviour<MemoryStore>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
+    pub sync: request_response::Behaviour<SyncCodec>,
 }
 
 /// Mesh sizes for small support channels: a handful of peers is a busy
@@ -181,6 +183,22 @@ pub(crate) fn kad_protocol(network: &NetworkId) -> Result<StreamProtocol, SetupE
         .map_err(SetupError::KadProtocol)
 }
 
+/// History sync: request-response on `/hearth/<network>/sync/1`, with the
+/// codec's size limits and the configured timeout. Few concurrent streams
+/// per connection: a sync session has one request in flight, and a node
+/// syncs a channel with at most a few peers at once.
+fn sync(config: &NodeConfig) -> Result<request_response::Behaviour<SyncCodec>, SetupError> {
+    let protocol = crate::sync::protocol_name(&config.network).map_err(SetupError::SyncProtocol)?;
+    let sync_config = request_response::Config::default()
+        .with_request_timeout(config.limits.sync.request_timeout)
+        .with_max_concurrent_streams(16);
+    Ok(request_response::Behaviour::with_codec(
+        SyncCodec,
+        [(protocol, request_response::ProtocolSupport::Full)],
+        sync_config,
+    ))
+}
+
 fn behaviour(key: &Keypair, config: &NodeConfig) -> Result<Behaviour, SetupError> {
     let peer_id = key.public().to_peer_id();
     let limits = connection_limits::ConnectionLimits::default()
@@ -227,6 +245,7 @@ fn behaviour(key: &Keypair, config: &NodeConfig) -> Result<Behaviour, SetupError
         ping: ping::Behaviour::default(),
         kad,
         mdns: mdns.into(),
+        sync: sync(config)?,
     })
 }
 

@@ -172,8 +172,8 @@ async fn a_followed_moderators_list_applies_and_unfollowing_undoes_it() {
     .await;
     assert!(before.verdict.is_none(), "nothing hides it yet");
 
-    // Following subscribes to the moderator's topic; the host sees the new
-    // subscriber and hands over the list.
+    // Following subscribes to the moderator's topic and asks peers for the
+    // moderator's list by history sync; the host holds it and serves it.
     reader.follow(moderator.public(), Scope::All).await.unwrap();
     wait_for(&mut reader_events, "the moderator's list", |e| match e {
         Event::ModeratorList {

@@ -22,6 +22,7 @@ fn record(verdict: Option<Verdict>) -> PostRecord {
         received_ms: 1_700_000_000_500,
         own: false,
         verdict,
+        origin: Origin::Live,
     }
 }
 
@@ -46,7 +47,29 @@ fn post_lines_have_fixed_field_names() {
             "content_warning": {"labels": ["death"], "text": "loss"},
             "reply_to": MessageId([1; 32]).to_string(),
             "own": false,
+            "origin": "live",
         })
+    );
+}
+
+#[test]
+fn post_lines_say_whether_they_came_live_or_from_sync_and_history_lines_do_not() {
+    let mut r = record(None);
+    r.origin = Origin::Sync;
+    let value = serde_json::to_value(from_record(&r)).unwrap();
+    assert_eq!(value["origin"], "sync");
+    // Read back from the store (`history`): no origin field at all.
+    r.origin = Origin::Stored;
+    let value = serde_json::to_value(from_record(&r)).unwrap();
+    assert!(value.get("origin").is_none(), "{value}");
+    // Lines without it (older hearth) still parse.
+    let JsonEvent::Post(post) = from_record(&r) else {
+        panic!("a post line")
+    };
+    let line = serde_json::to_string(&JsonEvent::Post(post.clone())).unwrap();
+    assert_eq!(
+        serde_json::from_str::<JsonEvent>(&line).unwrap(),
+        JsonEvent::Post(post)
     );
 }
 

@@ -38,7 +38,7 @@ use crossterm::terminal::{
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt as _, StreamExt as _};
 use hearth_node::{
-    Event, EventStream as NodeEvents, HistoryQuery, NodeHandle, PersonaInfo, PostOptions,
+    Event, EventStream as NodeEvents, HistoryQuery, NodeHandle, Origin, PersonaInfo, PostOptions,
     PostRecord,
 };
 use hearth_protocol::ChannelName;
@@ -278,6 +278,7 @@ fn record(record: PostRecord) -> Record {
         post: record.post,
         own: record.own,
         verdict: record.verdict,
+        synced: record.origin == Origin::Sync,
     }
 }
 

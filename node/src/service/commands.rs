@@ -19,7 +19,7 @@ use super::discovery::LookupSchedule;
 use super::{Channel, Service, dial_address};
 use crate::clock::now_ms;
 use crate::error::{EntryError, NodeError};
-use crate::event::{ChannelInfo, Event, PeerInfo, PersonaInfo, PostRecord, Status};
+use crate::event::{ChannelInfo, Event, Origin, PeerInfo, PersonaInfo, PostRecord, Status};
 use crate::handle::{Command, HistoryQuery};
 use crate::personas;
 use crate::store::StoredPost;
@@ -115,6 +115,7 @@ impl Service {
                     .map_err(NodeError::from);
                 if result.is_ok() {
                     self.subscribe_moderator(moderator);
+                    self.sync_followed();
                 }
                 let result = self.policy_changed(result).await;
                 let _ = reply.send(result);
@@ -196,6 +197,7 @@ impl Service {
         );
         self.discovery_steps(&channel, steps);
         self.store.add_channel(&channel)?;
+        self.sync_joined(&channel);
         self.emit(Event::Joined {
             channel: channel.clone(),
             persona: persona.clone(),
@@ -217,6 +219,7 @@ impl Service {
         behaviour.gossipsub.unsubscribe(&state.topic);
         behaviour.kad.stop_providing(&state.key);
         self.outbox.forget(channel);
+        self.sync_left(channel);
         self.store.remove_channel(channel)?;
         self.emit(Event::Left {
             channel: channel.clone(),
@@ -264,6 +267,7 @@ impl Service {
                     post,
                     received_ms: stored.received_ms,
                     own: stored.own,
+                    origin: Origin::Stored,
                 }),
                 Message::ModeratorList(_) => None,
             },

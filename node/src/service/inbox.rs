@@ -13,6 +13,17 @@
 //! The rate limiters run on monotonic time ([`Now::mono_ms`]); the time
 //! window of a post is judged on wall time ([`Now::wall_ms`]), because
 //! that is what posts are dated with.
+//!
+//! Posts and lists fetched by history sync take the same path
+//! ([`Inbox::judge_synced_post`], [`Inbox::judge_synced_list`]) with three
+//! differences, because they are history rather than live speech: a post
+//! may be as old as the node keeps posts (the sync window, the retention
+//! age) instead of gossip's `max_age`; the serving peer is charged by its
+//! own limiter ([`Inbox::admit_synced`]) instead of the forwarding
+//! peer's; and the author's live rate limit does not apply (a persona's
+//! week of posts arrives at once). The seen set covers both windows
+//! ([`Inbox::seen_until`]), so nothing accepted by either path is taken
+//! again, or fetched again, while either path would still accept it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -27,7 +38,7 @@ use super::{Channel, Service, lists};
 use crate::clock::Now;
 use crate::config::{NodeLimits, Retention};
 use crate::error::HeldListError;
-use crate::event::{Event, PostRecord};
+use crate::event::{Event, Origin, PostRecord};
 use crate::moderation::Moderation;
 use crate::rate::RateLimiter;
 use crate::store::{Store, StoreError, StoredPost};
@@ -94,6 +105,21 @@ pub(crate) struct NewPost {
     pub record: PostRecord,
 }
 
+/// What became of a message fetched by history sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// Stored (shown or hidden) and announced.
+    Stored,
+    /// Refused for a reason an honest peer could have (too old, expired,
+    /// too little work): not fetched again for a while.
+    Refused,
+    /// Invalid bytes: the serving peer is penalised, as for gossiping
+    /// them.
+    Invalid,
+    /// Nothing to do: seen already, not followed, not newer.
+    Ignored,
+}
+
 impl Decision {
     fn quiet(acceptance: MessageAcceptance) -> Self {
         Self {
@@ -103,14 +129,26 @@ impl Decision {
     }
 }
 
+/// How a message reached the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// Gossip, live.
+    Gossip,
+    /// History sync.
+    Sync,
+}
+
 /// The receiving path's decisions and its flood limits.
 #[derive(Debug)]
 pub(crate) struct Inbox {
     network: NetworkId,
     limits: NodeLimits,
     retention: Retention,
+    /// The time window of posts taken by history sync.
+    sync_limits: hearth_protocol::Limits,
     per_peer: RateLimiter<PeerId>,
     per_persona: RateLimiter<PublicKey>,
+    per_server: RateLimiter<PeerId>,
 }
 
 impl Inbox {
@@ -118,6 +156,8 @@ impl Inbox {
         Self {
             per_peer: RateLimiter::new(limits.per_peer, RATE_KEYS),
             per_persona: RateLimiter::new(limits.per_persona, RATE_KEYS),
+            per_server: RateLimiter::new(limits.sync.posts_per_peer, RATE_KEYS),
+            sync_limits: limits.messages.clone(),
             network,
             limits,
             retention: Retention::default(),
@@ -131,12 +171,76 @@ impl Inbox {
         self
     }
 
+    /// Takes synced posts as old as `window_ms` (the node's retention
+    /// age); without this call, as old as gossip's `max_age`.
+    pub fn with_sync_window(mut self, window_ms: u64) -> Self {
+        self.sync_limits.max_age_ms = window_ms;
+        self
+    }
+
+    /// The oldest creation time a synced post may have at wall time
+    /// `now_ms`: where reconciliation windows start.
+    pub fn sync_since(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.sync_limits.max_age_ms)
+    }
+
     /// Until when a post created at `created_ms` must be remembered as
-    /// seen: as long as `validate` would accept it.
+    /// seen: as long as `validate` would accept it from gossip or from
+    /// sync, whichever window is longer.
     pub fn seen_until(&self, created_ms: u64) -> u64 {
+        let window = self
+            .limits
+            .messages
+            .max_age_ms
+            .max(self.sync_limits.max_age_ms);
         created_ms
-            .saturating_add(self.limits.messages.max_age_ms)
+            .saturating_add(window)
             .saturating_add(self.limits.messages.max_clock_skew_ms)
+    }
+
+    /// Charges `server`, which served a synced post, one token at `now`;
+    /// false when it is over its rate and the post is to be dropped
+    /// unjudged (it is fetched again in a later round).
+    pub fn admit_synced(&mut self, server: &PeerId, now: Now) -> bool {
+        self.per_server.allow(server, now.mono_ms)
+    }
+
+    /// Judges a post of `channel` fetched by history sync. The serving peer
+    /// was charged by [`Inbox::admit_synced`]; `Reject` means the bytes are
+    /// invalid and the peer is to be penalised as for gossiping them.
+    pub fn judge_synced_post(
+        &mut self,
+        channel: &ChannelName,
+        data: &[u8],
+        now: Now,
+        view: &impl NodeView,
+    ) -> Decision {
+        self.judge_post(channel, data, now, view, Route::Sync)
+    }
+
+    /// Judges a moderator list fetched by history sync, whoever signed it
+    /// (the caller checks that it was asked for). Lists have no maximum
+    /// age, so an old list is taken like a live one.
+    pub fn judge_synced_list(
+        &mut self,
+        data: &[u8],
+        now: Now,
+        view: &impl NodeView,
+    ) -> (Option<PublicKey>, Decision) {
+        let ctx = ValidationContext::new(&self.network, now.wall_ms, &self.limits.messages);
+        let verified = match validate(data, &ctx) {
+            Ok(verified) => verified,
+            Err(e) if e.is_invalid() => return (None, Decision::quiet(MessageAcceptance::Reject)),
+            Err(_) => return (None, Decision::quiet(MessageAcceptance::Ignore)),
+        };
+        let Message::ModeratorList(list) = verified.message else {
+            return (None, Decision::quiet(MessageAcceptance::Reject));
+        };
+        let moderator = list.moderator;
+        (
+            Some(moderator),
+            self.judge_list(&moderator, data, now, view),
+        )
     }
 
     /// Judges `data`, forwarded by `source` on `topic`, at `now`.
@@ -160,7 +264,9 @@ impl Inbox {
             return Decision::quiet(MessageAcceptance::Ignore);
         }
         match topic {
-            Topic::Channel { channel, .. } => self.judge_post(&channel, data, now, view),
+            Topic::Channel { channel, .. } => {
+                self.judge_post(&channel, data, now, view, Route::Gossip)
+            }
             Topic::Moderator { moderator, .. } => self.judge_list(&moderator, data, now, view),
         }
     }
@@ -171,11 +277,16 @@ impl Inbox {
         data: &[u8],
         now: Now,
         view: &impl NodeView,
+        route: Route,
     ) -> Decision {
         if !view.joined(channel) {
             return Decision::quiet(MessageAcceptance::Ignore);
         }
-        let ctx = ValidationContext::new(&self.network, now.wall_ms, &self.limits.messages)
+        let window = match route {
+            Route::Gossip => &self.limits.messages,
+            Route::Sync => &self.sync_limits,
+        };
+        let ctx = ValidationContext::new(&self.network, now.wall_ms, window)
             .channel(channel)
             .difficulty(self.limits.difficulty(channel));
         let verified = match validate(data, &ctx) {
@@ -213,7 +324,9 @@ impl Inbox {
             // Older than this node keeps: not stored, shown or relayed.
             return Decision::quiet(MessageAcceptance::Ignore);
         }
-        if !self.per_persona.allow(&post.author, now.mono_ms) {
+        // History arrives in bulk: a persona's week of posts must not trip
+        // the live rate limit. The serving peer's limit bounds sync.
+        if route == Route::Gossip && !self.per_persona.allow(&post.author, now.mono_ms) {
             return Decision {
                 acceptance: MessageAcceptance::Ignore,
                 action: Action::Refuse {
@@ -245,6 +358,10 @@ impl Inbox {
             received_ms: now.wall_ms,
             own: false,
             verdict,
+            origin: match route {
+                Route::Gossip => Origin::Live,
+                Route::Sync => Origin::Sync,
+            },
         };
         Decision {
             acceptance,
@@ -302,6 +419,20 @@ impl Inbox {
     }
 }
 
+/// The service's state as the inbox sees it, borrowing only the fields
+/// it reads, so that the inbox itself can be borrowed mutably beside it.
+macro_rules! view {
+    ($service:expr) => {
+        View {
+            channels: &$service.channels,
+            moderators: &$service.moderators,
+            store: &$service.store,
+            network: &$service.network,
+            moderation: &$service.moderation,
+        }
+    };
+}
+
 /// The node's state as the inbox sees it: borrowed fields of the service.
 struct View<'a> {
     channels: &'a HashMap<ChannelName, Channel>,
@@ -344,13 +475,7 @@ impl Service {
         message: gossipsub::Message,
     ) {
         let now = self.now();
-        let view = View {
-            channels: &self.channels,
-            moderators: &self.moderators,
-            store: &self.store,
-            network: &self.network,
-            moderation: &self.moderation,
-        };
+        let view = view!(self);
         let decision = self
             .inbox
             .judge(&source, message.topic.as_str(), &message.data, now, &view);
@@ -361,9 +486,52 @@ impl Service {
             .report_message_validation_result(&message_id, &source, acceptance);
     }
 
+    /// Judges a post of `channel` fetched by history sync and carries the
+    /// decision out, exactly as for a gossiped one.
+    pub(super) fn take_synced_post(&mut self, channel: &ChannelName, bytes: &[u8]) -> Taken {
+        let now = self.now();
+        let view = view!(self);
+        let decision = self.inbox.judge_synced_post(channel, bytes, now, &view);
+        self.take(decision)
+    }
+
+    /// Judges a moderator list fetched by history sync and carries the
+    /// decision out; returns whose list it is, if it verified.
+    pub(super) fn take_synced_list(&mut self, bytes: &[u8]) -> (Option<PublicKey>, Taken) {
+        let now = self.now();
+        let view = view!(self);
+        let (moderator, decision) = self.inbox.judge_synced_list(bytes, now, &view);
+        (moderator, self.take(decision))
+    }
+
+    fn take(&mut self, decision: Decision) -> Taken {
+        let store = matches!(
+            decision.action,
+            Action::StorePost(_) | Action::StoreList { .. }
+        );
+        let refuse = matches!(decision.action, Action::Refuse { .. });
+        let invalid = decision.acceptance == MessageAcceptance::Reject;
+        let stored = self.carry_out_action(decision.action);
+        match () {
+            _ if invalid => Taken::Invalid,
+            _ if store && stored => Taken::Stored,
+            _ if refuse => Taken::Refused,
+            _ => Taken::Ignored,
+        }
+    }
+
     /// Does what a decision says; returns what to report to gossipsub.
     fn carry_out(&mut self, decision: Decision) -> MessageAcceptance {
-        match decision.action {
+        if self.carry_out_action(decision.action) {
+            decision.acceptance
+        } else {
+            MessageAcceptance::Ignore
+        }
+    }
+
+    /// Does what an action says; false when a store write failed.
+    fn carry_out_action(&mut self, action: Action) -> bool {
+        match action {
             Action::Nothing => {}
             Action::Refuse { channel, reason } => self.emit(Event::Refused { channel, reason }),
             Action::StorePost(new) => {
@@ -379,7 +547,7 @@ impl Service {
                     .and_then(|_| self.store.mark_seen(&id, seen_until))
                 {
                     tracing::error!(error = %e, "cannot store post; not relayed");
-                    return MessageAcceptance::Ignore;
+                    return false;
                 }
                 self.flush_soon();
                 self.emit(Event::Post(Box::new(record)));
@@ -387,12 +555,12 @@ impl Service {
             Action::StoreList { list, bytes } => {
                 if let Err(e) = self.keep_list(&list, &bytes) {
                     tracing::error!(error = %e, "cannot store moderator list");
-                    return MessageAcceptance::Ignore;
+                    return false;
                 }
                 self.flush_soon();
             }
         }
-        decision.acceptance
+        true
     }
 }
 

@@ -1,6 +1,6 @@
 //! Moderator lists: following a moderator's topic, the list held for each
-//! moderator, publishing a signed list, and handing the held list to new
-//! followers.
+//! moderator, and publishing a signed list. A new follower gets the
+//! current list by history sync (`service/sync.rs`), not from gossip.
 //!
 //! Whether a received list replaces the held one is decided in
 //! [`super::inbox::Inbox::judge`]. Either way the rule is the same: a list
@@ -117,18 +117,6 @@ impl Service {
                 tracing::debug!(%moderator, error = %e, "moderator list not sent");
                 0
             }
-        }
-    }
-
-    /// A peer subscribed to `moderator`'s topic: a new follower. Hand it
-    /// the held list now rather than at the moderator's next update.
-    pub(super) fn hand_list_over(&mut self, moderator: PublicKey) {
-        match held_list(&self.store, &self.network, &moderator) {
-            Ok(Some((_, bytes))) => {
-                self.gossip_list(moderator, bytes);
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(%moderator, error = %e, "held moderator list unreadable"),
         }
     }
 }

@@ -14,9 +14,10 @@
 //! | `commands.rs` | | one handler per [`Command`]: join, leave, history, personas, blocklist, status |
 //! | `outbox.rs` | [`outbox::Outbox`]: which own posts wait for peers, when they go, when they age out | publishing: sign, store, gossip |
 //! | `inbox.rs` | [`inbox::Inbox`]: accept, ignore or reject a received message, and what to store and tell | storing, events, the validation report |
-//! | `lists.rs` | | moderator lists: the held list, publishing, handing lists to new followers |
+//! | `lists.rs` | | moderator lists: the held list, publishing |
 //! | `discovery.rs` | [`discovery::LookupSchedule`]: when to look a channel up and re-announce it | the DHT, bootstrap nodes, mDNS, identify, dials |
 //! | `maintenance.rs` | [`maintenance::Bans`], [`maintenance::Every`]: bans and periodic chores | the 1 s tick |
+//! | `sync.rs` | [`crate::sync`]: reconciliation, sessions, the sync schedule, serving budgets | history sync: asking peers, answering them |
 
 mod commands;
 mod discovery;
@@ -24,6 +25,7 @@ mod inbox;
 mod lists;
 mod maintenance;
 mod outbox;
+mod sync;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -112,6 +114,7 @@ pub(crate) struct Service {
     stopping: bool,
     /// When the last own post was dated (ms since the Unix epoch).
     last_own_ms: u64,
+    sync: sync::SyncState,
 }
 
 impl Service {
@@ -135,7 +138,8 @@ impl Service {
             personas: Personas::new(config.personas),
             moderation,
             inbox: Inbox::new(config.network.clone(), config.limits.clone())
-                .with_retention(config.retention.clone()),
+                .with_retention(config.retention.clone())
+                .with_sync_window(duration_ms(config.retention.max_age)),
             outbox: Outbox::new(config.limits.messages.max_age_ms),
             events,
             channels: HashMap::new(),
@@ -153,6 +157,7 @@ impl Service {
             started_ms: now_ms(),
             stopping: false,
             last_own_ms: 0,
+            sync: sync::SyncState::new(&config, now),
             config,
         })
     }
@@ -194,6 +199,8 @@ impl Service {
     pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut sync_tick = tokio::time::interval(Duration::from_secs(1));
+        sync_tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut stopped = None;
         loop {
             // Evaluated even when the branch is disabled, so never unwrap.
@@ -226,6 +233,7 @@ impl Service {
                 swept = Sweep::done(&mut self.sweep), if self.sweep.is_some() => {
                     self.on_swept(swept);
                 }
+                _ = sync_tick.tick() => self.sync_tick(std::time::Instant::now()),
                 _ = tokio::time::sleep_until(flush_at), if self.flush_due.is_some() => {
                     self.flush_due = None;
                     if let Err(e) = self.store.flush_async().await {
@@ -403,6 +411,7 @@ impl Service {
                 peer_id, info, ..
             }) => self.on_identified(peer_id, info),
             BehaviourEvent::Kad(event) => self.on_kad(event),
+            BehaviourEvent::Sync(event) => self.on_sync(event),
             BehaviourEvent::Mdns(libp2p::mdns::Event::Discovered(found)) => {
                 self.on_mdns_discovered(found)
             }
@@ -417,16 +426,12 @@ impl Service {
                 message_id,
                 message,
             } => self.on_message(propagation_source, message_id, message),
-            gossipsub::Event::Subscribed { topic, .. } => {
+            gossipsub::Event::Subscribed { peer_id, topic } => {
                 self.update_channel_peers();
                 if let Some(channel) = self.channel_of(&topic) {
                     self.send_pending(&channel);
-                } else if let Ok(Topic::Moderator { network, moderator }) =
-                    Topic::parse(topic.as_str())
-                    && network == self.network
-                {
-                    self.hand_list_over(moderator);
                 }
+                self.sync_subscribed(peer_id, &topic);
             }
             gossipsub::Event::Unsubscribed { .. } => self.update_channel_peers(),
             _ => {}
@@ -449,6 +454,11 @@ fn subscribed_peers(gossipsub: &crate::swarm::Gossipsub, topic: &TopicHash) -> u
         .all_peers()
         .filter(|(_, topics)| topics.contains(&topic))
         .count()
+}
+
+/// A duration in ms, saturating.
+fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn with_p2p(address: Multiaddr, peer: PeerId) -> Multiaddr {

@@ -20,7 +20,7 @@ use hearth_protocol::{BuildError, ChannelName, MessageId, PostDraft, SignedMessa
 use super::{Reply, Service, Signed, subscribed_peers};
 use crate::clock::now_ms;
 use crate::error::NodeError;
-use crate::event::{Event, PostRecord, Published, UndeliveredReason};
+use crate::event::{Event, Origin, PostRecord, Published, UndeliveredReason};
 use crate::handle::PostOptions;
 use crate::store::StoredPost;
 
@@ -302,6 +302,7 @@ impl Service {
             received_ms: now,
             own: true,
             verdict: None,
+            origin: Origin::Live,
         };
         self.emit(Event::Post(Box::new(record)));
         if peers > 0 {

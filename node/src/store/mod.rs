@@ -58,6 +58,7 @@
 mod keys;
 mod posts;
 mod settings;
+mod sync;
 #[cfg(test)]
 mod tests;
 

@@ -1,5 +1,13 @@
 //! One joined channel's scrollback: posts and notices in time order,
 //! capped, with what the person opened and what is unread.
+//!
+//! Posts that history sync delivers are older than what is shown, as a
+//! rule: they go into their place in time order, and when they land above
+//! something already shown, a divider ("earlier messages") goes under the
+//! newest of them, so the person sees that history arrived above. Where
+//! the view stands while scrolled back is kept by the view (an anchor post
+//! and the lines below it), so posts inserted anywhere never move what the
+//! person is reading.
 
 use std::collections::HashSet;
 
@@ -69,6 +77,7 @@ impl PostItem {
             post,
             own,
             verdict,
+            synced: _,
         } = record;
         PostItem {
             id,
@@ -102,6 +111,17 @@ impl PostItem {
             format!("{}…", cut.trim_end())
         }
     }
+}
+
+/// Where a synced post went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// At the bottom: nothing shown is newer.
+    Newest,
+    /// Above posts already shown: earlier history.
+    Earlier,
+    /// It was there already.
+    Already,
 }
 
 /// One line of a channel's scrollback.
@@ -140,8 +160,17 @@ pub struct ChannelView {
     /// Items added at the bottom since the last drawing, so a scrolled-back
     /// view can stay where it is while posts arrive.
     pub appended: usize,
+    /// Items were inserted or dropped since the last drawing.
+    pub changed: bool,
     /// The width of the last drawing.
     pub rendered_width: u16,
+    /// While scrolled back: the post at the bottom of the view at the
+    /// last drawing and the screen lines below it then. The view keeps
+    /// that post where it was when lines come or go below it.
+    pub anchor: Option<(MessageId, usize)>,
+    /// The newest post that history sync placed above posts already shown;
+    /// the "earlier messages" divider is drawn under it.
+    pub earlier: Option<MessageId>,
     /// Posts whose content warning the user opened.
     pub opened: HashSet<MessageId>,
     /// The ids of the posts in `items`.
@@ -158,7 +187,10 @@ impl ChannelView {
             unread: 0,
             scroll: 0,
             appended: 0,
+            changed: false,
             rendered_width: 0,
+            anchor: None,
+            earlier: None,
             opened: HashSet::new(),
             ids: HashSet::new(),
         }
@@ -193,12 +225,43 @@ impl ChannelView {
         true
     }
 
+    /// Inserts a post that history sync delivered, in time order. One
+    /// that lands above something already shown is earlier history: the
+    /// divider moves under it if it is the newest such post.
+    pub(super) fn insert_synced(&mut self, post: PostItem) -> Placed {
+        let at = post.created_ms;
+        let id = post.id;
+        let above = self.items.partition_point(|i| i.at_ms() <= at) < self.items.len();
+        if !self.insert_post(post) {
+            return Placed::Already;
+        }
+        if !above {
+            return Placed::Newest;
+        }
+        let newer_than_divider = match self.earlier.and_then(|d| self.created_ms_of(&d)) {
+            Some(divider_at) => at >= divider_at,
+            None => true,
+        };
+        if newer_than_divider {
+            self.earlier = Some(id);
+        }
+        Placed::Earlier
+    }
+
+    fn created_ms_of(&self, id: &MessageId) -> Option<u64> {
+        self.items.iter().find_map(|i| match i {
+            Item::Post(p) if p.id == *id => Some(p.created_ms),
+            _ => None,
+        })
+    }
+
     fn insert(&mut self, item: Item) {
         let at = item.at_ms();
         let index = self.items.partition_point(|i| i.at_ms() <= at);
         if index == self.items.len() {
             self.appended += 1;
         }
+        self.changed = true;
         self.items.insert(index, item);
         self.trim();
     }
@@ -206,11 +269,15 @@ impl ChannelView {
     /// Drops the oldest lines beyond [`MAX_ITEMS`].
     pub(super) fn trim(&mut self) {
         if self.items.len() > MAX_ITEMS {
+            self.changed = true;
             let excess = self.items.len() - MAX_ITEMS;
             for gone in self.items.drain(..excess) {
                 if let Item::Post(p) = gone {
                     self.ids.remove(&p.id);
                     self.opened.remove(&p.id);
+                    if self.earlier == Some(p.id) {
+                        self.earlier = None;
+                    }
                 }
             }
         }

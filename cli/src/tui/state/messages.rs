@@ -18,6 +18,9 @@ pub struct Record {
     pub own: bool,
     /// Why the user's policy hides it, if it does.
     pub verdict: Option<Verdict>,
+    /// It came by history sync: an older post the node missed, arriving
+    /// now.
+    pub synced: bool,
 }
 
 /// The persona the user speaks with in a channel.

@@ -31,7 +31,7 @@ use super::commands;
 use crate::care::folding::Placement;
 
 pub use self::care::{CARD_KEYS, CONFIRM_KEYS, CONFIRM_LEAD, Care, CareOverlay};
-pub use self::channel::{ChannelView, Item, MAX_ITEMS, Notice, PostItem, Tone};
+pub use self::channel::{ChannelView, Item, MAX_ITEMS, Notice, Placed, PostItem, Tone};
 pub use self::input::{InputLine, MAX_INPUT_BYTES};
 pub use self::messages::{Action, Draft, NodeEvent, Outcome, PeerSummary, Persona, Record};
 
@@ -236,6 +236,7 @@ impl App {
         let Some(index) = self.channel_index(&record.post.channel) else {
             return;
         };
+        let synced = record.synced;
         let mut item = PostItem::from_record(record);
         if item.own && self.waiting.contains(&item.id) {
             item.waiting = true;
@@ -248,15 +249,20 @@ impl App {
         let id = item.id;
         let visible = item.hidden_by.is_none() && !item.own;
         let active = index == self.active;
-        if let Some(channel) = self.channels.get_mut(index)
-            && channel.insert_post(item)
-        {
-            if placement == Placement::Open {
-                channel.opened.insert(id);
-            }
-            if count_unread && visible && !active {
-                channel.unread += 1;
-            }
+        let Some(channel) = self.channels.get_mut(index) else {
+            return;
+        };
+        let new = if synced {
+            // Earlier history is not news: it does not count as unread.
+            channel.insert_synced(item) == Placed::Newest
+        } else {
+            channel.insert_post(item)
+        };
+        if placement == Placement::Open {
+            channel.opened.insert(id);
+        }
+        if new && count_unread && visible && !active {
+            channel.unread += 1;
         }
     }
 }

@@ -28,36 +28,53 @@ pub(super) fn draw_messages(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     let height = usize::from(area.height);
     app.page = height;
     let zone = app.zone.clone();
-    let (visible, new_scroll) = match app.channels.get(app.active) {
+    let (visible, new_scroll, anchor) = match app.channels.get(app.active) {
         Some(channel) => {
+            let w = usize::from(width);
             let mut scroll = channel.scroll;
-            // Keep a scrolled-back view still while posts arrive below.
-            if scroll > 0 && channel.appended > 0 && channel.rendered_width == width {
-                let from = channel.items.len().saturating_sub(channel.appended);
-                scroll +=
-                    count_lines_from(&channel.items, from, &zone, usize::from(width), channel);
+            // Keep a scrolled-back view still while posts arrive below it,
+            // at the bottom or (history sync) anywhere in between: the post
+            // at its bottom stays on the same screen row.
+            if scroll > 0 && channel.changed && channel.rendered_width == width {
+                let anchor = channel
+                    .anchor
+                    .and_then(|(id, below)| post_index(&channel.items, &id).map(|i| (i, below)));
+                if let Some((index, below_then)) = anchor {
+                    let below_now = count_lines_from(&channel.items, index + 1, &zone, w, channel);
+                    scroll = (scroll + below_now).saturating_sub(below_then);
+                } else if channel.appended > 0 {
+                    let from = channel.items.len().saturating_sub(channel.appended);
+                    scroll += count_lines_from(&channel.items, from, &zone, w, channel);
+                }
             }
-            let (lines, complete) = tail_lines(
+            let (chunks, complete) = tail_chunks(
                 &channel.items,
                 &zone,
-                usize::from(width),
+                w,
                 Some(channel),
                 scroll.saturating_add(height),
             );
             if complete {
-                scroll = scroll.min(lines.len().saturating_sub(height));
+                let total: usize = chunks.iter().map(|(_, c)| c.len()).sum();
+                scroll = scroll.min(total.saturating_sub(height));
             }
-            (window(lines, scroll, height), Some(scroll))
+            let anchor = (scroll > 0)
+                .then(|| anchor_at(&channel.items, &chunks, scroll))
+                .flatten();
+            let lines = chunks.into_iter().rev().flat_map(|(_, c)| c).collect();
+            (window(lines, scroll, height), Some(scroll), anchor)
         }
         None => {
             let (lines, _) = tail_lines(&app.lobby, &zone, usize::from(width), None, height);
-            (window(lines, 0, height), None)
+            (window(lines, 0, height), None, None)
         }
     };
     if let (Some(scroll), Some(channel)) = (new_scroll, app.current_mut()) {
         channel.scroll = scroll;
         channel.appended = 0;
+        channel.changed = false;
         channel.rendered_width = width;
+        channel.anchor = anchor;
     }
     // Chat-like: the newest line sits just above the status line.
     let shown = u16::try_from(visible.len()).unwrap_or(area.height);
@@ -89,6 +106,32 @@ fn count_lines_from(
         .sum()
 }
 
+fn post_index(items: &[Item], id: &MessageId) -> Option<usize> {
+    items
+        .iter()
+        .rposition(|i| matches!(i, Item::Post(p) if p.id == *id))
+}
+
+/// The post whose lines hold the bottom row of a view scrolled `scroll`
+/// lines back (or the nearest post above it), and the screen lines below
+/// that post; from the chunks just wrapped, newest first.
+fn anchor_at(
+    items: &[Item],
+    chunks: &[(usize, Vec<Line<'static>>)],
+    scroll: usize,
+) -> Option<(MessageId, usize)> {
+    let mut below = 0;
+    for (index, lines) in chunks {
+        if below + lines.len() > scroll
+            && let Some(Item::Post(post)) = items.get(*index)
+        {
+            return Some((post.id, below));
+        }
+        below += lines.len();
+    }
+    None
+}
+
 fn index_posts(items: &[Item]) -> HashMap<MessageId, &PostItem> {
     items
         .iter()
@@ -109,6 +152,20 @@ pub(super) fn tail_lines(
     channel: Option<&ChannelView>,
     want: usize,
 ) -> (Vec<Line<'static>>, bool) {
+    let (chunks, complete) = tail_chunks(items, zone, width, channel, want);
+    let lines = chunks.into_iter().rev().flat_map(|(_, c)| c).collect();
+    (lines, complete)
+}
+
+/// As [`tail_lines`], but each item's lines apart, with its index, newest
+/// first.
+fn tail_chunks(
+    items: &[Item],
+    zone: &Zone,
+    width: usize,
+    channel: Option<&ChannelView>,
+    want: usize,
+) -> (Vec<(usize, Vec<Line<'static>>)>, bool) {
     let by_id = index_posts(items);
     let mut chunks = Vec::new();
     let mut count = 0;
@@ -117,10 +174,9 @@ pub(super) fn tail_lines(
         index -= 1;
         let lines = item_lines(items, index, zone, width, channel, &by_id);
         count += lines.len();
-        chunks.push(lines);
+        chunks.push((index, lines));
     }
-    let lines = chunks.into_iter().rev().flatten().collect();
-    (lines, index == 0)
+    (chunks, index == 0)
 }
 
 /// The screen lines of one item, with a day heading before it when its
@@ -155,6 +211,9 @@ fn item_lines(
             }
             let opened = channel.is_some_and(|c| c.opened.contains(&post.id));
             post_lines(&mut out, post, &local.hh_mm(), opened, by_id, width);
+            if channel.is_some_and(|c| c.earlier == Some(post.id)) {
+                out.push(day_line("↑ earlier messages", width));
+            }
         }
         Item::Notice(notice) => {
             let colour = match notice.tone {

@@ -35,6 +35,7 @@ fn record(n: u8, author: u8, body: &str) -> Record {
         },
         own: false,
         verdict: None,
+        synced: false,
     }
 }
 
@@ -320,6 +321,47 @@ fn scrolling_back_holds_still_while_posts_arrive() {
     }
     let (top, _) = render(&mut app, 80, 10);
     assert!(screen(&top).contains("post 1 "), "{}", screen(&top));
+}
+
+#[test]
+fn history_arriving_by_sync_never_moves_a_scrolled_back_view() {
+    let mut app = app();
+    for n in 10..40 {
+        app.on_event(NodeEvent::Post(Box::new(record(
+            n,
+            1,
+            &format!("post {n}"),
+        ))));
+    }
+    render(&mut app, 80, 10);
+    app.on_key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
+    let (before, _) = render(&mut app, 80, 10);
+    // Earlier history above the view, and a missed post between the view
+    // and the bottom, each a few lines long.
+    let mut old = record(2, 2, "long ago\nsecond line");
+    old.synced = true;
+    let mut missed = record(200, 2, "missed while away\nand a second line");
+    missed.post.created_ms = T0 + 37 * 60_000 + 30_000;
+    missed.synced = true;
+    for r in [old, missed] {
+        app.on_event(NodeEvent::Post(Box::new(r)));
+    }
+    let (after, _) = render(&mut app, 80, 10);
+    assert_eq!(
+        before[..6],
+        after[..6],
+        "\n{}\n--\n{}",
+        screen(&before),
+        screen(&after)
+    );
+    // At the bottom, the divider shows under the newest earlier post.
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    let (all, _) = render(&mut app, 80, 60);
+    let text = screen(&all);
+    let divider = text.find("earlier messages").expect("a divider");
+    let missed = text.find("missed while away").expect("the missed post");
+    let after_it = text.find("post 38").expect("a live post");
+    assert!(missed < divider && divider < after_it, "{text}");
 }
 
 #[test]

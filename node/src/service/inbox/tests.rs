@@ -476,3 +476,134 @@ fn a_corrupt_held_list_in_the_store_refuses_the_offered_list_and_stays() {
         Some(&b"\x01garbage"[..])
     );
 }
+
+// ----- history sync ---------------------------------------------------------
+
+const DAY: u64 = 24 * HOUR;
+
+/// An inbox whose sync window is the default retention age, 30 days.
+fn sync_inbox(s: &Setup) -> Inbox {
+    inbox(s).with_sync_window(30 * DAY)
+}
+
+#[test]
+fn a_synced_post_older_than_gossip_accepts_is_taken_within_the_sync_window() {
+    let s = setup();
+    let post = s.post("said ten days ago", T);
+    let now = at(T + 10 * DAY, 0);
+    // Gossip refuses a ten-day-old post ...
+    let live = s.judge(&mut sync_inbox(&s), &post.bytes, now);
+    assert_eq!(live.acceptance, MessageAcceptance::Ignore);
+    assert!(refused(&live).is_some());
+    // ... sync takes it, as history, and says so.
+    let synced = sync_inbox(&s).judge_synced_post(&s.channel, &post.bytes, now, &s.view);
+    let new = stored(&synced).unwrap();
+    assert_eq!(new.record.origin, Origin::Sync);
+    assert_eq!(new.record.post.body, "said ten days ago");
+    // Remembered as seen for the longer of the two windows.
+    let skew = NodeLimits::default().messages.max_clock_skew_ms;
+    assert_eq!(new.seen_until, T + 30 * DAY + skew);
+    // Older than the node keeps posts: refused, not penalised.
+    let ancient =
+        sync_inbox(&s).judge_synced_post(&s.channel, &post.bytes, at(T + 31 * DAY, 0), &s.view);
+    assert_eq!(ancient.acceptance, MessageAcceptance::Ignore);
+    assert!(refused(&ancient).is_some());
+    assert_eq!(sync_inbox(&s).sync_since(T + 31 * DAY), T + DAY);
+}
+
+#[test]
+fn live_posts_say_they_came_live() {
+    let s = setup();
+    let post = s.post("now", T);
+    let decision = s.judge(&mut sync_inbox(&s), &post.bytes, at(T, 0));
+    assert_eq!(stored(&decision).unwrap().record.origin, Origin::Live);
+}
+
+#[test]
+fn synced_posts_go_through_the_same_checks_as_gossip() {
+    let mut s = setup();
+    let mut inbox = sync_inbox(&s);
+    // Forged: rejected, so the serving peer is penalised.
+    let forged = inbox.judge_synced_post(&s.channel, &s.forged(), at(T, 0), &s.view);
+    assert_eq!(forged.acceptance, MessageAcceptance::Reject);
+    assert!(refused(&forged).is_some());
+    // Another channel's post asked for in this one: rejected.
+    let elsewhere = ChannelName::parse("elsewhere").unwrap();
+    s.view.joined.insert(elsewhere.clone());
+    let post = s.post("hello", T);
+    let wrong = inbox.judge_synced_post(&elsewhere, &post.bytes, at(T, 0), &s.view);
+    assert_eq!(wrong.acceptance, MessageAcceptance::Reject);
+    // Seen already: nothing happens.
+    s.view.seen.insert(post.id);
+    let seen = inbox.judge_synced_post(&s.channel, &post.bytes, at(T, 0), &s.view);
+    assert_eq!(seen, Decision::quiet(MessageAcceptance::Ignore));
+    // Hidden by the policy: stored with its verdict, like gossip.
+    let hidden = s.post("buy cheap pills", T + 1);
+    s.view.blocked.push(BlockEntry::new(
+        BlockTarget::Keyword("pills".into()),
+        "spam",
+    ));
+    let decision = inbox.judge_synced_post(&s.channel, &hidden.bytes, at(T + 1, 0), &s.view);
+    assert!(stored(&decision).unwrap().record.verdict.is_some());
+    // A channel not joined: ignored.
+    s.view.joined.clear();
+    let other = s.post("late", T + 2);
+    let left = inbox.judge_synced_post(&s.channel, &other.bytes, at(T + 2, 0), &s.view);
+    assert_eq!(left, Decision::quiet(MessageAcceptance::Ignore));
+}
+
+#[test]
+fn a_personas_history_arrives_at_once_but_the_serving_peer_is_rate_limited() {
+    let s = setup();
+    let mut limits = limits(
+        Rate {
+            per_minute: 30,
+            burst: 10,
+        },
+        Rate {
+            per_minute: 3000,
+            burst: 500,
+        },
+    );
+    limits.sync.posts_per_peer = Rate {
+        per_minute: 60,
+        burst: 20,
+    };
+    let mut inbox = Inbox::new(s.network.clone(), limits).with_sync_window(30 * DAY);
+    let server = PeerId::random();
+    // Twenty posts of one persona, over its live burst of ten.
+    for n in 0..20u64 {
+        assert!(inbox.admit_synced(&server, at(T, 0)));
+        let post = s.post(&format!("post {n}"), T - n * HOUR);
+        let decision = inbox.judge_synced_post(&s.channel, &post.bytes, at(T, 0), &s.view);
+        assert!(stored(&decision).is_some(), "post {n}");
+    }
+    // The serving peer's burst of twenty is used up; another peer's is not.
+    assert!(!inbox.admit_synced(&server, at(T, 0)));
+    assert!(inbox.admit_synced(&PeerId::random(), at(T, 0)));
+    assert!(inbox.admit_synced(&server, at(T, 1_000)));
+}
+
+#[test]
+fn a_synced_list_is_taken_however_old_and_junk_is_rejected() {
+    let l = Lists::new();
+    let mut inbox = sync_inbox(&l.s);
+    // Signed at T, taken a week later.
+    let list = l.list(4);
+    let (moderator, decision) = inbox.judge_synced_list(&list.bytes, at(T + 7 * DAY, 0), &l.s.view);
+    assert_eq!(moderator, Some(l.moderator.public()));
+    assert_eq!(kept(&decision), Some(4));
+    let mut forged = list.bytes.clone();
+    if let Some(last) = forged.last_mut() {
+        *last ^= 1;
+    }
+    let (moderator, decision) = inbox.judge_synced_list(&forged, at(T, 0), &l.s.view);
+    assert_eq!(
+        (moderator, decision.acceptance),
+        (None, MessageAcceptance::Reject)
+    );
+    // A post where a list was asked for.
+    let post = l.s.post("not a list", T);
+    let (_, decision) = inbox.judge_synced_list(&post.bytes, at(T, 0), &l.s.view);
+    assert_eq!(decision.acceptance, MessageAcceptance::Reject);
+}

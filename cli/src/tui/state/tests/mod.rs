@@ -5,6 +5,7 @@ mod care;
 mod dispatch;
 mod keys;
 mod posts;
+mod synced;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use hearth_protocol::{BlockEntry, BlockTarget, CwLabel, ListId, Post, PublicKey, Verdict};
@@ -43,6 +44,7 @@ fn record(n: u8, channel: &str, author: u8, body: &str) -> Record {
         },
         own: false,
         verdict: None,
+        synced: false,
     }
 }
 
