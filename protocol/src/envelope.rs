@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::NetworkId;
 use crate::error::{BuildError, KeyParseError, ValidationError};
-use crate::hash::sha256;
+use crate::hash::{push_varint, sha256};
 use crate::keys::{Keypair, PublicKey, parse_hex32};
 use crate::limits::{MAX_MESSAGE_BYTES, MAX_MODERATOR_LIST_BYTES, MAX_POST_BYTES};
 
@@ -226,14 +226,6 @@ pub(crate) fn decode_canonical<T: DeserializeOwned + Serialize>(
         ));
     }
     Ok(value)
-}
-
-fn push_varint(out: &mut Vec<u8>, mut value: usize) {
-    while value >= 0x80 {
-        out.push((value as u8 & 0x7f) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
 }
 
 struct Reader<'a> {

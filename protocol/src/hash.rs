@@ -13,6 +13,31 @@ pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// Writes the minimal LEB128 varint of `value` (postcard's encoding of a
+/// length) into `buf` and returns the written part. Lengths here are of
+/// strings and bodies within the message limits, far below the 35 bits five
+/// bytes hold; longer values are cut at five bytes.
+pub(crate) fn varint(mut value: usize, buf: &mut [u8; 5]) -> &[u8] {
+    let mut used = 0;
+    for slot in buf.iter_mut() {
+        used += 1;
+        // Masked to seven bits, so the conversion cannot fail.
+        let low = u8::try_from(value & 0x7f).unwrap_or(0);
+        if value < 0x80 {
+            *slot = low;
+            break;
+        }
+        *slot = low | 0x80;
+        value >>= 7;
+    }
+    buf.get(..used).unwrap_or_default()
+}
+
+/// Appends the minimal LEB128 varint of `value` to `out`.
+pub(crate) fn push_varint(out: &mut Vec<u8>, value: usize) {
+    out.extend_from_slice(varint(value, &mut [0; 5]));
+}
+
 /// A hasher primed with `parts`, for callers that hash many messages sharing
 /// one prefix (proof-of-work stamping).
 pub(crate) fn sha256_prefix(parts: &[&[u8]]) -> Sha256 {

@@ -12,7 +12,7 @@
 
 use sha2::Sha256;
 
-use crate::hash::{sha256_finish, sha256_prefix};
+use crate::hash::{sha256_finish, sha256_prefix, varint};
 use crate::keys::PublicKey;
 
 /// Domain tag of the proof-of-work hash.
@@ -45,17 +45,12 @@ pub(crate) struct WorkPrefix(Sha256);
 
 impl WorkPrefix {
     pub fn new(signer: &PublicKey, network: &str, fields: &[u8]) -> Self {
-        let mut len = Vec::with_capacity(5);
-        let mut n = network.len();
-        while n >= 0x80 {
-            len.push((n as u8 & 0x7f) | 0x80);
-            n >>= 7;
-        }
-        len.push(n as u8);
+        let mut buf = [0; 5];
+        let len = varint(network.len(), &mut buf);
         Self(sha256_prefix(&[
             POW_TAG,
             signer.as_bytes(),
-            &len,
+            len,
             network.as_bytes(),
             fields,
         ]))

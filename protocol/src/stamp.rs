@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::channel::NetworkId;
-use crate::hash::sha256;
+use crate::hash::{sha256, varint};
 use crate::keys::PublicKey;
 use crate::limits::MAX_PERSONA_STAMP_BITS;
 use crate::pow::leading_zero_bits;
@@ -112,22 +112,6 @@ pub(crate) fn stamp_hash(nonce: u64, network: &str, persona: &PublicKey) -> [u8;
         network.as_bytes(),
         persona.as_bytes(),
     ])
-}
-
-/// Writes the minimal LEB128 varint of `value` (at most 32 bits are used)
-/// into `buf` and returns the written part.
-fn varint(mut value: usize, buf: &mut [u8; 5]) -> &[u8] {
-    let mut used = 0;
-    for slot in buf.iter_mut() {
-        used += 1;
-        if value < 0x80 {
-            *slot = value as u8;
-            break;
-        }
-        *slot = (value as u8 & 0x7f) | 0x80;
-        value >>= 7;
-    }
-    buf.get(..used).unwrap_or_default()
 }
 
 #[cfg(test)]
