@@ -25,6 +25,7 @@
 //! guide.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod addresses;
 mod clock;
 pub mod config;
 mod error;
@@ -46,8 +47,8 @@ pub use config::{
 };
 pub use error::{EntryError, HeldListError, NodeError, SetupError};
 pub use event::{
-    ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
-    UndeliveredReason,
+    ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, ProviderInfo, Published,
+    Status, UndeliveredReason,
 };
 pub use handle::{HistoryQuery, NodeHandle, PostOptions};
 pub use libp2p::{Multiaddr, PeerId};

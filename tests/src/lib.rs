@@ -8,11 +8,16 @@
 
 use std::future::Future;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hearth_node::{Event, EventStream, Multiaddr, Node, NodeBuilder, NodeHandle};
+use hearth_node::metrics::exposition;
+use hearth_node::{
+    Event, EventStream, Multiaddr, Node, NodeBuilder, NodeHandle, RelayServerLimits,
+};
 use hearth_protocol::{ChannelName, NetworkId};
 use rand::RngExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long a test waits for something that should happen within a second
 /// or two on loopback. Generous, because CI machines are slow and busy.
@@ -33,13 +38,70 @@ pub fn channel(name: &str) -> ChannelName {
 }
 
 /// A builder for a test node: in memory, TCP on 127.0.0.1 with an OS port,
-/// no mDNS, in `network`.
+/// no mDNS, in `network`. It may announce loopback addresses once an
+/// AutoNAT server confirmed them (`announce_private`): on loopback nothing
+/// else is reachable.
 pub fn test_node(network: &NetworkId) -> NodeBuilder {
     Node::builder()
         .in_memory()
         .listen("/ip4/127.0.0.1/tcp/0".parse().expect("a valid address"))
         .mdns(false)
         .network(network.clone())
+        .announce_private(true)
+}
+
+/// A builder for a test bootstrap node, like an operator's: a DHT server,
+/// an AutoNAT server and a relay server (libp2p's default limits), whose
+/// loopback listen address counts as confirmed; no relay client.
+pub fn bootstrap_node(network: &NetworkId) -> NodeBuilder {
+    test_node(network)
+        .dht_server(true)
+        .autonat_server(true)
+        .relay_server(Some(RelayServerLimits::default()))
+        .relay_client(false)
+        .announce_listen_addrs(true)
+}
+
+/// `GET /metrics` from a node's metrics endpoint, parsed with hearth's
+/// OpenMetrics reader.
+pub async fn scrape(address: SocketAddr) -> Vec<exposition::MetricFamily> {
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("the metrics endpoint accepts");
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("the request is sent");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("the response is read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    exposition::parse(body).unwrap_or_else(|e| panic!("{e}\n{body}"))
+}
+
+/// Waits until `check` holds, asking again every 100 ms: for state that
+/// shows in no event (metrics, for one), with the same deadline as
+/// [`wait_for`].
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let done = tokio::time::timeout(DEADLINE, async {
+        let mut every = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            every.tick().await;
+            if check().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(done.is_ok(), "{what} did not happen within {DEADLINE:?}");
 }
 
 /// Starts a test node.

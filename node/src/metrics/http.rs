@@ -208,8 +208,8 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
-    use crate::{Node, NodeError};
     use crate::metrics::exposition;
+    use crate::{Node, NodeError};
 
     /// One HTTP/1.1 exchange over a fresh TCP connection: the status code,
     /// the headers (names lowercased) and the body.

@@ -16,6 +16,7 @@
 //! | `inbox.rs` | [`inbox::Inbox`]: accept, ignore or reject a received message, and what to store and tell | storing, events, the validation report |
 //! | `lists.rs` | | moderator lists: the held list, publishing, handing lists to new followers |
 //! | `discovery.rs` | [`discovery::LookupSchedule`]: when to look a channel up and re-announce it | the DHT, bootstrap nodes, mDNS, identify, dials |
+//! | `reach.rs` | [`reach::Reach`]: reachable or not, when to reserve relay slots; which relayed connections to close | announced addresses, AutoNAT, relay client and server, DCUtR |
 //! | `maintenance.rs` | [`maintenance::Bans`], [`maintenance::Every`]: bans and periodic chores | the 1 s tick |
 
 mod commands;
@@ -24,6 +25,7 @@ mod inbox;
 mod lists;
 mod maintenance;
 mod outbox;
+mod reach;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -35,20 +37,21 @@ use hearth_protocol::{BuildError, ChannelName, NetworkId, PublicKey, SignedMessa
 use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, IdentTopic, TopicHash};
 use libp2p::kad::RecordKey;
-use libp2p::multiaddr::Protocol;
-use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinError;
 use tokio::time::MissedTickBehavior;
 use tracing::Instrument;
 
+use crate::addresses::without_p2p;
 use crate::clock::{Now, Uptime, now_ms};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::event::{Event, Published};
 use crate::handle::Command;
+use crate::metrics::node::NodeMetrics;
 use crate::moderation::Moderation;
 use crate::personas::Personas;
 use crate::store::Store;
@@ -58,6 +61,7 @@ use discovery::LookupSchedule;
 use inbox::Inbox;
 use maintenance::{Bans, Chores};
 use outbox::Outbox;
+use reach::Reach;
 
 /// Received posts are flushed in groups this far apart.
 const FLUSH_DELAY: Duration = Duration::from_millis(5);
@@ -71,6 +75,16 @@ struct Signed {
     channel: ChannelName,
     result: Result<Result<SignedMessage, BuildError>, JoinError>,
     reply: Reply<Published>,
+}
+
+/// An open connection.
+#[derive(Debug, Clone)]
+pub(super) struct Link {
+    peer: PeerId,
+    /// The remote address (for a dialled connection, as dialled).
+    address: Multiaddr,
+    /// This node dialled it.
+    dialer: bool,
 }
 
 /// A joined channel.
@@ -103,6 +117,18 @@ pub(crate) struct Service {
     ready: Option<oneshot::Sender<Result<(), NodeError>>>,
     signing: FuturesUnordered<BoxFuture<'static, Signed>>,
     flush_due: Option<tokio::time::Instant>,
+    /// Bootstrap nodes are dialled once every listener is up.
+    bootstrap_pending: bool,
+    // Reachability (reach.rs).
+    reach: Reach,
+    /// Relay circuit listeners (reservations), by relay.
+    circuits: HashMap<ListenerId, PeerId>,
+    links: HashMap<ConnectionId, Link>,
+    /// Addresses AutoNAT confirmed and the node announced.
+    autonat_confirmed: HashSet<Multiaddr>,
+    /// The keys of provider records kept for others (DHT servers).
+    provider_keys: HashSet<RecordKey>,
+    metrics: NodeMetrics,
 }
 
 impl Service {
@@ -113,6 +139,7 @@ impl Service {
         events: broadcast::Sender<Event>,
         listeners: Vec<(ListenerId, Multiaddr)>,
         ready: oneshot::Sender<Result<(), NodeError>>,
+        metrics: NodeMetrics,
     ) -> Result<Self, NodeError> {
         let mut moderation = Moderation::new();
         moderation.rebuild(&store, &config.network)?;
@@ -139,6 +166,13 @@ impl Service {
             ready: Some(ready),
             signing: FuturesUnordered::new(),
             flush_due: None,
+            bootstrap_pending: false,
+            reach: Reach::new(config.relay_client),
+            circuits: HashMap::new(),
+            links: HashMap::new(),
+            autonat_confirmed: HashSet::new(),
+            provider_keys: HashSet::new(),
+            metrics,
             config,
         })
     }
@@ -150,7 +184,17 @@ impl Service {
             self.signal_ready(Ok(()));
             return Ok(());
         }
-        self.dial_bootstrap();
+        for address in self.config.external_addrs.clone() {
+            self.operator_address(address, true);
+        }
+        // Once listening: a dial before the listen addresses are known
+        // would leave identify nothing to translate observed addresses
+        // against, and the NAT check nothing to compare with.
+        if self.pending_listeners.is_empty() {
+            self.dial_bootstrap();
+        } else {
+            self.bootstrap_pending = true;
+        }
         for (_, record) in self.store.known_peers(KNOWN_PEERS_AT_START)? {
             for address in record
                 .addresses
@@ -196,6 +240,7 @@ impl Service {
                     Some(command) => {
                         let span = tracing::debug_span!("node_command", name = command.name());
                         self.on_command(command).instrument(span).await;
+                        self.wake_joined_peers();
                     }
                     None => {
                         if let Err(e) = self.shut_down().await {
@@ -207,6 +252,7 @@ impl Service {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 Some(signed) = self.signing.next(), if !self.signing.is_empty() => {
                     self.on_signed(signed).await;
+                    self.wake_joined_peers();
                 }
                 _ = tick.tick() => self.maintenance(std::time::Instant::now()),
                 _ = tokio::time::sleep_until(flush_at), if self.flush_due.is_some() => {
@@ -255,6 +301,15 @@ impl Service {
             .get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_DELAY);
     }
 
+    /// Wakes the connections of peers that had two connections at once,
+    /// after something may have been queued for them (`swarm::wake`).
+    fn wake_joined_peers(&mut self) {
+        self.swarm
+            .behaviour_mut()
+            .wake
+            .wake(self.connections.keys().copied());
+    }
+
     fn signal_ready(&mut self, result: Result<(), NodeError>) {
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(result);
@@ -276,13 +331,14 @@ impl Service {
     // ----- swarm events ---------------------------------------------------
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        self.metrics.swarm(&event);
         match event {
             SwarmEvent::NewListenAddr {
                 listener_id,
                 address,
             } => {
                 if self.config.announce_listen_addrs {
-                    self.swarm.add_external_address(address.clone());
+                    self.operator_address(address.clone(), false);
                 }
                 let full = with_p2p(address, self.peer_id);
                 if !self.listen_addrs.contains(&full) {
@@ -294,7 +350,9 @@ impl Service {
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 let full = with_p2p(address.clone(), self.peer_id);
                 self.listen_addrs.retain(|a| a != &full);
-                self.swarm.remove_external_address(&address);
+                if self.config.announce_listen_addrs {
+                    self.withdraw_address(&address);
+                }
             }
             SwarmEvent::ListenerClosed {
                 listener_id,
@@ -305,17 +363,29 @@ impl Service {
                     let full = with_p2p(address, self.peer_id);
                     self.listen_addrs.retain(|a| a != &full);
                 }
-                self.listener_done(listener_id, reason.err());
+                if !self.circuit_closed(listener_id) {
+                    self.listener_done(listener_id, reason.err());
+                }
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                // The relay client's circuit addresses; AutoNAT's are
+                // judged in reach.rs and added without this event.
+                self.addresses_changed(Some(address), None);
+            }
+            SwarmEvent::ExternalAddrExpired { address } => {
+                self.addresses_changed(None, Some(address));
             }
             SwarmEvent::ListenerError { listener_id, error } => {
                 self.listener_done(listener_id, Some(error));
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
+                connection_id,
                 endpoint,
                 num_established,
                 ..
             } => {
+                self.reach_connected(peer_id, connection_id, &endpoint);
                 let address = endpoint.get_remote_address().clone();
                 let addresses = self.connections.entry(peer_id).or_default();
                 if !addresses.contains(&address) {
@@ -333,10 +403,12 @@ impl Service {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 endpoint,
                 num_established,
                 ..
             } => {
+                self.reach_closed(peer_id, connection_id, num_established);
                 if let Some(addresses) = self.connections.get_mut(&peer_id) {
                     addresses.retain(|a| a != endpoint.get_remote_address());
                 }
@@ -365,17 +437,38 @@ impl Service {
         } else if self.pending_listeners.is_empty() {
             self.signal_ready(Ok(()));
         }
+        if self.pending_listeners.is_empty() && std::mem::take(&mut self.bootstrap_pending) {
+            self.dial_bootstrap();
+        }
     }
 
     fn on_behaviour_event(&mut self, event: BehaviourEvent) {
         match event {
-            BehaviourEvent::Gossipsub(event) => self.on_gossip(event),
-            BehaviourEvent::Identify(libp2p::identify::Event::Received {
-                peer_id, info, ..
-            }) => self.on_identified(peer_id, info),
-            BehaviourEvent::Kad(event) => self.on_kad(event),
+            BehaviourEvent::Gossipsub(event) => {
+                self.metrics.gossipsub(&event);
+                self.on_gossip(event);
+                self.wake_joined_peers();
+            }
+            BehaviourEvent::Identify(event) => {
+                self.metrics.identify(&event);
+                if let libp2p::identify::Event::Received { peer_id, info, .. } = event {
+                    self.on_identified(peer_id, info);
+                }
+            }
+            BehaviourEvent::Kad(event) => {
+                self.metrics.kad(&event);
+                self.on_kad(event);
+            }
+            BehaviourEvent::Ping(event) => self.metrics.ping(&event),
             BehaviourEvent::Mdns(libp2p::mdns::Event::Discovered(found)) => {
                 self.on_mdns_discovered(found)
+            }
+            BehaviourEvent::Autonat(event) => self.on_autonat(event),
+            BehaviourEvent::RelayClient(event) => self.on_relay_client(event),
+            BehaviourEvent::RelayServer(event) => self.on_relay_server(event),
+            BehaviourEvent::Dcutr(event) => {
+                self.metrics.dcutr(&event);
+                self.on_dcutr(event);
             }
             _ => {}
         }
@@ -429,18 +522,12 @@ fn with_p2p(address: Multiaddr, peer: PeerId) -> Multiaddr {
 /// Dial options for an address, from a fresh local port: dialling from the
 /// listen port lets two nodes that dial each other at once open one TCP
 /// connection from both ends, whose handshake then fails on both sides
-/// (libp2p/specs#389). Reusing the port only helps hole punching, which
-/// hearth does not do.
+/// (libp2p/specs#389). Hole punching (DCUtR) makes its own dials from the
+/// listen port; identify translates the fresh ports peers observe to the
+/// listen port, which a port-preserving NAT maps alike.
 fn dial_address(address: Multiaddr) -> DialOpts {
     DialOpts::unknown_peer_id()
         .address(address)
         .allocate_new_port()
         .build()
-}
-
-fn without_p2p(mut address: Multiaddr) -> Multiaddr {
-    if matches!(address.iter().last(), Some(Protocol::P2p(_))) {
-        address.pop();
-    }
-    address
 }
