@@ -67,7 +67,10 @@ pub struct NodeLimits {
     /// `max_connections` applies). Below `max_connections`, so that peers
     /// dialling in cannot take the room the node needs for its own dials.
     pub max_inbound_connections: Option<u32>,
-    /// Most established connections to one peer.
+    /// Most established connections to one peer. A person's node needs
+    /// three while it upgrades a relayed connection: the relayed one, the
+    /// direct one hole punching opens, and a second relayed one when both
+    /// sides dialled through the relay at once.
     pub max_connections_per_peer: u32,
     /// Most established incoming connections from one IP address (`None`:
     /// no limit). Several people behind one home router or carrier NAT
@@ -106,7 +109,7 @@ impl Default for NodeLimits {
         Self {
             max_connections: 128,
             max_inbound_connections: Some(96),
-            max_connections_per_peer: 2,
+            max_connections_per_peer: 3,
             max_connections_per_ip: None,
             max_pending_incoming: 32,
             max_pending_outgoing: None,

@@ -45,7 +45,7 @@ pub struct PersonaInfo {
 pub struct PeerInfo {
     /// Its libp2p peer id.
     pub peer: PeerId,
-    /// The addresses it is connected on.
+    /// The addresses it is connected on (see [`Event::PeerConnected`]).
     pub addresses: Vec<Multiaddr>,
     /// The channels it shares with this node.
     pub channels: Vec<ChannelName>,
@@ -180,7 +180,9 @@ pub enum Event {
     PeerConnected {
         /// The peer.
         peer: PeerId,
-        /// The remote address.
+        /// The remote address; for a connection that came in through a
+        /// relay, the relay circuit address it came in on (both contain
+        /// `/p2p-circuit` when relayed).
         address: Multiaddr,
     },
     /// A peer said who it is (identify): its software and where it listens.

@@ -83,6 +83,8 @@ pub(crate) struct LookupSchedule {
     last_announce: Option<Instant>,
     /// The node's addresses changed since the last announcement.
     announce_pending: bool,
+    /// The last announcement made because the addresses changed.
+    last_address_announce: Option<Instant>,
 }
 
 impl LookupSchedule {
@@ -98,6 +100,7 @@ impl LookupSchedule {
             last_lookup: now,
             last_announce: dht_known.then_some(now),
             announce_pending: false,
+            last_address_announce: None,
         };
         schedule.looked_up(now);
         let steps = Steps {
@@ -128,13 +131,11 @@ impl LookupSchedule {
     /// The timer: a lookup when one is due at `now`, and an announcement
     /// that [`LookupSchedule::addresses_changed`] put off.
     pub fn poll(&mut self, now: Instant) -> Steps {
-        let announce = self.announce_pending
-            && self
-                .last_announce
-                .is_some_and(|at| now.saturating_duration_since(at) >= ADDRESSES_REANNOUNCE_MIN);
+        let announce = self.announce_pending && self.address_announce_allowed(now);
         if announce {
             self.announce_pending = false;
             self.last_announce = Some(now);
+            self.last_address_announce = Some(now);
         }
         let lookup = now >= self.next_lookup;
         if lookup {
@@ -145,25 +146,31 @@ impl LookupSchedule {
 
     /// The node's announced addresses changed: announce the channel again
     /// so its provider records carry them, at once or, within
-    /// [`ADDRESSES_REANNOUNCE_MIN`] of the last announcement, at the next
-    /// poll after it. A channel not yet announced to any DHT peer waits
-    /// for the first routing update, which announces it anyway.
+    /// [`ADDRESSES_REANNOUNCE_MIN`] of the last announcement made for
+    /// this reason, at the first poll after that. A channel not yet
+    /// announced to any DHT peer waits for the first routing update, which
+    /// announces it anyway.
     pub fn addresses_changed(&mut self, now: Instant) -> Steps {
-        match self.last_announce {
-            None => Steps::default(),
-            Some(at) if now.saturating_duration_since(at) >= ADDRESSES_REANNOUNCE_MIN => {
-                self.last_announce = Some(now);
-                self.announce_pending = false;
-                Steps {
-                    announce: true,
-                    lookup: false,
-                }
-            }
-            Some(_) => {
-                self.announce_pending = true;
-                Steps::default()
-            }
+        if self.last_announce.is_none() {
+            return Steps::default();
         }
+        if self.address_announce_allowed(now) {
+            self.last_announce = Some(now);
+            self.last_address_announce = Some(now);
+            self.announce_pending = false;
+            Steps {
+                announce: true,
+                lookup: false,
+            }
+        } else {
+            self.announce_pending = true;
+            Steps::default()
+        }
+    }
+
+    fn address_announce_allowed(&self, now: Instant) -> bool {
+        self.last_address_announce
+            .is_none_or(|at| now.saturating_duration_since(at) >= ADDRESSES_REANNOUNCE_MIN)
     }
 
     /// The DHT routing table changed; `new_peer` when it gained a peer it
@@ -598,6 +605,29 @@ mod tests {
         let (mut schedule, _) = LookupSchedule::joined(t0, true);
         schedule.announce_failed();
         assert!(schedule.routing_updated(t0 + secs(2), false).announce);
+    }
+
+    #[test]
+    fn new_addresses_are_announced_at_once_and_a_burst_of_them_once_more() {
+        let t0 = Instant::now();
+        let (mut schedule, _) = LookupSchedule::joined(t0, true);
+        // A relay circuit confirmed 40 ms after the join: announced at
+        // once, although the join announced a moment ago.
+        let first = schedule.addresses_changed(t0 + Duration::from_millis(40));
+        assert!(first.announce && !first.lookup);
+        // Its QUIC twin 5 ms later waits for the next poll a second on.
+        assert!(
+            !schedule
+                .addresses_changed(t0 + Duration::from_millis(45))
+                .announce
+        );
+        assert!(!schedule.poll(t0 + Duration::from_millis(900)).announce);
+        assert!(schedule.poll(t0 + Duration::from_millis(1040)).announce);
+        assert!(!schedule.poll(t0 + secs(3)).announce);
+        // Not yet announced to any DHT peer: the first routing update will.
+        let (mut alone, _) = LookupSchedule::joined(t0, false);
+        assert!(!alone.addresses_changed(t0 + secs(1)).announce);
+        assert!(!alone.poll(t0 + secs(5)).announce);
     }
 
     #[test]

@@ -81,10 +81,25 @@ struct Signed {
 #[derive(Debug, Clone)]
 pub(super) struct Link {
     peer: PeerId,
-    /// The remote address (for a dialled connection, as dialled).
+    /// As [`shown_address`] gives it.
     address: Multiaddr,
     /// This node dialled it.
     dialer: bool,
+    /// It runs through a relay.
+    relayed: bool,
+}
+
+/// The address a connection is shown and remembered with: the remote
+/// address (as dialled, for a dialled one), except for a connection that
+/// came in through a relay, whose remote address is a bare
+/// `/p2p/<peer id>`: for it, the relay circuit address it came in on.
+pub(super) fn shown_address(endpoint: &libp2p::core::ConnectedPoint) -> Multiaddr {
+    match endpoint {
+        libp2p::core::ConnectedPoint::Listener { local_addr, .. } if endpoint.is_relayed() => {
+            local_addr.clone()
+        }
+        _ => endpoint.get_remote_address().clone(),
+    }
 }
 
 /// A joined channel.
@@ -124,6 +139,8 @@ pub(crate) struct Service {
     /// Relay circuit listeners (reservations), by relay.
     circuits: HashMap<ListenerId, PeerId>,
     links: HashMap<ConnectionId, Link>,
+    /// Relayed connections to close, and when.
+    retiring: HashMap<ConnectionId, std::time::Instant>,
     /// Addresses AutoNAT confirmed and the node announced.
     autonat_confirmed: HashSet<Multiaddr>,
     /// The keys of provider records kept for others (DHT servers).
@@ -170,6 +187,7 @@ impl Service {
             reach: Reach::new(config.relay_client),
             circuits: HashMap::new(),
             links: HashMap::new(),
+            retiring: HashMap::new(),
             autonat_confirmed: HashSet::new(),
             provider_keys: HashSet::new(),
             metrics,
@@ -386,7 +404,7 @@ impl Service {
                 ..
             } => {
                 self.reach_connected(peer_id, connection_id, &endpoint);
-                let address = endpoint.get_remote_address().clone();
+                let address = shown_address(&endpoint);
                 let addresses = self.connections.entry(peer_id).or_default();
                 if !addresses.contains(&address) {
                     addresses.push(address.clone());
@@ -410,7 +428,8 @@ impl Service {
             } => {
                 self.reach_closed(peer_id, connection_id, num_established);
                 if let Some(addresses) = self.connections.get_mut(&peer_id) {
-                    addresses.retain(|a| a != endpoint.get_remote_address());
+                    let address = shown_address(&endpoint);
+                    addresses.retain(|a| a != &address);
                 }
                 if num_established == 0 {
                     self.connections.remove(&peer_id);

@@ -45,10 +45,15 @@
 //! Channel peers reach the node through a relay circuit at once; DCUtR
 //! then tries to open a direct connection (hole punching). When it
 //! succeeds the relayed connections to that peer are closed
-//! ([`relayed_to_close`]), freeing the relay's circuit. Two relayed
-//! connections to one peer (both sides dialled at once) would leave no
-//! room for the direct one under a limit of two connections per peer: the
-//! one not dialled by the smaller peer id is closed ([`duplicate_relayed`]).
+//! ([`relayed_to_close`]) two seconds later ([`RELAYED_GRACE`]), freeing
+//! the relay's circuit. When both sides dial each other through the relay
+//! at once (their lookups run on the same schedule), the relayed
+//! connection not dialled by the smaller peer id is closed the same way
+//! ([`duplicate_relayed`]); both sides pick the same one. Until then the
+//! peer has three connections, which the default limit of three per peer
+//! leaves room for. A relayed connection that ends is not dialled again
+//! here: the channel's lookups find the peer again (a second after a
+//! channel loses its last peer).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -66,6 +71,11 @@ use crate::event::Event;
 
 /// Most relays a node holds a reservation on at once.
 pub(crate) const MAX_RELAYS: usize = 2;
+/// A relayed connection made redundant (by a direct one, or a second
+/// relayed one) is closed this long after: closing a connection drops
+/// what was in flight on it towards the closing side, and right after a
+/// hole punch or a double dial the first posts and subscriptions are.
+const RELAYED_GRACE: Duration = Duration::from_secs(2);
 /// The first retry of a refused or lost reservation.
 const RETRY_FIRST: Duration = Duration::from_secs(10);
 /// The longest gap between retries.
@@ -487,7 +497,7 @@ impl Service {
     fn connected_address(&self, peer: &PeerId) -> Option<Multiaddr> {
         self.links
             .values()
-            .find(|l| l.peer == *peer && l.dialer && !is_relayed(&l.address))
+            .find(|l| l.peer == *peer && l.dialer && !l.relayed)
             .map(|l| l.address.clone())
     }
 
@@ -574,13 +584,14 @@ impl Service {
                     .or_else(|| {
                         self.links
                             .values()
-                            .find(|l| l.peer == peer && !is_relayed(&l.address))
+                            .find(|l| l.peer == peer && !l.relayed)
                             .map(|l| l.address.clone())
                     });
                 tracing::info!(%peer, ?address, "hole punched: direct connection");
                 self.metrics.hole_punch(true);
+                let now = Instant::now();
                 for id in relayed_to_close(&self.paths(&peer)) {
-                    self.swarm.close_connection(id);
+                    self.retiring.entry(id).or_insert(now + RELAYED_GRACE);
                 }
                 if let Some(address) = address {
                     self.emit(Event::HolePunched { peer, address });
@@ -601,7 +612,7 @@ impl Service {
             .filter(|(_, l)| l.peer == *peer)
             .map(|(id, l)| Path {
                 id: *id,
-                relayed: is_relayed(&l.address),
+                relayed: l.relayed,
                 dialer: l.dialer,
             })
             .collect()
@@ -619,35 +630,42 @@ impl Service {
             id,
             Link {
                 peer,
-                address: endpoint.get_remote_address().clone(),
+                address: super::shown_address(endpoint),
                 dialer: endpoint.is_dialer(),
+                relayed: endpoint.is_relayed(),
             },
         );
         let paths = self.paths(&peer);
         if let Some(duplicate) = duplicate_relayed(&self.peer_id, &peer, &paths) {
-            tracing::debug!(%peer, "two relayed connections: closing one");
-            self.swarm.close_connection(duplicate);
+            tracing::debug!(%peer, "two relayed connections: one is closed soon");
+            self.retiring
+                .entry(duplicate)
+                .or_insert(Instant::now() + RELAYED_GRACE);
         }
     }
 
-    /// A closed connection. A relayed connection this node dialled that
-    /// leaves no other to the peer (the relay's circuit limits end every
-    /// circuit) is dialled again through the same relay.
+    /// Wakes the connections of `peers` (see `swarm::wake`).
+    pub(super) fn wake(&mut self, peers: impl IntoIterator<Item = PeerId>) {
+        self.swarm.behaviour_mut().wake.wake(peers);
+    }
+
+    /// A closed connection. One through a relay that leaves the peer
+    /// without a connection (the relay's circuit limits end every circuit)
+    /// is not dialled again here: the channel's lookup schedule looks for
+    /// the peer a second after the channel loses its last peer.
     pub(super) fn reach_closed(&mut self, peer: PeerId, id: ConnectionId, remaining: u32) {
-        let Some(link) = self.links.remove(&id) else {
+        self.retiring.remove(&id);
+        if self.links.remove(&id).is_none() {
             return;
-        };
-        if remaining == 0 {
-            if self.reach.active().any(|r| r == peer) || self.bootstrap_peers.contains(&peer) {
-                let steps = self.reach.relay_lost(&peer);
-                self.carry_out_reach(steps);
-            }
-            if link.dialer && is_relayed(&link.address) && !self.bans.is_banned(&peer) {
-                tracing::debug!(%peer, "relayed connection ended: dialling again");
-                if let Err(e) = self.swarm.dial(link.address.clone()) {
-                    tracing::debug!(%peer, error = %e, "relayed redial not started");
-                }
-            }
+        }
+        if remaining > 0 {
+            // What gossipsub queued for the peer may wait on a connection
+            // that never had a stream of its own (`swarm::wake`).
+            self.wake([peer]);
+        }
+        if remaining == 0 && self.bootstrap_peers.contains(&peer) {
+            let steps = self.reach.relay_lost(&peer);
+            self.carry_out_reach(steps);
         }
     }
 
@@ -664,10 +682,24 @@ impl Service {
         self.reach.held()
     }
 
-    /// The 1 s tick: relay retries.
+    /// The 1 s tick: relay retries, and a wake for connections that may
+    /// sleep on gossipsub's control messages (the heartbeat queues them
+    /// without the node knowing).
     pub(super) fn reach_tick(&mut self, now: Instant) {
         let steps = self.reach.poll(now);
         self.carry_out_reach(steps);
+        let due: Vec<ConnectionId> = self
+            .retiring
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.retiring.remove(&id);
+            tracing::debug!(connection = ?id, "relayed connection no longer needed: closed");
+            self.swarm.close_connection(id);
+        }
+        self.wake_joined_peers();
     }
 }
 

@@ -15,7 +15,10 @@
 //! by the queue itself.
 //!
 //! The node wakes the peers that ever had a second connection right after
-//! it queues something for them (a publish or a forwarded message).
+//! it queues something for them (a command such as a publish, a gossipsub
+//! event such as a forwarded message), when one of their connections
+//! closes while others stay, and once a second for what gossipsub's
+//! heartbeat queues on its own.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
