@@ -246,6 +246,12 @@ fn kademlia(
     // announceable addresses (at most `PROVIDER_ADDRESSES`) and stores
     // them; value records, which hearth does not use, are never stored.
     kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
+    // Only the node puts peers into the routing table: bootstrap nodes and
+    // peers whose identify lists this network's DHT protocol. Left to kad,
+    // a server would also insert a client that sent it a request over a
+    // connection the server dialled (an AutoNAT dial-back), and hand the
+    // client's address out to everyone as a DHT server.
+    kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
     let usize_of = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
     let store = MemoryStore::with_config(
         peer_id,
@@ -457,6 +463,55 @@ pub(crate) fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The DNS transport takes `/dnsaddr` addresses and tries to resolve
+    /// them (TXT records of `_dnsaddr.<name>`); a swarm without it would
+    /// refuse the address as unsupported. `.invalid` never resolves, so
+    /// the dial fails after the lookup; no DNS server of the test's own is
+    /// needed.
+    #[tokio::test]
+    async fn a_dnsaddr_bootstrap_address_is_resolved_not_refused() {
+        use futures::StreamExt;
+        use libp2p::TransportError;
+        use libp2p::swarm::{DialError, SwarmEvent};
+        let config = NodeConfig {
+            mdns: false,
+            listen: Vec::new(),
+            ..NodeConfig::default()
+        };
+        let mut swarm = build(Keypair::generate_ed25519(), &config, None).unwrap();
+        for text in [
+            format!(
+                "/dnsaddr/bootstrap.hearth.invalid/p2p/{}",
+                libp2p::PeerId::random()
+            ),
+            "/dns4/bootstrap.hearth.invalid/tcp/4001".to_owned(),
+        ] {
+            let address: libp2p::Multiaddr = text.parse().unwrap();
+            crate::addresses::check_bootstrap(&address).unwrap();
+            swarm.dial(address).unwrap();
+            let error = tokio::time::timeout(Duration::from_secs(60), async {
+                loop {
+                    if let SwarmEvent::OutgoingConnectionError { error, .. } =
+                        swarm.select_next_some().await
+                    {
+                        return error;
+                    }
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{text}: no answer in 60 s"));
+            let DialError::Transport(errors) = error else {
+                panic!("{text}: {error}");
+            };
+            for (_, error) in errors {
+                assert!(
+                    !matches!(error, TransportError::MultiaddrNotSupported(_)),
+                    "{text}: the DNS transport did not take it"
+                );
+            }
+        }
+    }
 
     #[test]
     fn mesh_parameters_are_consistent() {

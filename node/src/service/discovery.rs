@@ -220,6 +220,9 @@ impl Service {
             return;
         };
         let kad = &mut self.swarm.behaviour_mut().kad;
+        if steps.announce {
+            tracing::debug!(%channel, "announcing the channel");
+        }
         if steps.announce
             && let Err(e) = kad.start_providing(state.key.clone())
         {
@@ -340,6 +343,7 @@ impl Service {
     fn keep_provider(&mut self, mut record: kad::ProviderRecord) {
         use kad::store::RecordStore;
         let private = self.config.announce_private;
+        tracing::trace!(provider = %record.provider, addresses = ?record.addresses, "provider record received");
         record.addresses.retain(|a| is_announceable(a, private));
         record.addresses.truncate(PROVIDER_ADDRESSES);
         let key = record.key.clone();

@@ -386,8 +386,9 @@ impl Service {
     }
 
     /// The set of announced addresses changed (also for the relay
-    /// client's own confirmations): tell the embedder, the metrics, and
-    /// announce the joined channels again so provider records carry it.
+    /// client's own confirmations): tell the embedder, the metrics and the
+    /// connected peers (an identify push), and announce the joined
+    /// channels again so provider records carry it.
     pub(super) fn addresses_changed(
         &mut self,
         added: Option<Multiaddr>,
@@ -403,6 +404,10 @@ impl Service {
         }
         let count = self.swarm.external_addresses().count();
         self.metrics.addresses_announced(count);
+        // Connected peers hear of it now, not at the next periodic
+        // identify (5 minutes).
+        let peers: Vec<PeerId> = self.connections.keys().copied().collect();
+        self.swarm.behaviour_mut().identify.push(peers);
         self.reannounce_channels(Instant::now());
     }
 
