@@ -257,7 +257,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BOOL", env = "HEARTH_PERSISTENT_IDENTITY", num_args = 0..=1,
           require_equals = true, default_missing_value = "true")]
     pub persistent_identity: Option<String>,
-    /// Serve the DHT for other nodes [default: false]
+    /// Serve the DHT for other nodes, and answer their AutoNAT probes
+    /// [default: false]
     #[arg(long, value_name = "BOOL", env = "HEARTH_DHT_SERVER", num_args = 0..=1,
           require_equals = true, default_missing_value = "true")]
     pub dht_server: Option<String>,

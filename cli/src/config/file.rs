@@ -303,8 +303,8 @@ pub const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting is optio
 # Flag: --persistent-identity.
 # persistent_identity = false
 
-# Serve the DHT for other nodes (bootstrap nodes).
-# Env: HEARTH_DHT_SERVER. Flag: --dht-server.
+# Serve the DHT for other nodes, and answer their AutoNAT probes (bootstrap
+# nodes). Env: HEARTH_DHT_SERVER. Flag: --dht-server.
 # dht_server = false
 
 # A nickname shown beside your persona's name (at most 32 bytes).
