@@ -294,7 +294,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BOOL", env = "HEARTH_PERSISTENT_IDENTITY", num_args = 0..=1,
           require_equals = true, default_missing_value = "true")]
     pub persistent_identity: Option<String>,
-    /// Serve the DHT for other nodes [default: false]
+    /// Serve the DHT for other nodes, and answer their AutoNAT probes
+    /// [default: false]
     #[arg(long, value_name = "BOOL", env = "HEARTH_DHT_SERVER", num_args = 0..=1,
           require_equals = true, default_missing_value = "true")]
     pub dht_server: Option<String>,
@@ -306,6 +307,12 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub external: Vec<String>,
+    /// Also announce confirmed addresses that are not globally routable
+    /// (loopback, private ranges): for networks on a LAN or VPN, and tests
+    /// [default: false]
+    #[arg(long, value_name = "BOOL", env = "HEARTH_ANNOUNCE_PRIVATE", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    pub announce_private: Option<String>,
     /// Serve Prometheus metrics (GET /metrics) and GET /health on this
     /// address, like 127.0.0.1:9464; port 0 picks a free one; empty for none
     /// [default: none]
@@ -346,6 +353,12 @@ pub struct BootstrapRunArgs {
         value_delimiter = ','
     )]
     pub external: Vec<String>,
+    /// Also announce confirmed addresses that are not globally routable
+    /// (loopback, private ranges), and dial back and keep such addresses of
+    /// others: for a network on a LAN or VPN [default: false]
+    #[arg(long, value_name = "BOOL", env = "HEARTH_ANNOUNCE_PRIVATE", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    pub announce_private: Option<String>,
     /// Dial this other bootstrap node at start (repeatable)
     #[arg(
         long,

@@ -237,13 +237,15 @@ impl Node {
         }
     }
 
-    /// `hearth chat support --json …` on `place`, listening on loopback.
+    /// `hearth chat support --json …` on `place`, listening on loopback
+    /// and allowed to announce its loopback address once confirmed.
     fn chat(name: &'static str, place: &Place, bootstrap: Option<&str>) -> Self {
         let mut args = vec![
             "chat",
             CHANNEL,
             "--json",
             "--no-mdns",
+            "--announce-private",
             "--listen",
             "/ip4/127.0.0.1/tcp/0",
         ];
@@ -668,13 +670,17 @@ fn three_processes_find_each_other_through_a_dht_bootstrap() {
     let place3 = Place::new(&network);
 
     // P1 serves the DHT and joins no channel: P2 and P3 can only find each
-    // other by looking the channel up through it.
+    // other by looking the channel up through it. As a DHT server it also
+    // answers AutoNAT probes, which confirm P2's and P3's loopback
+    // addresses; on loopback nothing else is reachable, so all three may
+    // announce private addresses.
     let mut p1 = Node::start(
         "P1",
         place1.command(&[
             "run",
             "--json",
             "--dht-server",
+            "--announce-private",
             "--no-mdns",
             "--listen",
             "/ip4/127.0.0.1/tcp/0",

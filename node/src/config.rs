@@ -69,28 +69,27 @@ pub struct NodeLimits {
     /// `max_connections` applies). Below `max_connections`, so that peers
     /// dialling in cannot take the room the node needs for its own dials.
     pub max_inbound_connections: Option<u32>,
-    /// Most established connections to one peer.
+    /// Most established connections to one peer. A person's node needs
+    /// three while it upgrades a relayed connection: the relayed one, the
+    /// direct one hole punching opens, and a second relayed one when both
+    /// sides dialled through the relay at once.
     pub max_connections_per_peer: u32,
-    /// Most established connections from one IP address (`None`: no
-    /// limit). Several people behind one home router or carrier NAT share
-    /// an address, so this is a ceiling against one machine opening many
-    /// peer ids, not one per person. Not enforced by the swarm yet.
+    /// Most established incoming connections from one IP address (`None`:
+    /// no limit). Several people behind one home router or carrier NAT
+    /// share an address, so this is a ceiling against one machine opening
+    /// many peer ids, not one per person. Relayed connections carry no IP
+    /// and are not counted; the node's own dials are never limited by it.
     pub max_connections_per_ip: Option<u32>,
     /// Most incoming connections still in their handshake.
     pub max_pending_incoming: u32,
     /// Most outgoing dials in progress at once (`None`: no limit).
     pub max_pending_outgoing: Option<u32>,
-    /// New connections are refused while the process's resident memory is
-    /// above this many bytes (`None`: no memory limit). It measures the
-    /// whole process, so an embedder whose process holds more than the node
-    /// sets it with that in mind. Not enforced by the swarm yet, which
-    /// still reads `max_memory_fraction`.
+    /// New connections, incoming and outgoing, are refused while the
+    /// process's resident memory is above this many bytes (`None`: no
+    /// memory limit). It measures the whole process (read at most every
+    /// 100 ms), so an embedder whose process holds more than the node sets
+    /// it with that in mind.
     pub max_memory_bytes: Option<u64>,
-    /// New connections are refused above this share of system memory in
-    /// use. Superseded by `max_memory_bytes`: system-wide use rarely
-    /// reaches it, so it almost never trips. Read by the swarm until it
-    /// moves to `max_memory_bytes`, then removed.
-    pub max_memory_fraction: f64,
     /// The time window for received messages.
     pub messages: Limits,
     /// Posts accepted per persona.
@@ -114,12 +113,11 @@ impl Default for NodeLimits {
         Self {
             max_connections: 128,
             max_inbound_connections: Some(96),
-            max_connections_per_peer: 2,
+            max_connections_per_peer: 3,
             max_connections_per_ip: None,
             max_pending_incoming: 32,
             max_pending_outgoing: None,
             max_memory_bytes: None,
-            max_memory_fraction: 0.9,
             messages: Limits {
                 max_clock_skew_ms: Limits::DEFAULT_CLOCK_SKEW_MS,
                 // Live gossip older than a week is refused; the store keeps
@@ -344,10 +342,24 @@ pub struct NodeConfig {
     pub identity: IdentityMode,
     /// Serve the DHT (bootstrap nodes). Other nodes use it as clients.
     pub dht_server: bool,
-    /// Tell peers the addresses this node listens on, so the DHT can hand
-    /// them out. Turn off on nodes whose listen addresses are not reachable.
+    /// Count the addresses this node listens on as confirmed, and announce
+    /// them (in identify and DHT provider records) without waiting for an
+    /// AutoNAT server to confirm them: for an operator's node on a machine
+    /// whose own addresses are public. Addresses outside the announced
+    /// scope (see `announce_private`) stay unannounced all the same. Off by
+    /// default: a person's node announces only what was confirmed from
+    /// outside.
     pub announce_listen_addrs: bool,
-    /// Addresses this node is reachable at, announced as they are.
+    /// Announce confirmed addresses that are not globally routable
+    /// (loopback, the private ranges, link-local, carrier NAT,
+    /// 198.18.0.0/15 …; see [`crate::addresses::is_global_ip`]), and, on an
+    /// AutoNAT or DHT server, dial back and keep such addresses of others.
+    /// Off by default, so a node never tells the network its LAN or
+    /// loopback addresses (mDNS serves the LAN). For tests on loopback or
+    /// in a lab, and for closed networks on private addresses.
+    pub announce_private: bool,
+    /// Addresses this node is reachable at, announced as they are (the
+    /// operator confirms them).
     pub external_addrs: Vec<Multiaddr>,
     /// Channels to join at start.
     pub channels: Vec<ChannelName>,
@@ -365,8 +377,11 @@ pub struct NodeConfig {
     /// Serve as a circuit relay for nodes behind NAT, with these limits
     /// (`None`: no relay server). Operators' nodes with a public address.
     pub relay_server: Option<RelayServerLimits>,
-    /// Reserve a slot on relay servers and accept relayed connections when
-    /// not reachable directly. On for people's nodes.
+    /// Find out whether this node is reachable (AutoNAT probes to its
+    /// bootstrap nodes, and what peers observe), and when it is not,
+    /// reserve a slot on up to two bootstrap nodes that relay, announce the
+    /// relay circuit addresses, and let hole punching (DCUtR) replace
+    /// relayed connections with direct ones. On for people's nodes.
     pub relay_client: bool,
     /// Answer other nodes' AutoNAT probes (dial them back to tell them
     /// whether they are reachable). Operators' nodes with a public address.
@@ -391,7 +406,8 @@ impl Default for NodeConfig {
             personas: PersonaMode::default(),
             identity: IdentityMode::default(),
             dht_server: false,
-            announce_listen_addrs: true,
+            announce_listen_addrs: false,
+            announce_private: false,
             external_addrs: Vec::new(),
             channels: Vec::new(),
             offline: false,
@@ -423,9 +439,11 @@ impl NodeConfig {
     /// and IPv6 interface; a Kademlia server with [`DhtLimits::server`]; a
     /// circuit relay server with [`RelayServerLimits::default`]; an AutoNAT
     /// server; no relay client, no mDNS; [`NodeLimits::server`]; no
-    /// channel. Announce the public addresses in `external_addrs` and
-    /// turn `announce_listen_addrs` off when the machine's own addresses
-    /// are private.
+    /// channel. Its global listen addresses are announced
+    /// (`announce_listen_addrs`); behind a NAT or a port forward, give the
+    /// public addresses in `external_addrs` and turn `announce_listen_addrs`
+    /// off. The relay server serves reservations only while the node has
+    /// an announced address.
     pub fn bootstrap(data_dir: impl AsRef<Path>) -> Self {
         let data_dir = data_dir.as_ref();
         Self {
@@ -435,6 +453,7 @@ impl NodeConfig {
             personas: PersonaMode::Ephemeral,
             identity: IdentityMode::File(data_dir.join(NODE_KEY_FILE)),
             dht_server: true,
+            announce_listen_addrs: true,
             limits: NodeLimits::server(),
             relay_server: Some(RelayServerLimits::default()),
             relay_client: false,

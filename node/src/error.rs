@@ -46,6 +46,15 @@ pub enum NodeError {
     /// The libp2p transport or behaviours could not be built.
     #[error("cannot set up the network")]
     Setup(#[source] SetupError),
+    /// A configured bootstrap address is not a form the node can dial.
+    #[error("bootstrap address {address}: {source}")]
+    BootstrapAddress {
+        /// The address as configured.
+        address: Multiaddr,
+        /// What is wrong with it.
+        #[source]
+        source: crate::addresses::AddressError,
+    },
     /// A listen address could not be bound.
     #[error("cannot listen on {address}")]
     Listen {

@@ -92,12 +92,22 @@ pub struct PersonaInfo {
 pub struct PeerInfo {
     /// Its libp2p peer id.
     pub peer: PeerId,
-    /// The addresses it is connected on.
+    /// The addresses it is connected on (see [`Event::PeerConnected`]).
     pub addresses: Vec<Multiaddr>,
     /// The channels it shares with this node.
     pub channels: Vec<ChannelName>,
     /// Its gossip score, if scored.
     pub score: Option<f64>,
+}
+
+/// A provider record in this node's DHT store: a node that announced a
+/// channel, and where it said it can be reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderInfo {
+    /// The node.
+    pub peer: PeerId,
+    /// Its addresses as kept (announceable ones only, at most eight).
+    pub addresses: Vec<Multiaddr>,
 }
 
 /// A joined channel.
@@ -134,6 +144,15 @@ pub struct Status {
     pub channels: Vec<ChannelInfo>,
     /// Connected peers.
     pub connected_peers: usize,
+    /// Whether peers can dial this node directly: `Some(true)` when an
+    /// AutoNAT server or the operator confirmed an announced address,
+    /// `Some(false)` when it is behind a NAT or AutoNAT says private,
+    /// `None` before anything was learnt.
+    pub reachable: Option<bool>,
+    /// Relay reservations held (peers reach the node through these relays).
+    pub relay_reservations: usize,
+    /// The addresses this node announces (see [`Event::AddressAnnounced`]).
+    pub announced_addrs: Vec<Multiaddr>,
     /// Posts in the store.
     pub stored_posts: usize,
     /// Own posts still waiting for a peer.
@@ -237,7 +256,9 @@ pub enum Event {
     PeerConnected {
         /// The peer.
         peer: PeerId,
-        /// The remote address.
+        /// The remote address; for a connection that came in through a
+        /// relay, the relay circuit address it came in on (both contain
+        /// `/p2p-circuit` when relayed).
         address: Multiaddr,
     },
     /// A peer said who it is (identify): its software and where it listens.
@@ -247,7 +268,8 @@ pub enum Event {
         peer: PeerId,
         /// Its agent string, such as `hearth/0.1.0`.
         agent: String,
-        /// The addresses it listens on.
+        /// The addresses it announces: only those it confirmed (see
+        /// [`Event::AddressAnnounced`]), never its bare listen addresses.
         listen_addrs: Vec<Multiaddr>,
     },
     /// The last connection to a peer closed.
@@ -262,6 +284,39 @@ pub enum Event {
         peer: PeerId,
         /// Its score.
         score: f64,
+    },
+    /// This node now announces `address` (in identify and DHT provider
+    /// records): configured, confirmed by an AutoNAT server, or a relay
+    /// circuit address.
+    AddressAnnounced {
+        /// The address.
+        address: Multiaddr,
+    },
+    /// This node no longer announces `address`.
+    AddressWithdrawn {
+        /// The address.
+        address: Multiaddr,
+    },
+    /// A relay accepted this node's reservation: peers can reach the node
+    /// through it (its circuit address follows as
+    /// [`Event::AddressAnnounced`]).
+    RelayReserved {
+        /// The relay.
+        relay: PeerId,
+    },
+    /// Hole punching (DCUtR) opened a direct connection to a peer that was
+    /// connected through a relay; the relayed connection is closed.
+    HolePunched {
+        /// The peer.
+        peer: PeerId,
+        /// The remote address of the direct connection.
+        address: Multiaddr,
+    },
+    /// Hole punching to a peer connected through a relay failed; the
+    /// relayed connection stays.
+    HolePunchFailed {
+        /// The peer.
+        peer: PeerId,
     },
     /// The number of peers in a channel changed.
     ChannelPeers {

@@ -19,7 +19,8 @@ use tracing::Instrument;
 
 use crate::error::NodeError;
 use crate::event::{
-    ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, Published, Status,
+    ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, ProviderInfo, Published,
+    Status,
 };
 use crate::metrics::http::Endpoint;
 
@@ -99,6 +100,7 @@ pub(crate) enum Command {
     History(ChannelName, HistoryQuery, Reply<Vec<PostRecord>>),
     Post(MessageId, Reply<Option<PostRecord>>),
     Peers(Reply<Vec<PeerInfo>>),
+    Providers(ChannelName, Reply<Vec<ProviderInfo>>),
     ListenAddrs(Reply<Vec<Multiaddr>>),
     Dial(Multiaddr, Reply<()>),
     Persona(ChannelName, Reply<PersonaInfo>),
@@ -126,6 +128,7 @@ impl Command {
             Command::History(..) => "history",
             Command::Post(..) => "post",
             Command::Peers(..) => "peers",
+            Command::Providers(..) => "providers",
             Command::ListenAddrs(..) => "listen_addrs",
             Command::Dial(..) => "dial",
             Command::Persona(..) => "persona",
@@ -281,6 +284,18 @@ impl NodeHandle {
     /// Connected peers.
     pub async fn peers(&self) -> Result<Vec<PeerInfo>, NodeError> {
         self.request(Command::Peers).await
+    }
+
+    /// The provider records this node's DHT store holds for `channel`:
+    /// who announced it and at which addresses. Only a DHT server
+    /// (`dht_server`) holds other nodes' records; any node holds its own
+    /// (without addresses: it fills them in when asked). For operators
+    /// and tests.
+    pub async fn dht_providers(
+        &self,
+        channel: ChannelName,
+    ) -> Result<Vec<ProviderInfo>, NodeError> {
+        self.request(|r| Command::Providers(channel, r)).await
     }
 
     /// Full listen addresses, each ending in `/p2p/<peer id>`.

@@ -12,7 +12,15 @@
 //!   from `/proc` at each scrape (absent on systems without it);
 //! - `hearth_peers_connected`, `hearth_channels_joined`,
 //!   `hearth_posts_stored` and `hearth_posts_pending`, asked of the node
-//!   task at each scrape (one status round trip, bounded by a timeout).
+//!   task at each scrape (one status round trip, bounded by a timeout);
+//! - what the node task records as it goes (see `metrics/node.rs`):
+//!   libp2p's metrics (`libp2p_swarm_…`, `libp2p_identify_…`,
+//!   `libp2p_kad_…`, `libp2p_ping_…`, `libp2p_relay_…`, `libp2p_dcutr_…`,
+//!   `libp2p_gossipsub_…`), the bandwidth (`libp2p_bandwidth_bytes_total`),
+//!   gossipsub's per-topic metrics for joined channels (`gossipsub_…`),
+//!   and hearth's connections, denials by limit, relay reservations and
+//!   circuits, hole punches, announced addresses and DHT records and
+//!   requests (`hearth_…`).
 //!
 //! Names given to [`Metrics::counter`], [`Metrics::gauge`] and the family
 //! functions get the `hearth_` prefix; counters also get `_total`. Help
@@ -31,6 +39,7 @@ use prometheus_client::registry::Registry;
 
 pub mod exposition;
 pub(crate) mod http;
+pub(crate) mod node;
 mod process;
 pub(crate) mod status;
 

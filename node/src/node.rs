@@ -11,10 +11,15 @@ use libp2p::identity::Keypair;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::config::{IdentityMode, NodeConfig, NodeLimits, PersonaMode, Retention, Storage};
+use crate::addresses::check_bootstrap;
+use crate::config::{
+    DhtLimits, IdentityMode, NodeConfig, NodeLimits, PersonaMode, RelayServerLimits, Retention,
+    Storage,
+};
 use crate::error::NodeError;
 use crate::handle::NodeHandle;
 use crate::identity::{self as key_file, KeySource};
+use crate::metrics::node::NodeMetrics;
 use crate::metrics::status::StatusGauges;
 use crate::metrics::{Metrics, http as metrics_http};
 use crate::service::Service;
@@ -125,9 +130,43 @@ impl NodeBuilder {
         self
     }
 
-    /// Announces listen addresses as reachable (on by default).
+    /// Counts the listen addresses as confirmed and announces them (see
+    /// [`NodeConfig::announce_listen_addrs`]; off by default).
     pub fn announce_listen_addrs(mut self, on: bool) -> Self {
         self.config.announce_listen_addrs = on;
+        self
+    }
+
+    /// Announces confirmed addresses that are not globally routable
+    /// (see [`NodeConfig::announce_private`]; off by default).
+    pub fn announce_private(mut self, on: bool) -> Self {
+        self.config.announce_private = on;
+        self
+    }
+
+    /// Runs the relay client, AutoNAT probes and hole punching (see
+    /// [`NodeConfig::relay_client`]; on by default).
+    pub fn relay_client(mut self, on: bool) -> Self {
+        self.config.relay_client = on;
+        self
+    }
+
+    /// Relays for nodes behind NATs with these limits (`None`: no relay
+    /// server, the default).
+    pub fn relay_server(mut self, limits: Option<RelayServerLimits>) -> Self {
+        self.config.relay_server = limits;
+        self
+    }
+
+    /// Answers other nodes' AutoNAT probes (off by default).
+    pub fn autonat_server(mut self, on: bool) -> Self {
+        self.config.autonat_server = on;
+        self
+    }
+
+    /// Sets the caps on what the DHT keeps for others.
+    pub fn dht_limits(mut self, dht: DhtLimits) -> Self {
+        self.config.dht = dht;
         self
     }
 
@@ -185,6 +224,12 @@ impl NodeBuilder {
     /// [`NodeHandle::listen_addrs`] is complete.
     pub async fn start(self) -> Result<NodeHandle, NodeError> {
         let config = self.config;
+        for address in &config.bootstrap {
+            check_bootstrap(address).map_err(|source| NodeError::BootstrapAddress {
+                address: address.clone(),
+                source,
+            })?;
+        }
         let metrics_address = config.metrics;
         // Opening may wait for sled's file lock: keep it off the runtime's
         // worker threads.
@@ -210,7 +255,10 @@ impl NodeBuilder {
         };
         let mut metrics = metrics_listener.as_ref().map(|_| Metrics::new());
         let status_gauges = metrics.as_mut().map(StatusGauges::register);
-        let mut swarm = swarm::build(key, &config)?;
+        let node_metrics = metrics
+            .as_mut()
+            .map_or_else(NodeMetrics::unread, NodeMetrics::register);
+        let mut swarm = swarm::build(key, &config, metrics.as_mut().map(Metrics::registry_mut))?;
         let mut listeners = Vec::new();
         for address in &config.listen {
             let id = swarm
@@ -221,16 +269,21 @@ impl NodeBuilder {
                 })?;
             listeners.push((id, address.clone()));
         }
-        for address in &config.external_addrs {
-            swarm.add_external_address(address.clone());
-        }
 
         let (command_tx, command_rx) = mpsc::channel(COMMAND_BUFFER);
         let (event_tx, _) = broadcast::channel(EVENT_BUFFER);
         let (ready_tx, ready_rx) = oneshot::channel();
         let events = event_tx.downgrade();
         let network = config.network.clone();
-        let mut service = Service::new(swarm, store, config, event_tx, listeners, ready_tx)?;
+        let mut service = Service::new(
+            swarm,
+            store,
+            config,
+            event_tx,
+            listeners,
+            ready_tx,
+            node_metrics,
+        )?;
         service.start_up()?;
         // The node task holds `alive`; the metrics endpoint stops when it is
         // dropped, whether the task ended or panicked.

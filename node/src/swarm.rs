@@ -1,9 +1,13 @@
 //! The libp2p behaviours, their configuration, and the swarm built from
 //! them.
 //!
-//! Order matters in the behaviour struct: connection and memory limits come
-//! first, so a connection they deny is never seen by the behaviours after
-//! them (rust-libp2p#4870).
+//! Order matters in the behaviour struct: the per-IP, connection and
+//! memory limits come first, so a connection they deny is never seen by
+//! the behaviours after them (rust-libp2p#4870).
+
+mod guard;
+pub(crate) mod ip_limit;
+pub(crate) mod wake;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -16,31 +20,47 @@ use libp2p::gossipsub::{
     PeerScoreThresholds, RegexSubscriptionFilter, TopicScoreParams, ValidationMode,
 };
 use libp2p::identity::Keypair;
-use libp2p::kad::{self, store::MemoryStore};
+use libp2p::kad::{
+    self,
+    store::{MemoryStore, MemoryStoreConfig},
+};
 use libp2p::swarm::{NetworkBehaviour, behaviour::toggle::Toggle};
 use libp2p::{
-    StreamProtocol, Swarm, SwarmBuilder, allow_block_list, connection_limits, identify, mdns,
-    memory_connection_limits, noise, ping, request_response, tcp, yamux,
+    StreamProtocol, Swarm, SwarmBuilder, allow_block_list, autonat, connection_limits, dcutr,
+    identify, mdns, memory_connection_limits, noise, ping, relay, request_response, tcp, yamux,
 };
+use prometheus_client::registry::Registry;
 
-use crate::config::NodeConfig;
+use crate::config::{DhtLimits, NodeConfig, NodeLimits, RelayServerLimits};
 use crate::error::{NodeError, SetupError};
 use crate::sync::SyncCodec;
+use guard::{Guard, Guarded};
 
 /// The gossipsub behaviour with hearth's subscription filter.
 pub(crate) type Gossipsub =
     gossipsub::Behaviour<IdentityTransform, MaxCountSubscriptionFilter<RegexSubscriptionFilter>>;
 
+/// The AutoNAT behaviour (version 1: client and server in one), kept from
+/// confirming addresses itself.
+pub(crate) type AutoNat = Guarded<autonat::v1::Behaviour>;
+
 /// Every behaviour of a hearth node.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
+    pub ip_limits: ip_limit::Behaviour,
     pub limits: connection_limits::Behaviour,
-    pub memory: memory_connection_limits::Behaviour,
+    pub memory: Toggle<memory_connection_limits::Behaviour>,
     pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    // Reaching nodes behind NATs (see `service/reach.rs`).
+    pub relay_server: Toggle<relay::Behaviour>,
+    pub relay_client: relay::client::Behaviour,
+    pub dcutr: Toggle<dcutr::Behaviour>,
+    pub autonat: Toggle<AutoNat>,
+    pub wake: wake::Behaviour,
     pub gossipsub: Gossipsub,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
-    pub kad: kad::Behaviour<MemoryStore>,
+    pub kad: Guarded<kad::Behaviour<MemoryStore>>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     pub sync: request_response::Behaviour<SyncCodec>,
 }
@@ -140,7 +160,10 @@ pub(crate) fn topic_filter(network: &NetworkId) -> Result<RegexSubscriptionFilte
         .map_err(SetupError::TopicFilter)
 }
 
-fn gossipsub(network: &NetworkId) -> Result<Gossipsub, SetupError> {
+fn gossipsub(
+    network: &NetworkId,
+    registry: Option<&mut Registry>,
+) -> Result<Gossipsub, SetupError> {
     MESH.check()?;
     let config = gossipsub::ConfigBuilder::default()
         .validation_mode(ValidationMode::Anonymous)
@@ -173,6 +196,16 @@ fn gossipsub(network: &NetworkId) -> Result<Gossipsub, SetupError> {
     behaviour
         .with_peer_score(score_params(), score_thresholds())
         .map_err(SetupError::Scoring)?;
+    if let Some(registry) = registry {
+        let mut metrics = gossipsub::MetricsConfig {
+            // Only joined channels and followed moderators get a label: a
+            // topic a peer merely mentions never becomes a metric.
+            max_never_subscribed_topics: 0,
+            ..gossipsub::MetricsConfig::default()
+        };
+        metrics.buckets_using_scoring_thresholds(&score_thresholds());
+        behaviour = behaviour.with_metrics(registry.sub_registry_with_prefix("gossipsub"), metrics);
+    }
     Ok(behaviour)
 }
 
@@ -199,61 +232,226 @@ fn sync(config: &NodeConfig) -> Result<request_response::Behaviour<SyncCodec>, S
     ))
 }
 
-fn behaviour(key: &Keypair, config: &NodeConfig) -> Result<Behaviour, SetupError> {
-    let peer_id = key.public().to_peer_id();
-    let limits = connection_limits::ConnectionLimits::default()
-        .with_max_established(Some(config.limits.max_connections))
-        .with_max_established_per_peer(Some(config.limits.max_connections_per_peer))
-        .with_max_pending_incoming(Some(config.limits.max_pending_incoming));
+/// The connection limits of `limits`, for libp2p-connection-limits.
+fn connection_limits(limits: &NodeLimits) -> connection_limits::ConnectionLimits {
+    connection_limits::ConnectionLimits::default()
+        .with_max_established(Some(limits.max_connections))
+        .with_max_established_incoming(limits.max_inbound_connections)
+        .with_max_established_per_peer(Some(limits.max_connections_per_peer))
+        .with_max_pending_incoming(Some(limits.max_pending_incoming))
+        .with_max_pending_outgoing(limits.max_pending_outgoing)
+}
 
+/// Kademlia with hearth's protocol name, the DHT caps and the provider
+/// record TTL of `dht`.
+fn kademlia(
+    peer_id: libp2p::PeerId,
+    config: &NodeConfig,
+) -> Result<Guarded<kad::Behaviour<MemoryStore>>, SetupError> {
+    let dht: &DhtLimits = &config.dht;
     let mut kad_config = kad::Config::new(kad_protocol(&config.network)?);
-    // Channel membership changes within hours, not days.
-    kad_config.set_provider_record_ttl(Some(Duration::from_secs(60 * 60)));
+    // Channel membership changes within hours, not days. The TTL applies
+    // to the records this node keeps for others; its own are announced
+    // again every 15 minutes.
+    kad_config.set_provider_record_ttl(Some(dht.provider_record_ttl));
     kad_config.set_provider_publication_interval(Some(Duration::from_secs(15 * 60)));
     kad_config.set_query_timeout(Duration::from_secs(30));
     // The node bootstraps the DHT itself when a bootstrap node connects;
     // kad's own timer would only warn every few minutes on nodes that have
     // no DHT peer (a LAN-only node).
     kad_config.set_periodic_bootstrap_interval(None);
-    let mut kad = kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad_config);
+    // Received provider records come to the node task, which keeps their
+    // announceable addresses (at most `PROVIDER_ADDRESSES`) and stores
+    // them; value records, which hearth does not use, are never stored.
+    kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
+    // Only the node puts peers into the routing table: bootstrap nodes and
+    // peers whose identify lists this network's DHT protocol. Left to kad,
+    // a server would also insert a client that sent it a request over a
+    // connection the server dialled (an AutoNAT dial-back), and hand the
+    // client's address out to everyone as a DHT server.
+    kad_config.set_kbucket_inserts(kad::BucketInserts::Manual);
+    let usize_of = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+    let store = MemoryStore::with_config(
+        peer_id,
+        MemoryStoreConfig {
+            max_records: usize_of(dht.max_records),
+            max_provided_keys: usize_of(dht.max_provider_keys),
+            max_providers_per_key: usize_of(dht.max_providers_per_key),
+            ..MemoryStoreConfig::default()
+        },
+    );
+    let mut kad = kad::Behaviour::with_config(peer_id, store, kad_config);
+    // Never automatic: kad would turn server on any confirmed address,
+    // a relay circuit address included.
     kad.set_mode(Some(if config.dht_server {
         kad::Mode::Server
     } else {
         kad::Mode::Client
     }));
-
-    let mdns = if config.mdns {
-        Some(
-            mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
-                .map_err(SetupError::Mdns)?,
-        )
-    } else {
-        None
-    };
-
-    Ok(Behaviour {
-        limits: connection_limits::Behaviour::new(limits),
-        memory: memory_connection_limits::Behaviour::with_max_percentage(
-            config.limits.max_memory_fraction,
-        ),
-        blocked: allow_block_list::Behaviour::default(),
-        gossipsub: gossipsub(&config.network)?,
-        identify: identify::Behaviour::new(
-            identify::Config::new(format!("/hearth/{}/1", config.network), key.public())
-                .with_agent_version(format!("hearth/{}", env!("CARGO_PKG_VERSION"))),
-        ),
-        ping: ping::Behaviour::default(),
+    Ok(Guarded::new(
         kad,
-        mdns: mdns.into(),
-        sync: sync(config)?,
-    })
+        Guard {
+            confirmations: false,
+            listen_addrs: true,
+        },
+    ))
 }
 
-/// Builds the swarm: TCP with noise and yamux, QUIC v1, DNS.
-pub(crate) fn build(key: Keypair, config: &NodeConfig) -> Result<Swarm<Behaviour>, NodeError> {
-    let behaviour = behaviour(&key, config)?;
+/// The relay server's configuration (libp2p's rate limiters included).
+fn relay_config(limits: &RelayServerLimits) -> relay::Config {
+    let usize_of = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+    // relay::Config panics on a circuit duration over u32::MAX seconds.
+    let max_circuit = Duration::from_secs(
+        limits
+            .max_circuit_duration
+            .as_secs()
+            .min(u64::from(u32::MAX)),
+    );
+    relay::Config {
+        max_reservations: usize_of(limits.max_reservations),
+        max_reservations_per_peer: usize_of(limits.max_reservations_per_peer),
+        reservation_duration: limits.reservation_duration,
+        max_circuits: usize_of(limits.max_circuits),
+        max_circuits_per_peer: usize_of(limits.max_circuits_per_peer),
+        max_circuit_duration: max_circuit,
+        max_circuit_bytes: limits.max_circuit_bytes,
+        ..relay::Config::default()
+    }
+}
+
+/// AutoNAT version 1. As a client (people's nodes) it asks only the
+/// bootstrap nodes the node task adds as servers, a first time 2 s after
+/// start; as a server (`autonat_server`) it dials others back. A node that
+/// is no server refuses every request (a global throttle of 0). Non-global
+/// addresses are dialled back, and servers on them used, only with
+/// `announce_private`.
+fn autonat(peer_id: libp2p::PeerId, config: &NodeConfig) -> Option<AutoNat> {
+    if !config.relay_client && !config.autonat_server {
+        return None;
+    }
+    let defaults = autonat::v1::Config::default();
+    let v1 = autonat::v1::Config {
+        boot_delay: AUTONAT_BOOT_DELAY,
+        retry_interval: Duration::from_secs(30),
+        use_connected: false,
+        only_global_ips: !config.announce_private,
+        throttle_clients_global_max: if config.autonat_server {
+            defaults.throttle_clients_global_max
+        } else {
+            0
+        },
+        ..defaults
+    };
+    Some(Guarded::new(
+        autonat::v1::Behaviour::new(peer_id, v1),
+        Guard {
+            confirmations: true,
+            listen_addrs: false,
+        },
+    ))
+}
+
+/// How long after start a node asks an AutoNAT server the first time.
+pub(crate) const AUTONAT_BOOT_DELAY: Duration = Duration::from_secs(2);
+
+/// Every behaviour but the relay client, which the swarm builder makes
+/// together with its transport.
+struct Parts {
+    ip_limits: ip_limit::Behaviour,
+    limits: connection_limits::Behaviour,
+    memory: Toggle<memory_connection_limits::Behaviour>,
+    blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    relay_server: Toggle<relay::Behaviour>,
+    dcutr: Toggle<dcutr::Behaviour>,
+    autonat: Toggle<AutoNat>,
+    gossipsub: Gossipsub,
+    identify: identify::Behaviour,
+    kad: Guarded<kad::Behaviour<MemoryStore>>,
+    mdns: Toggle<mdns::tokio::Behaviour>,
+    sync: request_response::Behaviour<SyncCodec>,
+}
+
+impl Parts {
+    fn new(
+        key: &Keypair,
+        config: &NodeConfig,
+        registry: Option<&mut Registry>,
+    ) -> Result<Self, SetupError> {
+        let peer_id = key.public().to_peer_id();
+        let mdns = if config.mdns {
+            Some(
+                mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
+                    .map_err(SetupError::Mdns)?,
+            )
+        } else {
+            None
+        };
+        let memory = config.limits.max_memory_bytes.map(|bytes| {
+            memory_connection_limits::Behaviour::with_max_bytes(
+                usize::try_from(bytes).unwrap_or(usize::MAX),
+            )
+        });
+        let identify = identify::Config::new(format!("/hearth/{}/1", config.network), key.public())
+            .with_agent_version(format!("hearth/{}", env!("CARGO_PKG_VERSION")))
+            // Only confirmed external addresses, never the listen
+            // addresses (which name every interface, LAN and loopback).
+            .with_hide_listen_addrs(true);
+        Ok(Self {
+            ip_limits: ip_limit::Behaviour::new(config.limits.max_connections_per_ip),
+            limits: connection_limits::Behaviour::new(connection_limits(&config.limits)),
+            memory: memory.into(),
+            blocked: allow_block_list::Behaviour::default(),
+            relay_server: config
+                .relay_server
+                .as_ref()
+                .map(|limits| relay::Behaviour::new(peer_id, relay_config(limits)))
+                .into(),
+            dcutr: config
+                .relay_client
+                .then(|| dcutr::Behaviour::new(peer_id))
+                .into(),
+            autonat: autonat(peer_id, config).into(),
+            gossipsub: gossipsub(&config.network, registry)?,
+            identify: identify::Behaviour::new(identify),
+            kad: kademlia(peer_id, config)?,
+            mdns: mdns.into(),
+            sync: sync(config)?,
+        })
+    }
+
+    fn with_relay_client(self, relay_client: relay::client::Behaviour) -> Behaviour {
+        Behaviour {
+            ip_limits: self.ip_limits,
+            limits: self.limits,
+            memory: self.memory,
+            blocked: self.blocked,
+            relay_server: self.relay_server,
+            relay_client,
+            dcutr: self.dcutr,
+            autonat: self.autonat,
+            wake: wake::Behaviour::default(),
+            gossipsub: self.gossipsub,
+            identify: self.identify,
+            ping: ping::Behaviour::default(),
+            kad: self.kad,
+            mdns: self.mdns,
+            sync: self.sync,
+        }
+    }
+}
+
+/// Builds the swarm: TCP with noise and yamux, QUIC v1, DNS (`/dns`,
+/// `/dns4`, `/dns6` and `/dnsaddr` are resolved when dialling), the relay
+/// client transport, and with a `registry` the bandwidth and gossipsub
+/// metrics.
+pub(crate) fn build(
+    key: Keypair,
+    config: &NodeConfig,
+    mut registry: Option<&mut Registry>,
+) -> Result<Swarm<Behaviour>, NodeError> {
+    let parts = Parts::new(&key, config, registry.as_deref_mut())?;
     let idle = config.idle_timeout;
-    let swarm = SwarmBuilder::with_existing_identity(key)
+    let builder = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(
             tcp::Config::default().nodelay(true),
@@ -264,16 +462,77 @@ pub(crate) fn build(key: Keypair, config: &NodeConfig) -> Result<Swarm<Behaviour
         .with_quic()
         .with_dns()
         .map_err(SetupError::Dns)?
-        .with_behaviour(|_| behaviour)
-        .map_err(|never: std::convert::Infallible| -> SetupError { match never {} })?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
-        .build();
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(SetupError::Noise)?;
+    let infallible = |never: std::convert::Infallible| -> SetupError { match never {} };
+    let swarm = match registry {
+        Some(registry) => builder
+            .with_bandwidth_metrics(registry)
+            .with_behaviour(|_, relay_client| parts.with_relay_client(relay_client))
+            .map_err(infallible)?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .build(),
+        None => builder
+            .with_behaviour(|_, relay_client| parts.with_relay_client(relay_client))
+            .map_err(infallible)?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .build(),
+    };
     Ok(swarm)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The DNS transport takes `/dnsaddr` addresses and tries to resolve
+    /// them (TXT records of `_dnsaddr.<name>`); a swarm without it would
+    /// refuse the address as unsupported. `.invalid` never resolves, so
+    /// the dial fails after the lookup; no DNS server of the test's own is
+    /// needed.
+    #[tokio::test]
+    async fn a_dnsaddr_bootstrap_address_is_resolved_not_refused() {
+        use futures::StreamExt;
+        use libp2p::TransportError;
+        use libp2p::swarm::{DialError, SwarmEvent};
+        let config = NodeConfig {
+            mdns: false,
+            listen: Vec::new(),
+            ..NodeConfig::default()
+        };
+        let mut swarm = build(Keypair::generate_ed25519(), &config, None).unwrap();
+        for text in [
+            format!(
+                "/dnsaddr/bootstrap.hearth.invalid/p2p/{}",
+                libp2p::PeerId::random()
+            ),
+            "/dns4/bootstrap.hearth.invalid/tcp/4001".to_owned(),
+        ] {
+            let address: libp2p::Multiaddr = text.parse().unwrap();
+            crate::addresses::check_bootstrap(&address).unwrap();
+            swarm.dial(address).unwrap();
+            let error = tokio::time::timeout(Duration::from_secs(60), async {
+                loop {
+                    if let SwarmEvent::OutgoingConnectionError { error, .. } =
+                        swarm.select_next_some().await
+                    {
+                        return error;
+                    }
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{text}: no answer in 60 s"));
+            let DialError::Transport(errors) = error else {
+                panic!("{text}: {error}");
+            };
+            for (_, error) in errors {
+                assert!(
+                    !matches!(error, TransportError::MultiaddrNotSupported(_)),
+                    "{text}: the DNS transport did not take it"
+                );
+            }
+        }
+    }
 
     #[test]
     fn mesh_parameters_are_consistent() {
@@ -299,7 +558,7 @@ mod tests {
     fn subscription_filter_admits_only_this_networks_topics() {
         use libp2p::gossipsub::{IdentTopic, TopicSubscriptionFilter};
         let network = NetworkId::parse("test").unwrap();
-        gossipsub(&network).unwrap();
+        gossipsub(&network, None).unwrap();
         let mut filter = topic_filter(&network).unwrap();
         let ok = IdentTopic::new("hearth/1/test/channel/grief/es").hash();
         let other_net = IdentTopic::new("hearth/1/main/channel/grief").hash();

@@ -375,6 +375,31 @@ pub struct Home {
     pub uplink: Link,
 }
 
+/// What a home router does with a packet addressed to itself that belongs
+/// to no connection (a SYN or a datagram to a port nothing forwards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsolicited {
+    /// Answered as Linux does by default: TCP RST, ICMP port unreachable.
+    /// The answer also kills a hole punch in flight: the peer's SYN
+    /// reaches the router a fraction of a millisecond before the home's
+    /// own SYN has left, and is reset.
+    Answered,
+    /// Dropped without an answer, as most home routers do.
+    Dropped,
+}
+
+/// The rules added to a router that drops unsolicited packets to itself.
+const ROUTER_DROP_RULES: &str = r#"
+table ip filter {
+    chain input {
+        type filter hook input priority filter; policy drop;
+        iifname "lo" accept
+        iifname "lan" accept
+        ct state established,related accept
+    }
+}
+"#;
+
 /// The nftables ruleset of a home router.
 const ROUTER_RULES: &str = r#"
 table ip nat {
@@ -489,8 +514,15 @@ impl Lab {
 
     /// Home network `n` (1 to 99): a router at 198.18.0.(100 + n) on the
     /// internet doing NAT for the LAN 198.19.n.0/24, and one host behind it
-    /// at 198.19.n.2.
+    /// at 198.19.n.2. The router answers unsolicited packets to itself
+    /// ([`Unsolicited::Answered`]).
     pub fn add_home(&mut self, n: u8) -> Result<Home, LabError> {
+        self.add_home_with(n, Unsolicited::Answered)
+    }
+
+    /// [`Lab::add_home`] with a router that does `unsolicited` with
+    /// packets to itself that belong to no connection.
+    pub fn add_home_with(&mut self, n: u8, unsolicited: Unsolicited) -> Result<Home, LabError> {
         if !(1..=MAX_HOSTS).contains(&n) {
             return Err(LabError(format!(
                 "home {n}: homes are numbered 1 to {MAX_HOSTS}"
@@ -541,6 +573,13 @@ impl Lab {
             &["netns", "exec", &router.name, "nft", "-f", "-"],
             Some(ROUTER_RULES),
         )?;
+        if unsolicited == Unsolicited::Dropped {
+            run_tool(
+                "ip",
+                &["netns", "exec", &router.name, "nft", "-f", "-"],
+                Some(ROUTER_DROP_RULES),
+            )?;
+        }
 
         bring_up_host(&host, host_addr, 24)?;
         let via = lan_addr.to_string();

@@ -2,7 +2,8 @@
 
 use hearth_node::{Event, HistoryQuery};
 use hearth_tests::{
-    address, channel, init_tracing, start, test_node, unique_network, wait_channel_peers, wait_for,
+    address, bootstrap_node, channel, init_tracing, start, test_node, unique_network,
+    wait_channel_peers, wait_for,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,7 +217,7 @@ async fn nodes_find_each_other_through_a_bootstrap_node_outside_the_channel() {
     init_tracing();
     let network = unique_network();
     let anxiety = channel("anxiety");
-    let bootstrap = test_node(&network).dht_server(true).start().await.unwrap();
+    let bootstrap = bootstrap_node(&network).start().await.unwrap();
     let boot_addr = address(&bootstrap).await;
     let a = test_node(&network)
         .bootstrap(boot_addr.clone())

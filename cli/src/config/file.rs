@@ -38,6 +38,9 @@ pub struct Settings {
     /// Externally reachable addresses to announce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external: Option<Vec<String>>,
+    /// Announce confirmed non-global addresses too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce_private: Option<bool>,
     /// Local discovery with mDNS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mdns: Option<bool>,
@@ -300,6 +303,12 @@ pub const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting is optio
 # Env: HEARTH_EXTERNAL (comma-separated). Flag: --external (repeatable).
 # external = []
 
+# Also announce confirmed addresses that are not globally routable
+# (loopback, 10/8, 192.168/16, …): for a network on a LAN or VPN. Off, a
+# node never tells others its private addresses.
+# Env: HEARTH_ANNOUNCE_PRIVATE. Flag: --announce-private.
+# announce_private = false
+
 # Find other hearth nodes on the local network with mDNS.
 # Env: HEARTH_MDNS. Flag: --mdns=false or --no-mdns.
 # mdns = true
@@ -313,8 +322,8 @@ pub const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting is optio
 # Flag: --persistent-identity.
 # persistent_identity = false
 
-# Serve the DHT for other nodes (bootstrap nodes).
-# Env: HEARTH_DHT_SERVER. Flag: --dht-server.
+# Serve the DHT for other nodes, and answer their AutoNAT probes (bootstrap
+# nodes). Env: HEARTH_DHT_SERVER. Flag: --dht-server.
 # dht_server = false
 
 # A nickname shown beside your persona's name (at most 32 bytes).

@@ -162,6 +162,7 @@ impl CliLayer {
             settings.listen = list("listen", &node.listen);
             settings.bootstrap = list("bootstrap", &node.bootstrap);
             settings.external = list("external", &node.serve.external);
+            settings.announce_private = boolean("announce_private", &node.serve.announce_private)?;
             settings.mdns = if node.no_mdns {
                 Some(false)
             } else {
@@ -184,6 +185,7 @@ impl CliLayer {
         if let Some(run) = args.bootstrap {
             settings.bootstrap = list("bootstrap", &run.bootstrap);
             settings.external = list("external", &run.external);
+            settings.announce_private = boolean("announce_private", &run.announce_private)?;
             settings.metrics = run.metrics.clone();
         }
         if let Some(op) = args.operator {
@@ -405,6 +407,8 @@ impl Layers {
         let (external, o) = self.pick_or("external", |s| s.external.clone(), Vec::new());
         let external = parse_addrs(&external, &o, "external", BOOTSTRAP_EXAMPLE)?;
         origins.insert("external", o);
+        let (announce_private, o) = self.pick_or("announce_private", |s| s.announce_private, false);
+        origins.insert("announce_private", o);
 
         let (mdns, o) = self.pick_or("mdns", |s| s.mdns, true);
         origins.insert("mdns", o);
@@ -675,6 +679,7 @@ impl Layers {
             listen,
             bootstrap,
             external,
+            announce_private,
             mdns,
             ephemeral,
             persistent_identity,

@@ -103,6 +103,8 @@ pub struct Config {
     pub bootstrap: Vec<Multiaddr>,
     /// Externally reachable addresses to announce.
     pub external: Vec<Multiaddr>,
+    /// Announce confirmed addresses that are not globally routable.
+    pub announce_private: bool,
     /// Local discovery with mDNS.
     pub mdns: bool,
     /// Personas only in memory.
@@ -238,7 +240,11 @@ impl Config {
                 IdentityMode::Ephemeral
             },
             dht_server: self.dht_server,
+            // A DHT server is a node others connect to: it also tells them
+            // whether they are reachable.
+            autonat_server: self.dht_server,
             external_addrs: self.external.clone(),
+            announce_private: self.announce_private,
             channels: self.channels.clone(),
             retention: self.retention(),
             limits: NodeLimits {
@@ -269,6 +275,7 @@ impl Config {
             // private) ones are not announced.
             announce_listen_addrs: self.external.is_empty(),
             external_addrs: self.external.clone(),
+            announce_private: self.announce_private,
             limits: self.server_limits.clone(),
             retention: Retention {
                 max_age: Duration::from_secs(u64::from(self.retention_days) * 24 * 60 * 60),
@@ -317,6 +324,7 @@ impl Config {
             external_addrs: Vec::new(),
             mdns: false,
             dht_server: false,
+            autonat_server: false,
             announce_listen_addrs: false,
             channels: Vec::new(),
             personas: PersonaMode::Stored,
@@ -353,6 +361,7 @@ impl Config {
             listen: strings(&self.listen),
             bootstrap: strings(&self.bootstrap),
             external: strings(&self.external),
+            announce_private: Some(self.announce_private),
             mdns: Some(self.mdns),
             ephemeral: Some(self.ephemeral),
             persistent_identity: Some(self.persistent_identity),

@@ -218,10 +218,21 @@ fn serving_options_apply_to_run_and_chat() {
         let node = config.node_config();
         assert_eq!(node.identity, IdentityMode::Persistent, "{command}");
         assert!(node.dht_server, "{command}");
+        assert!(
+            node.autonat_server,
+            "a DHT server answers AutoNAT: {command}"
+        );
         assert_eq!(node.external_addrs.len(), 1, "{command}");
+        assert!(!node.announce_private, "{command}");
     }
     let config = resolve(&["chat", "x"], &[("HEARTH_DHT_SERVER", "yes")], None).unwrap();
     assert!(config.dht_server);
+    let config = resolve(&["chat", "x"], &[("HEARTH_ANNOUNCE_PRIVATE", "true")], None).unwrap();
+    assert!(config.node_config().announce_private);
+    let plain = resolve(&["chat", "x"], &[], None).unwrap().node_config();
+    assert!(!plain.autonat_server && !plain.announce_private);
+    let boot = resolve(&["bootstrap", "--announce-private"], &[], None).unwrap();
+    assert!(boot.bootstrap_node_config().announce_private);
 }
 
 #[test]

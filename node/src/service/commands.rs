@@ -19,7 +19,9 @@ use super::discovery::LookupSchedule;
 use super::{Channel, Service, dial_address};
 use crate::clock::now_ms;
 use crate::error::{EntryError, NodeError};
-use crate::event::{ChannelInfo, Event, Origin, PeerInfo, PersonaInfo, PostRecord, Status};
+use crate::event::{
+    ChannelInfo, Event, Origin, PeerInfo, PersonaInfo, PostRecord, ProviderInfo, Status,
+};
 use crate::handle::{Command, HistoryQuery};
 use crate::personas;
 use crate::store::StoredPost;
@@ -57,6 +59,9 @@ impl Service {
             }
             Command::Peers(reply) => {
                 let _ = reply.send(Ok(self.peer_infos()));
+            }
+            Command::Providers(channel, reply) => {
+                let _ = reply.send(Ok(self.providers(&channel)));
             }
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(Ok(self.listen_addrs.clone()));
@@ -320,6 +325,22 @@ impl Service {
         peers
     }
 
+    fn providers(&mut self, channel: &ChannelName) -> Vec<ProviderInfo> {
+        use libp2p::kad::store::RecordStore;
+        let key = RecordKey::new(&channel.rendezvous_key(&self.network));
+        self.swarm
+            .behaviour_mut()
+            .kad
+            .store_mut()
+            .providers(&key)
+            .into_iter()
+            .map(|record| ProviderInfo {
+                peer: record.provider,
+                addresses: record.addresses,
+            })
+            .collect()
+    }
+
     fn status(&mut self) -> Result<Status, NodeError> {
         Ok(Status {
             peer_id: self.peer_id,
@@ -327,6 +348,9 @@ impl Service {
             listen_addrs: self.listen_addrs.clone(),
             channels: self.channel_infos()?,
             connected_peers: self.connections.len(),
+            reachable: self.reachable(),
+            relay_reservations: self.reach_held(),
+            announced_addrs: self.swarm.external_addresses().cloned().collect(),
             stored_posts: self.store.post_count(),
             pending_posts: self.store.pending_count(),
             blocklist_entries: self.store.blocklist()?.len(),

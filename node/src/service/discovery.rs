@@ -35,7 +35,8 @@ use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::{Multiaddr, PeerId, identify};
 
-use super::{Service, dial_address, subscribed_peers, without_p2p};
+use super::{Service, dial_address, subscribed_peers};
+use crate::addresses::{is_announceable, is_relayed, without_p2p};
 use crate::clock::now_ms;
 use crate::event::Event;
 use crate::store::PeerRecord;
@@ -54,6 +55,12 @@ const LOOKUP_AGAIN_MIN: Duration = Duration::from_secs(1);
 /// A channel is announced again, when the routing table gains a peer, at
 /// most this often.
 const REPROVIDE_MIN: Duration = Duration::from_secs(30);
+/// A channel is announced again, when the node's announced addresses
+/// change, at most this often (a reservation confirms two circuit
+/// addresses at once, TCP and QUIC).
+const ADDRESSES_REANNOUNCE_MIN: Duration = Duration::from_secs(1);
+/// Addresses kept per provider record received by a DHT server.
+pub(crate) const PROVIDER_ADDRESSES: usize = 8;
 
 /// What to do for one channel now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,6 +81,10 @@ pub(crate) struct LookupSchedule {
     last_lookup: Instant,
     /// `None` while the channel has not been announced to any DHT peer.
     last_announce: Option<Instant>,
+    /// The node's addresses changed since the last announcement.
+    announce_pending: bool,
+    /// The last announcement made because the addresses changed.
+    last_address_announce: Option<Instant>,
 }
 
 impl LookupSchedule {
@@ -88,6 +99,8 @@ impl LookupSchedule {
             next_lookup: now,
             last_lookup: now,
             last_announce: dht_known.then_some(now),
+            announce_pending: false,
+            last_address_announce: None,
         };
         schedule.looked_up(now);
         let steps = Steps {
@@ -115,16 +128,49 @@ impl LookupSchedule {
         self.peers = peers;
     }
 
-    /// The timer: a lookup when one is due at `now`.
+    /// The timer: a lookup when one is due at `now`, and an announcement
+    /// that [`LookupSchedule::addresses_changed`] put off.
     pub fn poll(&mut self, now: Instant) -> Steps {
-        if now < self.next_lookup {
+        let announce = self.announce_pending && self.address_announce_allowed(now);
+        if announce {
+            self.announce_pending = false;
+            self.last_announce = Some(now);
+            self.last_address_announce = Some(now);
+        }
+        let lookup = now >= self.next_lookup;
+        if lookup {
+            self.looked_up(now);
+        }
+        Steps { announce, lookup }
+    }
+
+    /// The node's announced addresses changed: announce the channel again
+    /// so its provider records carry them, at once or, within
+    /// [`ADDRESSES_REANNOUNCE_MIN`] of the last announcement made for
+    /// this reason, at the first poll after that. A channel not yet
+    /// announced to any DHT peer waits for the first routing update, which
+    /// announces it anyway.
+    pub fn addresses_changed(&mut self, now: Instant) -> Steps {
+        if self.last_announce.is_none() {
             return Steps::default();
         }
-        self.looked_up(now);
-        Steps {
-            announce: false,
-            lookup: true,
+        if self.address_announce_allowed(now) {
+            self.last_announce = Some(now);
+            self.last_address_announce = Some(now);
+            self.announce_pending = false;
+            Steps {
+                announce: true,
+                lookup: false,
+            }
+        } else {
+            self.announce_pending = true;
+            Steps::default()
         }
+    }
+
+    fn address_announce_allowed(&self, now: Instant) -> bool {
+        self.last_address_announce
+            .is_none_or(|at| now.saturating_duration_since(at) >= ADDRESSES_REANNOUNCE_MIN)
     }
 
     /// The DHT routing table changed; `new_peer` when it gained a peer it
@@ -136,6 +182,7 @@ impl LookupSchedule {
         };
         if announce {
             self.last_announce = Some(now);
+            self.announce_pending = false;
         }
         if self.peers == 0 && (new_peer || announce) {
             // Providers may be reachable now that were not: start over
@@ -173,6 +220,9 @@ impl Service {
             return;
         };
         let kad = &mut self.swarm.behaviour_mut().kad;
+        if steps.announce {
+            tracing::debug!(%channel, "announcing the channel");
+        }
         if steps.announce
             && let Err(e) = kad.start_providing(state.key.clone())
         {
@@ -193,13 +243,26 @@ impl Service {
             .any(|bucket| bucket.num_entries() > 0)
     }
 
-    /// The lookups the timer says are due.
+    /// The lookups (and put-off announcements) the timer says are due.
     pub(super) fn run_lookups(&mut self, now: Instant) {
         let due: Vec<_> = self
             .channels
             .iter_mut()
             .map(|(name, channel)| (name.clone(), channel.lookups.poll(now)))
-            .filter(|(_, steps)| steps.lookup)
+            .filter(|(_, steps)| steps.lookup || steps.announce)
+            .collect();
+        for (channel, steps) in due {
+            self.discovery_steps(&channel, steps);
+        }
+    }
+
+    /// The announced addresses changed: announce the joined channels again.
+    pub(super) fn reannounce_channels(&mut self, now: Instant) {
+        let due: Vec<_> = self
+            .channels
+            .iter_mut()
+            .map(|(name, channel)| (name.clone(), channel.lookups.addresses_changed(now)))
+            .filter(|(_, steps)| steps.announce)
             .collect();
         for (channel, steps) in due {
             self.discovery_steps(&channel, steps);
@@ -239,6 +302,12 @@ impl Service {
                     }
                 }
             }
+            kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::AddProvider {
+                        record: Some(record),
+                    },
+            } => self.keep_provider(record),
             kad::Event::RoutingUpdated { is_new_peer, .. } => {
                 let now = Instant::now();
                 let work: Vec<_> = self
@@ -266,13 +335,78 @@ impl Service {
         }
     }
 
+    /// A provider record another node announced to this DHT server
+    /// (kad leaves storing to the node, `StoreInserts::FilterBoth`): only
+    /// its announceable addresses are kept, at most
+    /// [`PROVIDER_ADDRESSES`], so the server never hands out what the
+    /// provider should not have announced, nor an unbounded list.
+    fn keep_provider(&mut self, mut record: kad::ProviderRecord) {
+        use kad::store::RecordStore;
+        let private = self.config.announce_private;
+        tracing::trace!(provider = %record.provider, addresses = ?record.addresses, "provider record received");
+        record.addresses.retain(|a| is_announceable(a, private));
+        record.addresses.truncate(PROVIDER_ADDRESSES);
+        let key = record.key.clone();
+        match self
+            .swarm
+            .behaviour_mut()
+            .kad
+            .store_mut()
+            .add_provider(record)
+        {
+            Ok(()) => {
+                self.provider_keys.insert(key);
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "provider record not kept");
+                self.metrics.dht_request("add_provider_refused");
+            }
+        }
+    }
+
+    /// Drops expired provider records of others (kad's memory store only
+    /// drops them when they are asked for) and counts the rest.
+    pub(super) fn count_provider_records(&mut self) {
+        use kad::store::RecordStore;
+        let now = Instant::now();
+        let store = self.swarm.behaviour_mut().kad.store_mut();
+        let mut held = 0;
+        self.provider_keys.retain(|key| {
+            let mut live = 0;
+            for record in store.providers(key) {
+                if record.is_expired(now) {
+                    store.remove_provider(key, &record.provider);
+                } else {
+                    live += 1;
+                }
+            }
+            held += live;
+            live > 0
+        });
+        self.metrics.provider_records(held);
+    }
+
     /// A peer said who it is: DHT servers go into the routing table, and
-    /// every peer's addresses are remembered for the next start.
+    /// every peer's addresses are remembered for the next start: those it
+    /// announces (confirmed ones only), and the one this node reached it
+    /// at when it dialled.
     pub(super) fn on_identified(&mut self, peer: PeerId, info: identify::Info) {
+        self.reach_identified(peer, &info);
+        let dialled = self
+            .links
+            .values()
+            .find(|l| l.peer == peer && l.dialer)
+            .map(|l| without_p2p(l.address.clone()));
+        let mut addresses = info.listen_addrs.clone();
+        if let Some(dialled) = dialled
+            && !addresses.contains(&dialled)
+        {
+            addresses.push(dialled);
+        }
         let kad_protocol = kad_protocol(&self.network).ok();
         let serves_dht = kad_protocol.is_some_and(|p| info.protocols.contains(&p));
         if serves_dht {
-            for address in &info.listen_addrs {
+            for address in addresses.iter().filter(|a| !is_relayed(a)) {
                 self.swarm
                     .behaviour_mut()
                     .kad
@@ -280,7 +414,7 @@ impl Service {
             }
         }
         let record = PeerRecord {
-            addresses: info.listen_addrs.iter().map(ToString::to_string).collect(),
+            addresses: addresses.iter().map(ToString::to_string).collect(),
             last_seen_ms: now_ms(),
         };
         if let Err(e) = self.store.remember_peer(&peer, &record) {
@@ -315,7 +449,7 @@ impl Service {
         // would otherwise open one TCP connection from both ends at once
         // (a TCP simultaneous open), on which both run the noise handshake
         // as initiator and fail, and neither dials again (libp2p/specs#389).
-        // Port reuse only helps hole punching, which hearth does not do.
+        // Hole punching makes its own dials, from the listen port.
         let opts = DialOpts::peer_id(peer)
             .addresses(addresses)
             .condition(PeerCondition::DisconnectedAndNotDialing)
@@ -475,6 +609,29 @@ mod tests {
         let (mut schedule, _) = LookupSchedule::joined(t0, true);
         schedule.announce_failed();
         assert!(schedule.routing_updated(t0 + secs(2), false).announce);
+    }
+
+    #[test]
+    fn new_addresses_are_announced_at_once_and_a_burst_of_them_once_more() {
+        let t0 = Instant::now();
+        let (mut schedule, _) = LookupSchedule::joined(t0, true);
+        // A relay circuit confirmed 40 ms after the join: announced at
+        // once, although the join announced a moment ago.
+        let first = schedule.addresses_changed(t0 + Duration::from_millis(40));
+        assert!(first.announce && !first.lookup);
+        // Its QUIC twin 5 ms later waits for the next poll a second on.
+        assert!(
+            !schedule
+                .addresses_changed(t0 + Duration::from_millis(45))
+                .announce
+        );
+        assert!(!schedule.poll(t0 + Duration::from_millis(900)).announce);
+        assert!(schedule.poll(t0 + Duration::from_millis(1040)).announce);
+        assert!(!schedule.poll(t0 + secs(3)).announce);
+        // Not yet announced to any DHT peer: the first routing update will.
+        let (mut alone, _) = LookupSchedule::joined(t0, false);
+        assert!(!alone.addresses_changed(t0 + secs(1)).announce);
+        assert!(!alone.poll(t0 + secs(5)).announce);
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The 1 s tick: bans, channel lookups, bootstrap redials, the DHT
-//! refresh, the retention sweep (run on the blocking pool) and own posts
-//! that aged out.
+//! The 1 s tick: bans, channel lookups, relay reservation retries,
+//! bootstrap redials, the DHT refresh, the retention sweep (run on the
+//! blocking pool), own posts that aged out and the DHT store count.
 //!
 //! [`Bans`] and [`Chores`] decide; they take `now` (monotonic) as a
 //! parameter and never see the swarm. `Service::maintenance` asks them and
@@ -26,6 +26,9 @@ const BOOTSTRAP_RETRY: Duration = Duration::from_secs(30);
 const DHT_REFRESH: Duration = Duration::from_secs(5 * 60);
 /// Look for own posts that aged out while waiting for peers this often.
 const OUTBOX_REVIEW: Duration = Duration::from_secs(10);
+/// Drop expired provider records from the DHT store and count the rest,
+/// this often.
+const DHT_COUNT: Duration = Duration::from_secs(10);
 
 /// A chore that comes round every `period`.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +64,7 @@ pub(crate) struct Chores {
     dht_refresh: Every,
     sweep: Every,
     outbox: Every,
+    dht_count: Every,
 }
 
 /// Which chores are due at one tick.
@@ -74,6 +78,8 @@ pub(crate) struct Due {
     pub sweep: bool,
     /// Give up own posts that aged out while waiting for peers.
     pub outbox: bool,
+    /// Drop the DHT store's expired provider records and count the rest.
+    pub dht_count: bool,
 }
 
 impl Chores {
@@ -83,6 +89,7 @@ impl Chores {
             dht_refresh: Every::new(DHT_REFRESH, now),
             sweep: Every::new(sweep_interval, now),
             outbox: Every::new(OUTBOX_REVIEW, now),
+            dht_count: Every::new(DHT_COUNT, now),
         }
     }
 
@@ -92,6 +99,7 @@ impl Chores {
             dht_refresh: self.dht_refresh.due(now),
             sweep: self.sweep.due(now),
             outbox: self.outbox.due(now),
+            dht_count: self.dht_count.due(now),
         }
     }
 }
@@ -175,6 +183,7 @@ impl Service {
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
         }
         self.run_lookups(now);
+        self.reach_tick(now);
         let due = self.chores.due(now);
         if due.bootstrap {
             let connected = self
@@ -194,6 +203,9 @@ impl Service {
         }
         if due.outbox {
             self.give_up_aged(now_ms());
+        }
+        if due.dht_count && self.config.dht_server {
+            self.count_provider_records();
         }
     }
 
@@ -283,20 +295,22 @@ mod tests {
     fn each_chore_keeps_its_own_period() {
         let t0 = Instant::now();
         let mut chores = Chores::new(t0, secs(60));
-        let mut counts = [0; 4];
+        let mut counts = [0; 5];
         for s in 1..=600 {
             let due = chores.due(t0 + secs(s));
-            for (count, hit) in
-                counts
-                    .iter_mut()
-                    .zip([due.bootstrap, due.dht_refresh, due.sweep, due.outbox])
-            {
+            for (count, hit) in counts.iter_mut().zip([
+                due.bootstrap,
+                due.dht_refresh,
+                due.sweep,
+                due.outbox,
+                due.dht_count,
+            ]) {
                 *count += usize::from(hit);
             }
         }
         // Ten minutes: bootstrap every 30 s, DHT every 5 min, sweep every
-        // minute, outbox every 10 s.
-        assert_eq!(counts, [20, 2, 10, 60]);
+        // minute, outbox and the DHT count every 10 s.
+        assert_eq!(counts, [20, 2, 10, 60, 60]);
     }
 
     #[test]

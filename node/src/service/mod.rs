@@ -16,6 +16,7 @@
 //! | `inbox.rs` | [`inbox::Inbox`]: accept, ignore or reject a received message, and what to store and tell | storing, events, the validation report |
 //! | `lists.rs` | | moderator lists: the held list, publishing |
 //! | `discovery.rs` | [`discovery::LookupSchedule`]: when to look a channel up and re-announce it | the DHT, bootstrap nodes, mDNS, identify, dials |
+//! | `reach.rs` | [`reach::Reach`]: reachable or not, when to reserve relay slots; which relayed connections to close | announced addresses, AutoNAT, relay client and server, DCUtR |
 //! | `maintenance.rs` | [`maintenance::Bans`], [`maintenance::Every`]: bans and periodic chores | the 1 s tick |
 //! | `sync.rs` | [`crate::sync`]: reconciliation, sessions, the sync schedule, serving budgets | history sync: asking peers, answering them |
 
@@ -25,6 +26,7 @@ mod inbox;
 mod lists;
 mod maintenance;
 mod outbox;
+mod reach;
 mod sync;
 
 use std::collections::{HashMap, HashSet};
@@ -37,20 +39,21 @@ use hearth_protocol::{BuildError, ChannelName, NetworkId, PublicKey, SignedMessa
 use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, IdentTopic, TopicHash};
 use libp2p::kad::RecordKey;
-use libp2p::multiaddr::Protocol;
-use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinError;
 use tokio::time::MissedTickBehavior;
 use tracing::Instrument;
 
+use crate::addresses::without_p2p;
 use crate::clock::{Now, Uptime, now_ms};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::event::{Event, Published};
 use crate::handle::Command;
+use crate::metrics::node::NodeMetrics;
 use crate::moderation::Moderation;
 use crate::personas::Personas;
 use crate::store::Store;
@@ -60,6 +63,7 @@ use discovery::LookupSchedule;
 use inbox::Inbox;
 use maintenance::{Bans, Chores, Sweep};
 use outbox::Outbox;
+use reach::Reach;
 
 /// Received posts are flushed in groups this far apart.
 const FLUSH_DELAY: Duration = Duration::from_millis(5);
@@ -73,6 +77,31 @@ struct Signed {
     channel: ChannelName,
     result: Result<Result<SignedMessage, BuildError>, JoinError>,
     reply: Reply<Published>,
+}
+
+/// An open connection.
+#[derive(Debug, Clone)]
+pub(super) struct Link {
+    peer: PeerId,
+    /// As [`shown_address`] gives it.
+    address: Multiaddr,
+    /// This node dialled it.
+    dialer: bool,
+    /// It runs through a relay.
+    relayed: bool,
+}
+
+/// The address a connection is shown and remembered with: the remote
+/// address (as dialled, for a dialled one), except for a connection that
+/// came in through a relay, whose remote address is a bare
+/// `/p2p/<peer id>`: for it, the relay circuit address it came in on.
+pub(super) fn shown_address(endpoint: &libp2p::core::ConnectedPoint) -> Multiaddr {
+    match endpoint {
+        libp2p::core::ConnectedPoint::Listener { local_addr, .. } if endpoint.is_relayed() => {
+            local_addr.clone()
+        }
+        _ => endpoint.get_remote_address().clone(),
+    }
 }
 
 /// A joined channel.
@@ -115,6 +144,20 @@ pub(crate) struct Service {
     /// When the last own post was dated (ms since the Unix epoch).
     last_own_ms: u64,
     sync: sync::SyncState,
+    /// Bootstrap nodes are dialled once every listener is up.
+    bootstrap_pending: bool,
+    // Reachability (reach.rs).
+    reach: Reach,
+    /// Relay circuit listeners (reservations), by relay.
+    circuits: HashMap<ListenerId, PeerId>,
+    links: HashMap<ConnectionId, Link>,
+    /// Relayed connections to close, and when.
+    retiring: HashMap<ConnectionId, std::time::Instant>,
+    /// Addresses AutoNAT confirmed and the node announced.
+    autonat_confirmed: HashSet<Multiaddr>,
+    /// The keys of provider records kept for others (DHT servers).
+    provider_keys: HashSet<RecordKey>,
+    metrics: NodeMetrics,
 }
 
 impl Service {
@@ -125,6 +168,7 @@ impl Service {
         events: broadcast::Sender<Event>,
         listeners: Vec<(ListenerId, Multiaddr)>,
         ready: oneshot::Sender<Result<(), NodeError>>,
+        metrics: NodeMetrics,
     ) -> Result<Self, NodeError> {
         let mut moderation = Moderation::new();
         moderation.rebuild(&store, &config.network)?;
@@ -158,6 +202,14 @@ impl Service {
             stopping: false,
             last_own_ms: 0,
             sync: sync::SyncState::new(&config, now),
+            bootstrap_pending: false,
+            reach: Reach::new(config.relay_client),
+            circuits: HashMap::new(),
+            links: HashMap::new(),
+            retiring: HashMap::new(),
+            autonat_confirmed: HashSet::new(),
+            provider_keys: HashSet::new(),
+            metrics,
             config,
         })
     }
@@ -169,7 +221,17 @@ impl Service {
             self.signal_ready(Ok(()));
             return Ok(());
         }
-        self.dial_bootstrap();
+        for address in self.config.external_addrs.clone() {
+            self.operator_address(address, true);
+        }
+        // Once listening: a dial before the listen addresses are known
+        // would leave identify nothing to translate observed addresses
+        // against, and the NAT check nothing to compare with.
+        if self.pending_listeners.is_empty() {
+            self.dial_bootstrap();
+        } else {
+            self.bootstrap_pending = true;
+        }
         for (_, record) in self.store.known_peers(KNOWN_PEERS_AT_START)? {
             for address in record
                 .addresses
@@ -217,6 +279,7 @@ impl Service {
                     Some(command) => {
                         let span = tracing::debug_span!("node_command", name = command.name());
                         self.on_command(command).instrument(span).await;
+                        self.wake_joined_peers();
                     }
                     None => {
                         if let Err(e) = self.shut_down().await {
@@ -228,6 +291,7 @@ impl Service {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 Some(signed) = self.signing.next(), if !self.signing.is_empty() => {
                     self.on_signed(signed).await;
+                    self.wake_joined_peers();
                 }
                 _ = tick.tick() => self.maintenance(std::time::Instant::now()),
                 swept = Sweep::done(&mut self.sweep), if self.sweep.is_some() => {
@@ -292,6 +356,15 @@ impl Service {
             .get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_DELAY);
     }
 
+    /// Wakes the connections of peers that had two connections at once,
+    /// after something may have been queued for them (`swarm::wake`).
+    fn wake_joined_peers(&mut self) {
+        self.swarm
+            .behaviour_mut()
+            .wake
+            .wake(self.connections.keys().copied());
+    }
+
     fn signal_ready(&mut self, result: Result<(), NodeError>) {
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(result);
@@ -313,13 +386,14 @@ impl Service {
     // ----- swarm events ---------------------------------------------------
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        self.metrics.swarm(&event);
         match event {
             SwarmEvent::NewListenAddr {
                 listener_id,
                 address,
             } => {
                 if self.config.announce_listen_addrs {
-                    self.swarm.add_external_address(address.clone());
+                    self.operator_address(address.clone(), false);
                 }
                 let full = with_p2p(address, self.peer_id);
                 if !self.listen_addrs.contains(&full) {
@@ -331,7 +405,9 @@ impl Service {
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 let full = with_p2p(address.clone(), self.peer_id);
                 self.listen_addrs.retain(|a| a != &full);
-                self.swarm.remove_external_address(&address);
+                if self.config.announce_listen_addrs {
+                    self.withdraw_address(&address);
+                }
             }
             SwarmEvent::ListenerClosed {
                 listener_id,
@@ -342,18 +418,30 @@ impl Service {
                     let full = with_p2p(address, self.peer_id);
                     self.listen_addrs.retain(|a| a != &full);
                 }
-                self.listener_done(listener_id, reason.err());
+                if !self.circuit_closed(listener_id) {
+                    self.listener_done(listener_id, reason.err());
+                }
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                // The relay client's circuit addresses; AutoNAT's are
+                // judged in reach.rs and added without this event.
+                self.addresses_changed(Some(address), None);
+            }
+            SwarmEvent::ExternalAddrExpired { address } => {
+                self.addresses_changed(None, Some(address));
             }
             SwarmEvent::ListenerError { listener_id, error } => {
                 self.listener_done(listener_id, Some(error));
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
+                connection_id,
                 endpoint,
                 num_established,
                 ..
             } => {
-                let address = endpoint.get_remote_address().clone();
+                self.reach_connected(peer_id, connection_id, &endpoint);
+                let address = shown_address(&endpoint);
                 let addresses = self.connections.entry(peer_id).or_default();
                 if !addresses.contains(&address) {
                     addresses.push(address.clone());
@@ -370,12 +458,15 @@ impl Service {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 endpoint,
                 num_established,
                 ..
             } => {
+                self.reach_closed(peer_id, connection_id, num_established);
                 if let Some(addresses) = self.connections.get_mut(&peer_id) {
-                    addresses.retain(|a| a != endpoint.get_remote_address());
+                    let address = shown_address(&endpoint);
+                    addresses.retain(|a| a != &address);
                 }
                 if num_established == 0 {
                     self.connections.remove(&peer_id);
@@ -402,18 +493,39 @@ impl Service {
         } else if self.pending_listeners.is_empty() {
             self.signal_ready(Ok(()));
         }
+        if self.pending_listeners.is_empty() && std::mem::take(&mut self.bootstrap_pending) {
+            self.dial_bootstrap();
+        }
     }
 
     fn on_behaviour_event(&mut self, event: BehaviourEvent) {
         match event {
-            BehaviourEvent::Gossipsub(event) => self.on_gossip(event),
-            BehaviourEvent::Identify(libp2p::identify::Event::Received {
-                peer_id, info, ..
-            }) => self.on_identified(peer_id, info),
-            BehaviourEvent::Kad(event) => self.on_kad(event),
+            BehaviourEvent::Gossipsub(event) => {
+                self.metrics.gossipsub(&event);
+                self.on_gossip(event);
+                self.wake_joined_peers();
+            }
+            BehaviourEvent::Identify(event) => {
+                self.metrics.identify(&event);
+                if let libp2p::identify::Event::Received { peer_id, info, .. } = event {
+                    self.on_identified(peer_id, info);
+                }
+            }
+            BehaviourEvent::Kad(event) => {
+                self.metrics.kad(&event);
+                self.on_kad(event);
+            }
+            BehaviourEvent::Ping(event) => self.metrics.ping(&event),
             BehaviourEvent::Sync(event) => self.on_sync(event),
             BehaviourEvent::Mdns(libp2p::mdns::Event::Discovered(found)) => {
                 self.on_mdns_discovered(found)
+            }
+            BehaviourEvent::Autonat(event) => self.on_autonat(event),
+            BehaviourEvent::RelayClient(event) => self.on_relay_client(event),
+            BehaviourEvent::RelayServer(event) => self.on_relay_server(event),
+            BehaviourEvent::Dcutr(event) => {
+                self.metrics.dcutr(&event);
+                self.on_dcutr(event);
             }
             _ => {}
         }
@@ -468,18 +580,12 @@ fn with_p2p(address: Multiaddr, peer: PeerId) -> Multiaddr {
 /// Dial options for an address, from a fresh local port: dialling from the
 /// listen port lets two nodes that dial each other at once open one TCP
 /// connection from both ends, whose handshake then fails on both sides
-/// (libp2p/specs#389). Reusing the port only helps hole punching, which
-/// hearth does not do.
+/// (libp2p/specs#389). Hole punching (DCUtR) makes its own dials from the
+/// listen port; identify translates the fresh ports peers observe to the
+/// listen port, which a port-preserving NAT maps alike.
 fn dial_address(address: Multiaddr) -> DialOpts {
     DialOpts::unknown_peer_id()
         .address(address)
         .allocate_new_port()
         .build()
-}
-
-fn without_p2p(mut address: Multiaddr) -> Multiaddr {
-    if matches!(address.iter().last(), Some(Protocol::P2p(_))) {
-        address.pop();
-    }
-    address
 }
