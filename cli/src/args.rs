@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand, ValueEnum};
     after_help = "Start with `hearth chat anxiety`. The full guide is docs/cli.md.",
     propagate_version = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Options every command accepts.
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -34,7 +34,7 @@ impl Cli {
     /// Parses `argv` (with the program name first) and the `HEARTH_*`
     /// variables clap reads for the arguments, noting in
     /// [`GlobalArgs::given`] how each setting was given.
-    pub fn parse_from_args<I, T>(argv: I) -> Result<Cli, clap::Error>
+    pub(crate) fn parse_from_args<I, T>(argv: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
@@ -105,7 +105,7 @@ pub enum Given {
 
 /// How each argument (by its id, which is the setting's key) was given;
 /// arguments left at their defaults are absent.
-pub type GivenBy = BTreeMap<String, Given>;
+pub(crate) type GivenBy = BTreeMap<String, Given>;
 
 /// The help heading of the options every command accepts.
 const GLOBAL: &str = "Global options";
@@ -323,7 +323,7 @@ pub struct ServeArgs {
 /// `hearth bootstrap`: run the operator's node, or print its identity.
 #[derive(Debug, Clone, Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct BootstrapArgs {
+pub(crate) struct BootstrapArgs {
     /// Print the peer id and the addresses to publish, without starting.
     #[command(subcommand)]
     pub command: Option<BootstrapCommand>,
@@ -334,7 +334,7 @@ pub struct BootstrapArgs {
 
 /// `hearth bootstrap …`.
 #[derive(Debug, Clone, Subcommand)]
-pub enum BootstrapCommand {
+pub(crate) enum BootstrapCommand {
     /// Print the node's peer id and the full addresses to publish (creating
     /// the key file if there is none yet), without starting the node
     Id(Box<BootstrapRunArgs>),
@@ -542,7 +542,7 @@ pub struct ShowArgs {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Show crisis lines and emergency numbers for your country
     ///
     /// Works with no network and no node: the lines are built into hearth
@@ -602,7 +602,7 @@ pub enum Command {
 
 /// `hearth persona …`.
 #[derive(Debug, Subcommand)]
-pub enum PersonaCommand {
+pub(crate) enum PersonaCommand {
     /// List every persona
     List,
     /// Show the persona of a channel (created if there is none yet)
@@ -621,7 +621,7 @@ pub enum PersonaCommand {
 
 /// What a block entry matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BlockKind {
+pub(crate) enum BlockKind {
     /// Every post of a persona (64 hex digits)
     Persona,
     /// One post (its 64 hex digit id)
@@ -636,7 +636,7 @@ pub enum BlockKind {
 
 /// `hearth block …`.
 #[derive(Debug, Subcommand)]
-pub enum BlockCommand {
+pub(crate) enum BlockCommand {
     /// Add an entry to your blocklist
     Add {
         /// What the entry matches.
@@ -682,7 +682,7 @@ pub enum BlockCommand {
 
 /// `hearth history`.
 #[derive(Debug, Args)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     /// The channel.
     #[arg(value_name = "CHANNEL")]
     pub channel: String,
@@ -699,7 +699,7 @@ pub struct HistoryArgs {
 
 /// `hearth config …`.
 #[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Print the effective configuration (file, environment and flags
     /// combined) as TOML, with where each value came from; node options
     /// given here show what `chat`, `run` or `bootstrap` would use with them
@@ -710,7 +710,7 @@ pub enum ConfigCommand {
 
 /// `hearth wipe`.
 #[derive(Debug, Args)]
-pub struct WipeArgs {
+pub(crate) struct WipeArgs {
     /// Do not ask: for scripts (without a terminal, wipe refuses to run
     /// without it)
     #[arg(long)]
@@ -719,7 +719,7 @@ pub struct WipeArgs {
 
 /// `hearth man`.
 #[derive(Debug, Args)]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// The command whose page to print, like chat [default: hearth's own page]
     #[arg(value_name = "COMMAND")]
     pub command: Option<String>,
@@ -727,7 +727,7 @@ pub struct ManArgs {
 
 /// `hearth completions`.
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum, value_name = "SHELL")]
     pub shell: clap_complete::Shell,

@@ -35,7 +35,7 @@ use crate::json::{self, BlockEntryJson, JsonEvent, PeerJson, PersonaJson, Status
 use crate::lines::{BadLine, BoundedLines};
 
 /// The socket's file name inside the data directory.
-pub const SOCKET_NAME: &str = "control.sock";
+pub(crate) const SOCKET_NAME: &str = "control.sock";
 
 /// Longest request line the server reads.
 const MAX_REQUEST_BYTES: usize = 1024 * 1024;
@@ -49,14 +49,14 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 const IN_USE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// `<data dir>/control.sock`.
-pub fn socket_path(data_dir: &Path) -> PathBuf {
+pub(crate) fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join(SOCKET_NAME)
 }
 
 /// A request to the node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum Request {
+pub(crate) enum Request {
     /// Is a node there?
     Ping,
     /// Every persona.
@@ -112,7 +112,7 @@ pub enum Request {
 impl Request {
     /// True for requests that only read: with no node running, they never
     /// create a store where there is none.
-    pub fn is_read_only(&self) -> bool {
+    pub(crate) fn is_read_only(&self) -> bool {
         matches!(
             self,
             Request::Ping
@@ -128,7 +128,7 @@ impl Request {
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
-pub enum Reply {
+pub(crate) enum Reply {
     /// A node is there.
     Pong {
         /// Its process id.
@@ -181,7 +181,7 @@ pub enum Reply {
 /// What the server writes back: `{"ok": …}` or `{"error": "…"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Response {
+pub(crate) enum Response {
     /// It worked.
     Ok(Reply),
     /// It failed; the message says why.
@@ -190,7 +190,7 @@ pub enum Response {
 
 /// Runs one request against a node. `running` says whether the node is the
 /// one serving the network (true) or a store opened for this command.
-pub async fn execute(
+pub(crate) async fn execute(
     handle: &NodeHandle,
     request: Request,
     running: bool,
@@ -296,7 +296,7 @@ fn channel_name(input: &str) -> anyhow::Result<ChannelName> {
 /// The server side, running inside a `chat` or `run` process. The socket
 /// file is removed when this is dropped.
 #[derive(Debug)]
-pub struct ControlServer {
+pub(crate) struct ControlServer {
     path: PathBuf,
     task: tokio::task::JoinHandle<()>,
 }
@@ -305,7 +305,7 @@ impl ControlServer {
     /// Binds `<data dir>/control.sock` (owner-only) and serves requests
     /// with `handle`. Call [`ensure_no_node`] first: an existing socket
     /// file is replaced.
-    pub fn start(data_dir: &Path, handle: NodeHandle) -> anyhow::Result<Self> {
+    pub(crate) fn start(data_dir: &Path, handle: NodeHandle) -> anyhow::Result<Self> {
         let path = socket_path(data_dir);
         let listener = bind_private(data_dir, &path)
             .with_context(|| format!("cannot serve the control socket {}", path.display()))?;
@@ -333,7 +333,7 @@ impl ControlServer {
     }
 
     /// The socket's path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }
@@ -418,7 +418,7 @@ async fn serve_connection(
 
 /// Connects to a running node's socket: `None` when no node runs there (no
 /// socket file, or a stale one, which is removed).
-pub async fn connect(data_dir: &Path) -> anyhow::Result<Option<UnixStream>> {
+pub(crate) async fn connect(data_dir: &Path) -> anyhow::Result<Option<UnixStream>> {
     let path = socket_path(data_dir);
     match UnixStream::connect(&path).await {
         Ok(stream) => Ok(Some(stream)),
@@ -443,7 +443,7 @@ pub async fn connect(data_dir: &Path) -> anyhow::Result<Option<UnixStream>> {
 
 /// Sends one request to the node running on `data_dir`; `None` when no
 /// node runs there.
-pub async fn call(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
+pub(crate) async fn call(data_dir: &Path, request: &Request) -> anyhow::Result<Option<Reply>> {
     let Some(stream) = connect(data_dir).await? else {
         return Ok(None);
     };
@@ -493,7 +493,7 @@ pub async fn call(data_dir: &Path, request: &Request) -> anyhow::Result<Option<R
 
 /// Fails with a clear message when a node already runs on the data
 /// directory (and removes a stale socket when none does).
-pub async fn ensure_no_node(data_dir: &Path) -> anyhow::Result<()> {
+pub(crate) async fn ensure_no_node(data_dir: &Path) -> anyhow::Result<()> {
     match call(data_dir, &Request::Ping).await {
         Ok(None) => Ok(()),
         Ok(Some(Reply::Pong { pid })) => Err(anyhow!(
@@ -509,14 +509,14 @@ pub async fn ensure_no_node(data_dir: &Path) -> anyhow::Result<()> {
 }
 
 /// True when `error` says the store is open in another process.
-pub fn is_store_in_use(error: &NodeError) -> bool {
+pub(crate) fn is_store_in_use(error: &NodeError) -> bool {
     matches!(error, NodeError::Store(StoreError::InUse(_)))
 }
 
 /// Runs `request` on the node serving the data directory, or, with none
 /// running, on the store opened directly for this one request. Returns the
 /// reply and whether a running node answered.
-pub async fn request(config: &Config, request: Request) -> anyhow::Result<(Reply, bool)> {
+pub(crate) async fn request(config: &Config, request: Request) -> anyhow::Result<(Reply, bool)> {
     let started = tokio::time::Instant::now();
     loop {
         if let Some(reply) = call(&config.data_dir, &request).await? {

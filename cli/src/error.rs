@@ -38,7 +38,7 @@ pub(crate) use usage;
 
 /// The exit code for an error: 2 when it is (or wraps) a [`UsageError`],
 /// 1 otherwise.
-pub fn exit_code(error: &anyhow::Error) -> u8 {
+pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<UsageError>().is_some() {
         2
     } else {
@@ -48,7 +48,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
 
 /// The error as one line: the context chain joined by `": "`, with any line
 /// breaks inside messages folded into spaces.
-pub fn one_line(error: &anyhow::Error) -> String {
+pub(crate) fn one_line(error: &anyhow::Error) -> String {
     let text = format!("{error:#}");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

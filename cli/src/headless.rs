@@ -26,7 +26,7 @@ use crate::time;
 /// shuts the node down cleanly, keeping everything typed, instead of
 /// killing the process.
 #[derive(Debug)]
-pub struct Signals {
+pub(crate) struct Signals {
     interrupt: Signal,
     terminate: Signal,
     hang_up: Signal,
@@ -35,7 +35,7 @@ pub struct Signals {
 impl Signals {
     /// Starts catching SIGINT, SIGTERM and SIGHUP. Call before starting the
     /// node, so a signal during start-up is not lost.
-    pub fn new() -> anyhow::Result<Self> {
+    pub(crate) fn new() -> anyhow::Result<Self> {
         Ok(Self {
             interrupt: signal(SignalKind::interrupt()).context("cannot catch SIGINT")?,
             terminate: signal(SignalKind::terminate()).context("cannot catch SIGTERM")?,
@@ -44,7 +44,7 @@ impl Signals {
     }
 
     /// Waits for the next signal and returns its name.
-    pub async fn recv(&mut self) -> &'static str {
+    pub(crate) async fn recv(&mut self) -> &'static str {
         tokio::select! {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
@@ -56,7 +56,7 @@ impl Signals {
 /// Prints events on standard output, each `listening` address and `joined`
 /// channel once. JSON lines are flushed as they are written.
 #[derive(Debug)]
-pub struct Printer {
+pub(crate) struct Printer {
     json: bool,
     show_posts: bool,
     listening: HashSet<String>,
@@ -69,7 +69,7 @@ impl Printer {
     /// A printer of JSON lines (`json`) or plain text; plain text leaves
     /// posts out unless `show_posts` (a relay's log is no place for what
     /// people wrote).
-    pub fn new(json: bool, show_posts: bool) -> Self {
+    pub(crate) fn new(json: bool, show_posts: bool) -> Self {
         Self {
             json,
             show_posts,
@@ -83,7 +83,7 @@ impl Printer {
     /// Prints one event unless it repeats what was already printed (an
     /// address, a join, a connected peer, a channel's peer count). Fails
     /// when standard output is closed.
-    pub fn print(&mut self, event: &JsonEvent) -> io::Result<()> {
+    pub(crate) fn print(&mut self, event: &JsonEvent) -> io::Result<()> {
         let skip = match event {
             JsonEvent::Listening { address, .. } => !self.listening.insert(address.clone()),
             JsonEvent::Joined {
@@ -136,12 +136,12 @@ impl Printer {
 
 /// The plain-text form of an event, or `None` for events plain output
 /// leaves out (peer changes, refusals).
-pub fn plain(event: &JsonEvent) -> Option<String> {
+pub(crate) fn plain(event: &JsonEvent) -> Option<String> {
     render(event, time::date_time)
 }
 
 /// [`plain`] with the times of posts written by `stamp`.
-pub fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<String> {
+pub(crate) fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<String> {
     Some(match event {
         JsonEvent::Listening { address, .. } => format!("* listening on {address}"),
         JsonEvent::Joined {
@@ -247,7 +247,7 @@ pub fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<String> {
 }
 
 /// `1 post`, `3 posts`.
-pub fn count(n: usize, noun: &str) -> String {
+pub(crate) fn count(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {
@@ -257,7 +257,7 @@ pub fn count(n: usize, noun: &str) -> String {
 
 /// How the headless loop behaves.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Print JSON lines instead of text.
     pub json: bool,
     /// Post each line of standard input to the first channel.
@@ -273,7 +273,7 @@ pub struct Options {
 /// longer read, and this returns once every line read is posted; a second
 /// signal gives up on the lines left (they are reported). The caller shuts
 /// the node down.
-pub async fn run(
+pub(crate) async fn run(
     handle: &NodeHandle,
     channels: &[ChannelName],
     options: Options,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// One line of `--json` output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum JsonEvent {
+pub(crate) enum JsonEvent {
     /// The node listens on an address. Printed once per address.
     Listening {
         /// The full address, ending in `/p2p/<peer id>`.
@@ -127,7 +127,7 @@ pub enum JsonEvent {
 
 /// A post, as `post` events and `history --json` print it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PostJson {
+pub(crate) struct PostJson {
     /// The post's id.
     pub id: String,
     /// Its channel.
@@ -162,7 +162,7 @@ pub struct PostJson {
 
 /// A content warning.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContentWarningJson {
+pub(crate) struct ContentWarningJson {
     /// Labels such as `self-harm`; a label from a newer vocabulary is
     /// `unknown-<code>`.
     pub labels: Vec<String>,
@@ -173,7 +173,7 @@ pub struct ContentWarningJson {
 /// A post hidden by the user's blocklists: who wrote it and why it is
 /// hidden, never its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HiddenJson {
+pub(crate) struct HiddenJson {
     /// The post's id.
     pub id: String,
     /// Its channel.
@@ -197,7 +197,7 @@ pub struct HiddenJson {
 
 /// A persona.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PersonaJson {
+pub(crate) struct PersonaJson {
     /// The channel it speaks in.
     pub channel: String,
     /// Its public key.
@@ -210,7 +210,7 @@ pub struct PersonaJson {
 
 /// A connected peer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PeerJson {
+pub(crate) struct PeerJson {
     /// Its peer id.
     pub peer_id: String,
     /// The addresses it is connected on.
@@ -223,7 +223,7 @@ pub struct PeerJson {
 
 /// A joined channel in `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelJson {
+pub(crate) struct ChannelJson {
     /// The channel.
     pub channel: String,
     /// Peers subscribed to it.
@@ -234,7 +234,7 @@ pub struct ChannelJson {
 
 /// The node's state, as `status --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusJson {
+pub(crate) struct StatusJson {
     /// Whether a node is running on the data directory. When false the
     /// store was opened directly and the network fields are empty.
     pub running: bool,
@@ -263,7 +263,7 @@ pub struct StatusJson {
 /// One blocklist entry, as `block list --json` and `block export` write
 /// it and `block import` reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlockEntryJson {
+pub(crate) struct BlockEntryJson {
     /// `persona`, `post`, `keyword`, `regex` or `channel`.
     pub kind: String,
     /// The key, post id, keyword, regular expression or channel.
@@ -278,7 +278,7 @@ pub struct BlockEntryJson {
 
 /// The file `block export` writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlocklistFile {
+pub(crate) struct BlocklistFile {
     /// Always `hearth-blocklist`.
     pub format: String,
     /// Always 1.
@@ -289,10 +289,10 @@ pub struct BlocklistFile {
 
 impl BlocklistFile {
     /// The format name.
-    pub const FORMAT: &'static str = "hearth-blocklist";
+    pub(crate) const FORMAT: &'static str = "hearth-blocklist";
 
     /// A file holding `entries`.
-    pub fn new(entries: Vec<BlockEntryJson>) -> Self {
+    pub(crate) fn new(entries: Vec<BlockEntryJson>) -> Self {
         Self {
             format: Self::FORMAT.to_owned(),
             version: 1,
@@ -303,7 +303,7 @@ impl BlocklistFile {
 
 /// The JSON line for a node event, or `None` for events `--json` does not
 /// print.
-pub fn from_event(event: &Event) -> Option<JsonEvent> {
+pub(crate) fn from_event(event: &Event) -> Option<JsonEvent> {
     Some(match event {
         Event::Listening { address } => listening(address),
         Event::Joined { channel, persona } => joined(channel, persona),
@@ -366,7 +366,7 @@ pub fn from_event(event: &Event) -> Option<JsonEvent> {
 }
 
 /// A `listening` line for a full address.
-pub fn listening(address: &Multiaddr) -> JsonEvent {
+pub(crate) fn listening(address: &Multiaddr) -> JsonEvent {
     let peer_id = address
         .iter()
         .find_map(|p| match p {
@@ -381,7 +381,7 @@ pub fn listening(address: &Multiaddr) -> JsonEvent {
 }
 
 /// A `joined` line.
-pub fn joined(channel: &ChannelName, persona: &PersonaInfo) -> JsonEvent {
+pub(crate) fn joined(channel: &ChannelName, persona: &PersonaInfo) -> JsonEvent {
     JsonEvent::Joined {
         channel: channel.to_string(),
         persona_key: persona.key.to_string(),
@@ -390,7 +390,7 @@ pub fn joined(channel: &ChannelName, persona: &PersonaInfo) -> JsonEvent {
 }
 
 /// A `post` line, or a `hidden` line when the user's policy hides it.
-pub fn from_record(record: &PostRecord) -> JsonEvent {
+pub(crate) fn from_record(record: &PostRecord) -> JsonEvent {
     match &record.verdict {
         Some(verdict) => JsonEvent::Hidden(hidden(record, verdict)),
         None => JsonEvent::Post(post(record)),
@@ -398,7 +398,7 @@ pub fn from_record(record: &PostRecord) -> JsonEvent {
 }
 
 /// The JSON form of a shown post.
-pub fn post(record: &PostRecord) -> PostJson {
+pub(crate) fn post(record: &PostRecord) -> PostJson {
     let p = &record.post;
     PostJson {
         id: record.id.to_string(),
@@ -460,7 +460,7 @@ fn label(label: CwLabel) -> String {
 }
 
 /// The JSON form of a persona.
-pub fn persona(info: &PersonaInfo) -> PersonaJson {
+pub(crate) fn persona(info: &PersonaInfo) -> PersonaJson {
     PersonaJson {
         channel: info.channel.to_string(),
         key: info.key.to_string(),
@@ -470,7 +470,7 @@ pub fn persona(info: &PersonaInfo) -> PersonaJson {
 }
 
 /// The JSON form of a peer.
-pub fn peer(info: &PeerInfo) -> PeerJson {
+pub(crate) fn peer(info: &PeerInfo) -> PeerJson {
     PeerJson {
         peer_id: info.peer.to_string(),
         addresses: info.addresses.iter().map(ToString::to_string).collect(),
@@ -481,7 +481,7 @@ pub fn peer(info: &PeerInfo) -> PeerJson {
 
 /// The JSON form of a status snapshot; `running` says whether it comes from
 /// a running node or a store opened directly.
-pub fn status(status: &Status, running: bool, data_dir: &str) -> StatusJson {
+pub(crate) fn status(status: &Status, running: bool, data_dir: &str) -> StatusJson {
     StatusJson {
         running,
         data_dir: data_dir.to_owned(),
@@ -510,7 +510,7 @@ pub fn status(status: &Status, running: bool, data_dir: &str) -> StatusJson {
 }
 
 /// The JSON form of a blocklist entry.
-pub fn block_entry(entry: &BlockEntry) -> BlockEntryJson {
+pub(crate) fn block_entry(entry: &BlockEntry) -> BlockEntryJson {
     let value = match &entry.target {
         BlockTarget::Persona(key) => key.to_string(),
         BlockTarget::Post(id) => id.to_string(),
@@ -530,11 +530,11 @@ pub fn block_entry(entry: &BlockEntry) -> BlockEntryJson {
 }
 
 /// What a blocklist entry's `kind` may be.
-pub const BLOCK_KINDS: &str = "persona, post, keyword, regex or channel";
+pub(crate) const BLOCK_KINDS: &str = "persona, post, keyword, regex or channel";
 
 /// Parses the target of a blocklist entry: `kind` as in
 /// [`BLOCK_KINDS`], `value` as that kind requires.
-pub fn block_target(kind: &str, value: &str) -> Result<BlockTarget, String> {
+pub(crate) fn block_target(kind: &str, value: &str) -> Result<BlockTarget, String> {
     Ok(match kind {
         "persona" => BlockTarget::Persona(value.trim().parse::<PublicKey>().map_err(|e| {
             format!("invalid persona key {value:?}: {e}; give the key `hearth history` shows")
@@ -556,7 +556,7 @@ impl BlockEntryJson {
     /// The entry this describes, checked as the protocol checks entries
     /// (lengths, characters, and regular expressions that compile within
     /// limits).
-    pub fn to_entry(&self) -> Result<BlockEntry, String> {
+    pub(crate) fn to_entry(&self) -> Result<BlockEntry, String> {
         let target = block_target(&self.kind, &self.value)?;
         let scope = match &self.scope {
             None => Scope::All,

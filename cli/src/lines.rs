@@ -16,7 +16,7 @@ use tokio_util::codec::{Decoder, LinesCodec, LinesCodecError};
 
 /// Why a line was skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BadLine {
+pub(crate) enum BadLine {
     /// It is longer than the limit (in bytes, without its line ending).
     TooLong,
     /// It is not valid UTF-8.
@@ -33,17 +33,17 @@ impl fmt::Display for BadLine {
 }
 
 /// One line without its `\n` or `\r\n`, or why it was skipped.
-pub type Line = Result<String, BadLine>;
+pub(crate) type Line = Result<String, BadLine>;
 
 /// Splits bytes into [`Line`]s of at most a given length.
 #[derive(Debug)]
-pub struct BoundedLines {
+pub(crate) struct BoundedLines {
     inner: LinesCodec,
 }
 
 impl BoundedLines {
     /// Lines of at most `max_length` bytes, line ending not counted.
-    pub fn new(max_length: usize) -> Self {
+    pub(crate) fn new(max_length: usize) -> Self {
         Self {
             inner: LinesCodec::new_with_max_length(max_length),
         }

@@ -14,7 +14,7 @@ use crate::config::LogFormat;
 
 /// Sends logs matching `filter` (tracing `EnvFilter` syntax, already
 /// validated by the config) to standard error, as text or JSON lines.
-pub fn to_stderr(filter: &str, format: LogFormat) {
+pub(crate) fn to_stderr(filter: &str, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(env_filter(filter))
         .with_writer(std::io::stderr)
@@ -33,7 +33,7 @@ pub fn to_stderr(filter: &str, format: LogFormat) {
 
 /// Sends logs matching `filter` to `path` (appending; the directory is
 /// created owner-only), never to the terminal.
-pub fn to_file(filter: &str, path: &Path) -> anyhow::Result<()> {
+pub(crate) fn to_file(filter: &str, path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         create_private_dir(dir)
             .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
@@ -85,7 +85,7 @@ fn directives(filter: &str) -> String {
 
 /// Creates `dir` and its parents; a directory created here is owner-only
 /// (it may hold persona secrets, the control socket and logs).
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)

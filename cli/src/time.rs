@@ -21,7 +21,7 @@ const MAX_TZIF_BYTES: u64 = 256 * 1024;
 
 /// The system clock in ms since the Unix epoch (0 if the clock is before
 /// 1970).
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -30,7 +30,7 @@ pub fn now_ms() -> u64 {
 
 /// The time zone of this machine, looked up once: `TZ` if set (see
 /// [`zone_from_tz`]), else the system's, else UTC.
-pub fn system_zone() -> &'static TimeZone {
+pub(crate) fn system_zone() -> &'static TimeZone {
     static ZONE: OnceLock<TimeZone> = OnceLock::new();
     ZONE.get_or_init(|| match std::env::var_os("TZ") {
         Some(tz) => zone_from_tz(&tz),
@@ -45,7 +45,7 @@ pub fn system_zone() -> &'static TimeZone {
 ///
 /// Files are read here rather than by jiff so that a `TZ` naming a device
 /// or a fifo cannot block or fill memory: only regular files, capped.
-pub fn zone_from_tz(tz: &OsStr) -> TimeZone {
+pub(crate) fn zone_from_tz(tz: &OsStr) -> TimeZone {
     let Some(tz) = tz.to_str() else {
         return TimeZone::UTC;
     };
@@ -82,7 +82,7 @@ fn read_tzif(path: &Path) -> Option<TimeZone> {
 
 /// An instant in ms since the Unix epoch, clamped into the range jiff can
 /// represent (times come from other people's clocks and may be anything).
-pub fn timestamp(ms: u64) -> Timestamp {
+pub(crate) fn timestamp(ms: u64) -> Timestamp {
     i64::try_from(ms)
         .ok()
         .and_then(|ms| Timestamp::from_millisecond(ms).ok())
@@ -95,7 +95,7 @@ fn ms_of(t: Timestamp) -> u64 {
 
 /// `ms` as a date and time in `zone`, with the zone's abbreviation (or
 /// its offset if it has none): `2026-11-22 14:03 CET`.
-pub fn date_time_in(ms: u64, zone: &TimeZone) -> String {
+pub(crate) fn date_time_in(ms: u64, zone: &TimeZone) -> String {
     let local = timestamp(ms).to_zoned_datetime(zone.clone());
     let stamp = |format: &str| jiff::fmt::strtime::format(format, &local).ok();
     stamp("%Y-%m-%d %H:%M %Z")
@@ -105,18 +105,18 @@ pub fn date_time_in(ms: u64, zone: &TimeZone) -> String {
 }
 
 /// `ms` as a date and time in this machine's zone: `2026-11-22 14:03 CET`.
-pub fn date_time(ms: u64) -> String {
+pub(crate) fn date_time(ms: u64) -> String {
     date_time_in(ms, system_zone())
 }
 
 /// What `--since` accepts, for error messages.
-pub const SINCE_FORMS: &str = "a duration back from now (30s, 15m, 2h, 7d, 2w, 3mo, 1y, 2h30m, \
+pub(crate) const SINCE_FORMS: &str = "a duration back from now (30s, 15m, 2h, 7d, 2w, 3mo, 1y, 2h30m, \
      \"3 days ago\"), a date or time in your time zone (2026-11-22, 2026-11-22T14:30), an RFC \
      3339 time (2026-11-22T14:30:00Z, 2026-11-22T14:30+01:00) or ms since the Unix epoch";
 
 /// Parses a `--since` value into ms since the Unix epoch, in this machine's
 /// zone: see [`parse_since_in`].
-pub fn parse_since(input: &str, now_ms: u64) -> Result<u64, String> {
+pub(crate) fn parse_since(input: &str, now_ms: u64) -> Result<u64, String> {
     parse_since_in(input, now_ms, system_zone())
 }
 
@@ -124,7 +124,7 @@ pub fn parse_since(input: &str, now_ms: u64) -> Result<u64, String> {
 /// timestamp, an RFC 3339 time (with its offset), a date or date and time
 /// in `zone`, or a duration back from `now_ms` (calendar units such as days
 /// and months counted in `zone`). Times before 1970 become 0.
-pub fn parse_since_in(input: &str, now_ms: u64, zone: &TimeZone) -> Result<u64, String> {
+pub(crate) fn parse_since_in(input: &str, now_ms: u64, zone: &TimeZone) -> Result<u64, String> {
     let s = input.trim();
     let fail = || format!("invalid time {input:?}; use {SINCE_FORMS}");
     if s.is_empty() {

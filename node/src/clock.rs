@@ -28,20 +28,20 @@ pub(crate) struct Uptime {
 
 impl Uptime {
     /// Starts counting now.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self {
             start: Instant::now(),
         }
     }
 
     /// Milliseconds from the start to `at` (0 for an earlier instant).
-    pub fn ms_at(&self, at: Instant) -> u64 {
+    pub(crate) fn ms_at(&self, at: Instant) -> u64 {
         let elapsed = at.saturating_duration_since(self.start);
         u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Milliseconds from the start to now.
-    pub fn now_ms(&self) -> u64 {
+    pub(crate) fn now_ms(&self) -> u64 {
         self.ms_at(Instant::now())
     }
 }

@@ -23,7 +23,7 @@ pub(crate) struct Moderation {
 }
 
 impl Moderation {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             policy: Policy::empty(),
             blocked_ids: HashMap::new(),
@@ -32,7 +32,7 @@ impl Moderation {
 
     /// Recompiles the policy from the local list and every followed
     /// moderator's latest list.
-    pub fn rebuild(&mut self, store: &Store, network: &NetworkId) -> Result<(), StoreError> {
+    pub(crate) fn rebuild(&mut self, store: &Store, network: &NetworkId) -> Result<(), StoreError> {
         let mut lists = vec![PolicyList {
             id: ListId::Local,
             applies_to: Scope::All,
@@ -78,7 +78,7 @@ impl Moderation {
 
     /// Whether the policy blocks the post `id` in `channel` by its id
     /// alone: known before the post itself is.
-    pub fn blocks_id(&self, id: &MessageId, channel: &ChannelName) -> bool {
+    pub(crate) fn blocks_id(&self, id: &MessageId, channel: &ChannelName) -> bool {
         self.blocked_ids.get(id).is_some_and(|scopes| {
             scopes
                 .iter()
@@ -87,7 +87,7 @@ impl Moderation {
     }
 
     /// Why the policy hides `post`, if it does.
-    pub fn verdict(&self, id: &MessageId, post: &Post) -> Option<Verdict> {
+    pub(crate) fn verdict(&self, id: &MessageId, post: &Post) -> Option<Verdict> {
         self.policy.check(id, post)
     }
 }

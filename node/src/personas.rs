@@ -19,7 +19,7 @@ pub(crate) struct Personas {
 }
 
 impl Personas {
-    pub fn new(mode: PersonaMode) -> Self {
+    pub(crate) fn new(mode: PersonaMode) -> Self {
         Self {
             mode,
             cache: HashMap::new(),
@@ -27,7 +27,7 @@ impl Personas {
     }
 
     /// The persona of `channel`, created (and stored) if there is none.
-    pub fn get(
+    pub(crate) fn get(
         &mut self,
         store: &Store,
         channel: &ChannelName,
@@ -47,7 +47,7 @@ impl Personas {
     }
 
     /// Replaces the persona of `channel` with a new, unlinked one.
-    pub fn rotate(
+    pub(crate) fn rotate(
         &mut self,
         store: &Store,
         channel: &ChannelName,
@@ -77,7 +77,7 @@ impl Personas {
     }
 
     /// Every persona: stored ones and those only in memory.
-    pub fn list(&self, store: &Store) -> Result<Vec<PersonaInfo>, StoreError> {
+    pub(crate) fn list(&self, store: &Store) -> Result<Vec<PersonaInfo>, StoreError> {
         let mut all: HashMap<ChannelName, PersonaInfo> = HashMap::new();
         if self.mode == PersonaMode::Stored {
             for (channel, record) in store.personas()? {

@@ -29,7 +29,7 @@ pub(crate) struct RateLimiter<K> {
 }
 
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
-    pub fn new(rate: Rate, max_keys: usize) -> Self {
+    pub(crate) fn new(rate: Rate, max_keys: usize) -> Self {
         Self {
             rate,
             buckets: HashMap::new(),
@@ -43,13 +43,13 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
     /// Takes one token for `key` at `now_ms` (monotonic); false when the
     /// key is over its rate.
-    pub fn allow(&mut self, key: &K, now_ms: u64) -> bool {
+    pub(crate) fn allow(&mut self, key: &K, now_ms: u64) -> bool {
         self.allow_n(key, 1, now_ms)
     }
 
     /// Takes `n` tokens for `key` at `now_ms` (monotonic); false, taking
     /// none, when the key has fewer.
-    pub fn allow_n(&mut self, key: &K, n: u32, now_ms: u64) -> bool {
+    pub(crate) fn allow_n(&mut self, key: &K, n: u32, now_ms: u64) -> bool {
         let rate = self.rate;
         if !self.buckets.contains_key(key) && self.buckets.len() >= self.max_keys {
             self.evict_idle(now_ms);

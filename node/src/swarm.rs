@@ -85,7 +85,7 @@ pub(crate) const MESH: MeshParams = MeshParams {
 
 impl MeshParams {
     /// The consistency rules gossipsub assumes but does not fully check.
-    pub fn check(&self) -> Result<(), SetupError> {
+    pub(crate) fn check(&self) -> Result<(), SetupError> {
         let ok = self.mesh_n_low >= 1
             && self.mesh_n_low <= self.mesh_n
             && self.mesh_n <= self.mesh_n_high

@@ -130,7 +130,7 @@ impl<'a> RawEnvelope<'a> {
     /// Splits `bytes` into an envelope, enforcing the size limits before
     /// anything is decoded and refusing any encoding that is not the one
     /// canonical form.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, ValidationError> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, ValidationError> {
         if bytes.len() > MAX_MESSAGE_BYTES {
             return Err(ValidationError::TooLarge {
                 size: bytes.len(),
@@ -176,7 +176,7 @@ impl<'a> RawEnvelope<'a> {
     }
 
     /// Checks the signature over the tag and the signed part.
-    pub fn verify(&self) -> Result<(), ValidationError> {
+    pub(crate) fn verify(&self) -> Result<(), ValidationError> {
         let mut message = Vec::with_capacity(SIGNATURE_TAG.len() + self.signed_part.len());
         message.extend_from_slice(SIGNATURE_TAG);
         message.extend_from_slice(self.signed_part);

@@ -167,7 +167,7 @@ pub(crate) struct ModeratorListWire {
 }
 
 impl ModeratorListWire {
-    pub fn check(&self) -> Result<(), FieldError> {
+    pub(crate) fn check(&self) -> Result<(), FieldError> {
         if !self.title.is_empty() {
             text::check_line("list title", &self.title, MAX_LIST_TITLE_BYTES)?;
         }
@@ -179,7 +179,7 @@ impl ModeratorListWire {
         self.entries.iter().try_for_each(BlockEntry::check_fields)
     }
 
-    pub fn into_list(self, moderator: PublicKey) -> ModeratorList {
+    pub(crate) fn into_list(self, moderator: PublicKey) -> ModeratorList {
         ModeratorList {
             moderator,
             sequence: self.sequence,

@@ -210,7 +210,7 @@ pub(crate) struct PostWire {
 
 impl PostFields {
     /// Every rule on a post's fields that needs no clock.
-    pub fn check(&self) -> Result<(), FieldError> {
+    pub(crate) fn check(&self) -> Result<(), FieldError> {
         text::check_multiline("post body", &self.body, MAX_BODY_BYTES)?;
         if let Some(nick) = &self.nickname {
             text::check_nickname(nick, MAX_NICKNAME_BYTES).map_err(|e| match e {
@@ -230,7 +230,7 @@ impl PostFields {
         Ok(())
     }
 
-    pub fn into_post(self, author: PublicKey, nonce: u64) -> Post {
+    pub(crate) fn into_post(self, author: PublicKey, nonce: u64) -> Post {
         Post {
             channel: self.channel,
             author,

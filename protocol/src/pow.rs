@@ -44,7 +44,7 @@ pub fn leading_zero_bits(hash: &[u8; 32]) -> u8 {
 pub(crate) struct WorkPrefix(Sha256);
 
 impl WorkPrefix {
-    pub fn new(signer: &PublicKey, network: &str, fields: &[u8]) -> Self {
+    pub(crate) fn new(signer: &PublicKey, network: &str, fields: &[u8]) -> Self {
         let mut buf = [0; 5];
         let len = varint(network.len(), &mut buf);
         Self(sha256_prefix(&[
@@ -57,18 +57,18 @@ impl WorkPrefix {
     }
 
     /// The work hash for `nonce`.
-    pub fn hash(&self, nonce: u64) -> [u8; 32] {
+    pub(crate) fn hash(&self, nonce: u64) -> [u8; 32] {
         sha256_finish(self.0.clone(), &nonce.to_le_bytes())
     }
 
     /// The leading zero bits of the work hash for `nonce`.
-    pub fn bits(&self, nonce: u64) -> u8 {
+    pub(crate) fn bits(&self, nonce: u64) -> u8 {
         leading_zero_bits(&self.hash(nonce))
     }
 
     /// The first nonce from 0 upward whose hash has `difficulty` leading
     /// zero bits, trying at most `max_iterations` nonces.
-    pub fn stamp(&self, difficulty: u8, max_iterations: u64) -> Option<u64> {
+    pub(crate) fn stamp(&self, difficulty: u8, max_iterations: u64) -> Option<u64> {
         if difficulty == 0 {
             return Some(0);
         }

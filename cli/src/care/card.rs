@@ -74,7 +74,7 @@ impl CountryChoice {
 
 /// An emergency number on the card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CardNumber {
+pub(crate) struct CardNumber {
     /// The number.
     pub number: String,
     /// Where it was confirmed.
@@ -87,7 +87,7 @@ pub struct CardNumber {
 
 /// One way to reach a line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CardReach {
+pub(crate) struct CardReach {
     /// `call`, `text`, `chat` or `web`.
     pub how: How,
     /// The number or address.
@@ -98,7 +98,7 @@ pub struct CardReach {
 
 /// A crisis line on the card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CardLine {
+pub(crate) struct CardLine {
     /// Its name.
     pub service: String,
     /// How to reach it.
@@ -117,7 +117,7 @@ pub struct CardLine {
 
 /// A service for anyone, anywhere.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CardInternational {
+pub(crate) struct CardInternational {
     /// Its name.
     pub service: String,
     /// Its address.
@@ -132,7 +132,7 @@ pub struct CardInternational {
 
 /// The crisis card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Card {
+pub(crate) struct Card {
     /// The country code, if one is known.
     pub country: Option<String>,
     /// Its name.
@@ -162,7 +162,7 @@ fn checked_fields(checked: &Checked, today: Date) -> (String, String, bool) {
 
 impl Card {
     /// The card for `choice` from `directory`, as of `today`.
-    pub fn build(directory: &Directory, choice: &CountryChoice, today: Date) -> Card {
+    pub(crate) fn build(directory: &Directory, choice: &CountryChoice, today: Date) -> Card {
         let mut card = Card {
             country: choice.country.map(|c| c.code().to_owned()),
             country_name: choice.country.map(|c| c.name().to_owned()),
@@ -226,7 +226,7 @@ impl Card {
     }
 
     /// The card as lines of text, most urgent first.
-    pub fn text(&self) -> Vec<String> {
+    pub(crate) fn text(&self) -> Vec<String> {
         let mut out = Vec::new();
         let country = match (&self.country, &self.country_name) {
             (Some(code), Some(name)) => Some(format!("{name} ({code})")),

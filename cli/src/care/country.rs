@@ -13,7 +13,7 @@ const ISO_3166_1: &str = include_str!("../../data/iso3166-1.txt");
 
 /// The locale variables that may name a country, in the order they are
 /// read.
-pub const LOCALE_VARIABLES: [&str; 3] = ["LC_ALL", "LC_MESSAGES", "LANG"];
+pub(crate) const LOCALE_VARIABLES: [&str; 3] = ["LC_ALL", "LC_MESSAGES", "LANG"];
 
 /// A country: an officially assigned ISO 3166-1 alpha-2 code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,14 +76,14 @@ fn table() -> &'static [(Country, &'static str)] {
 
 /// The number of codes known, for tests.
 #[cfg(test)]
-pub fn known() -> usize {
+pub(crate) fn known() -> usize {
     table().len()
 }
 
 /// The country a locale such as `en_GB.UTF-8` or `pt_BR@euro` names, if it
 /// names one: the part after `_`, before any `.` or `@`. `C`, `POSIX` and
 /// locales without a territory name none.
-pub fn from_locale(locale: &str) -> Option<Country> {
+pub(crate) fn from_locale(locale: &str) -> Option<Country> {
     let base = locale.split(['.', '@']).next()?;
     let (_, territory) = base.split_once('_')?;
     if territory.len() != 2 || !territory.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -107,7 +107,7 @@ pub struct LocaleCountry {
 /// `get` reads them) that names one. A variable set to a locale without a
 /// country (such as `C.UTF-8`, common in scripts and containers) is
 /// skipped rather than hiding the next one.
-pub fn from_environment(get: impl Fn(&str) -> Option<String>) -> Option<LocaleCountry> {
+pub(crate) fn from_environment(get: impl Fn(&str) -> Option<String>) -> Option<LocaleCountry> {
     LOCALE_VARIABLES.iter().find_map(|variable| {
         let value = get(variable)?;
         let country = from_locale(&value)?;
@@ -120,7 +120,7 @@ pub fn from_environment(get: impl Fn(&str) -> Option<String>) -> Option<LocaleCo
 }
 
 /// [`from_environment`] with this process's environment.
-pub fn from_process_locale() -> Option<LocaleCountry> {
+pub(crate) fn from_process_locale() -> Option<LocaleCountry> {
     from_environment(|name| std::env::var(name).ok())
 }
 

@@ -18,13 +18,13 @@ use serde::Deserialize;
 use super::country::Country;
 
 /// The directory shipped with hearth.
-pub const BUILT_IN: &str = include_str!("../../data/crisis-lines.toml");
+pub(crate) const BUILT_IN: &str = include_str!("../../data/crisis-lines.toml");
 
 /// The name of the directory file in the data directory.
-pub const FILE_NAME: &str = "crisis-lines.toml";
+pub(crate) const FILE_NAME: &str = "crisis-lines.toml";
 
 /// Largest directory file read; the built-in one is a few KiB.
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Most entries of each kind in one file.
 const MAX_ENTRIES: usize = 5000;
@@ -74,7 +74,7 @@ impl Reach {
 
 /// A way to reach a line in words: `call 116 123`, `text SHOUT to 85258`,
 /// `chat at https://…`.
-pub fn describe_reach(how: How, to: &str, message: Option<&str>) -> String {
+pub(crate) fn describe_reach(how: How, to: &str, message: Option<&str>) -> String {
     match (how, message) {
         (How::Call, _) => format!("call {to}"),
         (How::Text, Some(word)) => format!("text {word} to {to}"),
@@ -101,7 +101,7 @@ impl Checked {
 }
 
 /// Whether a date `checked` is more than 12 months before `today`.
-pub fn is_stale(checked: Date, today: Date) -> bool {
+pub(crate) fn is_stale(checked: Date, today: Date) -> bool {
     checked
         .checked_add(FRESH_MONTHS.months())
         .is_ok_and(|fresh_until| fresh_until < today)

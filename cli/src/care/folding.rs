@@ -122,7 +122,7 @@ impl Folding {
 
 /// Parses choices as a map of label names to choices (`hearth.toml`);
 /// errors say which label or choice is wrong and what is accepted.
-pub fn parse_choices<'a>(
+pub(crate) fn parse_choices<'a>(
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<BTreeMap<CwLabel, Choice>, String> {
     let mut out = BTreeMap::new();
@@ -147,7 +147,7 @@ pub fn parse_choices<'a>(
 }
 
 /// Parses the short form of variables and flags: `death=open,self-harm=hide`.
-pub fn parse_choice_list(list: &str) -> Result<BTreeMap<CwLabel, Choice>, String> {
+pub(crate) fn parse_choice_list(list: &str) -> Result<BTreeMap<CwLabel, Choice>, String> {
     let mut pairs = Vec::new();
     for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         let (label, choice) = item.split_once('=').ok_or_else(|| {

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 /// The marker file's name in the data directory.
-pub const MARKER: &str = "limits-shown";
+pub(crate) const MARKER: &str = "limits-shown";
 
 /// What hearth says at the first chat: what it is not, what it cannot do,
 /// where help is, and who can read what is posted.
-pub const NOTICE: [&str; 4] = [
+pub(crate) const NOTICE: [&str; 4] = [
     "Before you start: hearth is peer support, people like you. It is not a crisis or emergency service.",
     "hearth cannot send help to anyone, and nobody here is watching over you.",
     "If you are in danger, call your local emergency number. Ctrl+G or /crisis shows crisis lines for your country, even offline.",
@@ -17,7 +17,7 @@ pub const NOTICE: [&str; 4] = [
 ];
 
 /// The marker's path.
-pub fn marker(data_dir: &Path) -> PathBuf {
+pub(crate) fn marker(data_dir: &Path) -> PathBuf {
     data_dir.join(MARKER)
 }
 
@@ -25,7 +25,7 @@ pub fn marker(data_dir: &Path) -> PathBuf {
 /// is, the marker is written so that it is shown only once. A marker that
 /// cannot be written means the notice shows again next time, which is the
 /// safer way to fail.
-pub fn first_start(data_dir: &Path) -> bool {
+pub(crate) fn first_start(data_dir: &Path) -> bool {
     let path = marker(data_dir);
     if path.exists() {
         return false;

@@ -14,13 +14,13 @@
 //! - [`limits`]: the first-chat notice and its marker file;
 //! - [`args`]: the command-line options of the care settings.
 
-pub mod args;
-pub mod card;
-pub mod country;
-pub mod directory;
-pub mod folding;
-pub mod limits;
-pub mod phrases;
+pub(crate) mod args;
+pub(crate) mod card;
+pub(crate) mod country;
+pub(crate) mod directory;
+pub(crate) mod folding;
+pub(crate) mod limits;
+pub(crate) mod phrases;
 
 use jiff::civil::Date;
 
@@ -30,14 +30,14 @@ use self::folding::Folding;
 use crate::config::Config;
 
 /// Today's date in this machine's time zone.
-pub fn today() -> Date {
+pub(crate) fn today() -> Date {
     crate::time::timestamp(crate::time::now_ms())
         .to_zoned_datetime(crate::time::system_zone().clone())
         .date()
 }
 
 /// The country of the card: the configured one, else the locale's.
-pub fn country_choice(config: &Config) -> CountryChoice {
+pub(crate) fn country_choice(config: &Config) -> CountryChoice {
     let setting = config.care.country.map(|country| {
         let source = config
             .origin("country")

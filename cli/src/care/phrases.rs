@@ -20,7 +20,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 /// The phrase lists shipped with hearth.
-pub const BUILT_IN: &str = include_str!("../../data/safe-messaging.toml");
+pub(crate) const BUILT_IN: &str = include_str!("../../data/safe-messaging.toml");
 
 /// Characters removed from words rather than breaking them: apostrophes,
 /// so "don't", "don’t" and "dont" are one word.
@@ -141,7 +141,7 @@ impl Phrases {
 }
 
 /// The folded words of a text (see the module documentation).
-pub fn fold_words(text: &str) -> Vec<String> {
+pub(crate) fn fold_words(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
     for c in text.nfd() {

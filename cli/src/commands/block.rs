@@ -16,7 +16,7 @@ use crate::json::{self, BlockEntryJson, BlocklistFile};
 const MAX_IMPORT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Runs a block command.
-pub async fn run(command: BlockCommand, config: Config, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(command: BlockCommand, config: Config, json: bool) -> anyhow::Result<()> {
     match command {
         BlockCommand::Add {
             kind,

@@ -22,10 +22,10 @@ use crate::headless::Signals;
 use crate::json;
 
 /// The key file's name in the data directory.
-pub use hearth_node::config::NODE_KEY_FILE;
+pub(crate) use hearth_node::config::NODE_KEY_FILE;
 
 /// `hearth bootstrap`: runs the operator's node until SIGINT or SIGTERM.
-pub async fn run(config: Config, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(config: Config, json: bool) -> anyhow::Result<()> {
     let mut signals = Signals::new()?;
     let handle = start_with(&config, config.bootstrap_node_config()).await?;
     let server = serve_control(&config, &handle);
@@ -94,7 +94,7 @@ struct MetricsJson {
 
 /// Prints where the metrics endpoint listens: `{"type":"metrics",…}` or
 /// `* metrics on http://…/metrics`.
-pub fn print_metrics(address: SocketAddr, as_json: bool) -> anyhow::Result<()> {
+pub(crate) fn print_metrics(address: SocketAddr, as_json: bool) -> anyhow::Result<()> {
     let url = format!("http://{address}/metrics");
     if as_json {
         print_json(&MetricsJson {
@@ -122,7 +122,7 @@ struct IdJson {
 /// `hearth bootstrap id`: the peer id and the addresses to publish,
 /// without starting the node. The key file is created if missing (from
 /// the store's key when an older node kept one there).
-pub fn id(config: &Config, json: bool) -> anyhow::Result<()> {
+pub(crate) fn id(config: &Config, json: bool) -> anyhow::Result<()> {
     crate::logging::create_private_dir(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

@@ -13,7 +13,7 @@ use crate::commands::{print, print_json};
 use crate::config::{Config, platform_data_dir};
 
 /// Prints the card: text lines, or one JSON object with `--json`.
-pub fn run(global: &GlobalArgs) -> anyhow::Result<()> {
+pub(crate) fn run(global: &GlobalArgs) -> anyhow::Result<()> {
     let mut warnings = Vec::new();
     let (data_dir, choice) = match Config::load(global, SettingArgs::default()) {
         Ok(config) => (

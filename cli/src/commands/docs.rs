@@ -9,7 +9,7 @@ use crate::args::Cli;
 use crate::error::usage;
 
 /// Prints the completion script for `shell`.
-pub fn completions(shell: Shell) -> anyhow::Result<()> {
+pub(crate) fn completions(shell: Shell) -> anyhow::Result<()> {
     let mut command = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command, "hearth", &mut out);
@@ -17,7 +17,7 @@ pub fn completions(shell: Shell) -> anyhow::Result<()> {
 }
 
 /// Prints the man page of hearth, or of one of its commands, in roff.
-pub fn man(command: Option<&str>) -> anyhow::Result<()> {
+pub(crate) fn man(command: Option<&str>) -> anyhow::Result<()> {
     let cli = Cli::command();
     let page = match command {
         None => cli,

@@ -11,10 +11,10 @@ use crate::headless::render;
 use crate::time;
 
 /// Most posts one `history` call returns.
-pub const MAX_LIMIT: usize = 10_000;
+pub(crate) const MAX_LIMIT: usize = 10_000;
 
 /// Prints the stored posts of a channel, oldest first.
-pub async fn run(args: HistoryArgs, config: Config, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(args: HistoryArgs, config: Config, json: bool) -> anyhow::Result<()> {
     let channel = parse_channel(&args.channel)?;
     let since_ms = args
         .since

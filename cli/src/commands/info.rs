@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::control::{self, Reply, Request};
 
 /// Lists the running node's connected peers.
-pub async fn peers(config: Config, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn peers(config: Config, json: bool) -> anyhow::Result<()> {
     let (reply, running) = control::request(&config, Request::Peers).await?;
     let Reply::Peers { peers } = reply else {
         bail!("unexpected answer from the node: {reply:?}");
@@ -50,7 +50,7 @@ pub async fn peers(config: Config, json: bool) -> anyhow::Result<()> {
 }
 
 /// Shows the node's state (or the store's, with no node running).
-pub async fn status(config: Config, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn status(config: Config, json: bool) -> anyhow::Result<()> {
     let (reply, _) = control::request(&config, Request::Status).await?;
     let Reply::Status { status: s } = reply else {
         bail!("unexpected answer from the node: {reply:?}");

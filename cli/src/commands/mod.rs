@@ -13,19 +13,19 @@ use crate::args::{BootstrapCommand, Cli, Command, ConfigCommand, SettingArgs};
 use crate::config::Config;
 use crate::logging;
 
-pub mod block;
-pub mod bootstrap;
-pub mod config;
-pub mod crisis;
-pub mod docs;
-pub mod history;
-pub mod info;
-pub mod node;
-pub mod persona;
-pub mod wipe;
+pub(crate) mod block;
+pub(crate) mod bootstrap;
+pub(crate) mod config;
+pub(crate) mod crisis;
+pub(crate) mod docs;
+pub(crate) mod history;
+pub(crate) mod info;
+pub(crate) mod node;
+pub(crate) mod persona;
+pub(crate) mod wipe;
 
 /// Runs the parsed command line.
-pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let Cli { global, command } = cli;
     let json = global.json;
     match command {
@@ -116,7 +116,7 @@ fn block_on(future: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<
 }
 
 /// Prints one line of text on standard output.
-pub fn print(text: impl Display) -> anyhow::Result<()> {
+pub(crate) fn print(text: impl Display) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}")?;
     out.flush()?;
@@ -124,13 +124,13 @@ pub fn print(text: impl Display) -> anyhow::Result<()> {
 }
 
 /// Prints one value as a JSON line on standard output.
-pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+pub(crate) fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     print(serde_json::to_string(value)?)
 }
 
 /// Pads `cells` into columns separated by two spaces; the last column is
 /// not padded.
-pub fn table(rows: &[Vec<String>]) -> Vec<String> {
+pub(crate) fn table(rows: &[Vec<String>]) -> Vec<String> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {

@@ -20,7 +20,7 @@ const IN_USE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// `hearth chat`: the full-screen chat on a terminal, the headless loop
 /// otherwise.
-pub async fn chat(config: Config, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn chat(config: Config, json: bool) -> anyhow::Result<()> {
     if config.channels.is_empty() {
         usage!(
             "name at least one channel to chat in, like `hearth chat anxiety`, or set `channels` \
@@ -55,7 +55,7 @@ pub async fn chat(config: Config, json: bool) -> anyhow::Result<()> {
 }
 
 /// `hearth run`: a node with no chat interface.
-pub async fn run(config: Config, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(config: Config, json: bool) -> anyhow::Result<()> {
     let mut signals = Signals::new()?;
     let handle = start(&config).await?;
     let server = serve_control(&config, &handle);

@@ -10,7 +10,7 @@ use crate::json::PersonaJson;
 use crate::time;
 
 /// Runs a persona command.
-pub async fn run(command: PersonaCommand, config: Config, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(command: PersonaCommand, config: Config, json: bool) -> anyhow::Result<()> {
     match command {
         PersonaCommand::List => {
             let (reply, _) = control::request(&config, Request::Personas).await?;

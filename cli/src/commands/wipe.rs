@@ -50,7 +50,7 @@ struct Report {
 }
 
 /// `hearth wipe`.
-pub async fn run(args: WipeArgs, config: Config, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(args: WipeArgs, config: Config, json: bool) -> anyhow::Result<()> {
     let dir = &config.data_dir;
     refuse_while_running(dir).await?;
     let plan = plan(dir, &config.store_dir())

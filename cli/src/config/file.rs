@@ -13,7 +13,7 @@ use crate::error::UsageError;
 
 /// Largest config file read. A real one is a few hundred bytes; the cap
 /// keeps `--config /dev/zero` from filling memory.
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub(super) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// One layer of settings as given: every field optional, nothing checked
 /// yet. This is also the shape of `hearth.toml`.
@@ -205,7 +205,7 @@ fn key_of(error: &toml::de::Error) -> Option<String> {
 
 /// Reads and parses a config file. A missing file is an error only when it
 /// was named (`named_by` is the flag or variable that named it).
-pub fn read_config_file(
+pub(super) fn read_config_file(
     path: &Path,
     named_by: Option<&str>,
 ) -> Result<Option<(PathBuf, Settings)>, UsageError> {
@@ -252,7 +252,7 @@ pub fn read_config_file(
 /// cannot move the directory the file was found in (only a file named by
 /// `--config` or `HEARTH_CONFIG` can), but may repeat it, as `config show`
 /// writes it.
-pub fn in_data_dir(
+pub(super) fn in_data_dir(
     dir: &Path,
     file: Option<(PathBuf, Settings)>,
 ) -> Result<Option<(PathBuf, Settings)>, UsageError> {
@@ -274,12 +274,12 @@ pub fn in_data_dir(
 }
 
 /// Reads `<dir>/hearth.toml` if it exists.
-pub fn read_default_file(dir: &Path) -> Result<Option<(PathBuf, Settings)>, UsageError> {
+pub(super) fn read_default_file(dir: &Path) -> Result<Option<(PathBuf, Settings)>, UsageError> {
     in_data_dir(dir, read_config_file(&dir.join(CONFIG_FILE_NAME), None)?)
 }
 
 /// The commented default `hearth.toml` that `config init` writes.
-pub const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting is optional; the values shown are the
+pub(crate) const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting is optional; the values shown are the
 # defaults. HEARTH_* environment variables override this file, and flags
 # override both. `hearth config show` prints the effective configuration.
 

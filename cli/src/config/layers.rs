@@ -86,7 +86,7 @@ impl Origin {
 /// The settings given on the command line and in the environment, as
 /// clap read them, with where each came from.
 #[derive(Debug, Clone, Default)]
-pub struct CliLayer {
+pub(super) struct CliLayer {
     /// The values.
     pub settings: Settings,
     /// Where each value came from, by key.
@@ -96,7 +96,7 @@ pub struct CliLayer {
 impl CliLayer {
     /// The layer `global` and a command's setting arguments give, with
     /// booleans and numbers checked.
-    pub fn from_args(global: &GlobalArgs, args: SettingArgs<'_>) -> Result<Self, UsageError> {
+    pub(super) fn from_args(global: &GlobalArgs, args: SettingArgs<'_>) -> Result<Self, UsageError> {
         // Argument ids are the settings' keys, except `--no-mdns`, which
         // gives `mdns`.
         let mut origins: BTreeMap<String, Origin> = global
@@ -312,7 +312,7 @@ fn list_from(values: &[String], origin: Origin) -> Option<Vec<String>> {
 /// Every layer, lowest first: the defaults (in [`Layers::resolve`]), the
 /// config file, `RUST_LOG`, then flags and `HEARTH_*` variables.
 #[derive(Debug, Clone, Default)]
-pub struct Layers {
+pub(super) struct Layers {
     /// The config file and where it was read from.
     pub file: Option<(PathBuf, Settings)>,
     /// `RUST_LOG`, the log filter when `HEARTH_LOG` and `--log` are unset.
@@ -323,7 +323,7 @@ pub struct Layers {
 
 impl Layers {
     /// The highest layer's value of one setting, with its origin.
-    pub fn pick<T>(
+    pub(super) fn pick<T>(
         &self,
         key: &'static str,
         get: impl Fn(&Settings) -> Option<T>,
@@ -356,7 +356,7 @@ impl Layers {
 
     /// Validates the merged settings into a [`Config`]. `default_data_dir`
     /// is the platform's data directory, if there is one.
-    pub fn resolve(&self, default_data_dir: Option<PathBuf>) -> Result<Config, UsageError> {
+    pub(super) fn resolve(&self, default_data_dir: Option<PathBuf>) -> Result<Config, UsageError> {
         let mut origins = BTreeMap::new();
 
         let (data_dir, o) = match self.pick("data_dir", |s| s.data_dir.clone()) {

@@ -36,25 +36,25 @@ mod layers;
 mod paths;
 mod values;
 
-pub use care::CareSettings;
-pub use file::{DEFAULT_FILE, Settings};
-pub use layers::Origin;
-pub use paths::platform_data_dir;
-pub use values::parse_channel;
+pub(crate) use care::CareSettings;
+pub(crate) use file::{DEFAULT_FILE, Settings};
+pub(crate) use layers::Origin;
+pub(crate) use paths::platform_data_dir;
+pub(crate) use values::parse_channel;
 
 use file::{read_config_file, read_default_file};
 use layers::{CliLayer, Layers};
 
 /// Default listen addresses: any interface, a free port, TCP and QUIC.
-pub const DEFAULT_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"];
+pub(crate) const DEFAULT_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"];
 /// Default log filter.
-pub const DEFAULT_LOG: &str = "warn";
+pub(crate) const DEFAULT_LOG: &str = "warn";
 /// Default age after which stored posts are deleted, in days.
-pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+pub(crate) const DEFAULT_RETENTION_DAYS: u32 = 30;
 /// Default number of posts kept per channel.
-pub const DEFAULT_MAX_POSTS_PER_CHANNEL: usize = 10_000;
+pub(crate) const DEFAULT_MAX_POSTS_PER_CHANNEL: usize = 10_000;
 /// Default store cache, in MiB.
-pub const DEFAULT_CACHE_MB: u64 = 32;
+pub(crate) const DEFAULT_CACHE_MB: u64 = 32;
 
 /// How logs on standard error are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -9,14 +9,14 @@ use libp2p::Multiaddr;
 use crate::error::UsageError;
 
 /// An example of a listen address, for error messages.
-pub const LISTEN_EXAMPLE: &str = "/ip4/0.0.0.0/tcp/4001 or /ip4/0.0.0.0/udp/4001/quic-v1";
+pub(super) const LISTEN_EXAMPLE: &str = "/ip4/0.0.0.0/tcp/4001 or /ip4/0.0.0.0/udp/4001/quic-v1";
 /// An example of an address to dial, for error messages.
-pub const BOOTSTRAP_EXAMPLE: &str =
+pub(super) const BOOTSTRAP_EXAMPLE: &str =
     "/ip4/192.0.2.7/tcp/4001/p2p/12D3KooW… or /dns4/hearth.example.org/tcp/4001";
 
 /// Parses a multiaddress given for `what` (a flag, variable or file key);
 /// the error says what is wrong and shows an `example` of what is accepted.
-pub fn parse_multiaddr(input: &str, what: &str, example: &str) -> Result<Multiaddr, UsageError> {
+pub(super) fn parse_multiaddr(input: &str, what: &str, example: &str) -> Result<Multiaddr, UsageError> {
     let trimmed = input.trim();
     let problem = if trimmed.is_empty() {
         "it is empty".to_owned()
@@ -36,7 +36,7 @@ pub fn parse_multiaddr(input: &str, what: &str, example: &str) -> Result<Multiad
 
 /// Parses an IP address and port given for `what`, like `127.0.0.1:9464`
 /// or `[::1]:9464`.
-pub fn parse_socket_addr(input: &str, what: &str) -> Result<std::net::SocketAddr, UsageError> {
+pub(super) fn parse_socket_addr(input: &str, what: &str) -> Result<std::net::SocketAddr, UsageError> {
     input.trim().parse().map_err(|_| {
         UsageError::new(format!(
             "invalid address {input:?} in {what}: use an IP address and a port like \
@@ -47,7 +47,7 @@ pub fn parse_socket_addr(input: &str, what: &str) -> Result<std::net::SocketAddr
 
 /// Checks a nickname as the protocol does: one line, at most 32 bytes, no
 /// control characters, no white space at either end.
-pub fn check_nick(nick: &str) -> Result<String, String> {
+pub(super) fn check_nick(nick: &str) -> Result<String, String> {
     let fail = |problem: String| {
         format!(
             "invalid nickname {nick:?}: {problem}; use one line of at most \
@@ -62,14 +62,14 @@ pub fn check_nick(nick: &str) -> Result<String, String> {
 }
 
 /// Parses a channel name a person typed; the error says what is accepted.
-pub fn parse_channel(input: &str) -> Result<ChannelName, UsageError> {
+pub(crate) fn parse_channel(input: &str) -> Result<ChannelName, UsageError> {
     ChannelName::parse(input).map_err(|e| UsageError::new(e.to_string()))
 }
 
 /// A boolean as flags and variables write it: `true`/`false`, `1`/`0`,
 /// `yes`/`no` or `on`/`off`. `given` names the value for the error, like
 /// `HEARTH_MDNS="maybe"`.
-pub fn parse_bool(value: &str, given: &str) -> Result<bool, UsageError> {
+pub(super) fn parse_bool(value: &str, given: &str) -> Result<bool, UsageError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
@@ -80,7 +80,7 @@ pub fn parse_bool(value: &str, given: &str) -> Result<bool, UsageError> {
 }
 
 /// A whole number; `given` names the value for the error.
-pub fn parse_number<T: std::str::FromStr>(value: &str, given: &str) -> Result<T, UsageError> {
+pub(super) fn parse_number<T: std::str::FromStr>(value: &str, given: &str) -> Result<T, UsageError> {
     value
         .trim()
         .parse()
@@ -88,7 +88,7 @@ pub fn parse_number<T: std::str::FromStr>(value: &str, given: &str) -> Result<T,
 }
 
 /// The items in their first order, without repeats.
-pub fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+pub(super) fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
     let mut out: Vec<T> = Vec::with_capacity(items.len());
     for item in items {
         if !out.contains(&item) {

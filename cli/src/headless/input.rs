@@ -30,7 +30,7 @@ use crate::json::JsonEvent;
 use crate::lines::{BadLine, BoundedLines, Line};
 
 /// Longest input line posted; longer lines are reported and skipped.
-pub const MAX_LINE_BYTES: usize = 64 * 1024;
+pub(super) const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Most bytes one read of standard input takes.
 const CHUNK_BYTES: usize = 8 * 1024;
 
@@ -68,7 +68,7 @@ impl End {
 
 /// Where lines are posted and what the task has to say.
 #[derive(Debug)]
-pub struct Poster {
+pub(super) struct Poster {
     /// The node.
     pub handle: NodeHandle,
     /// The channel posted to.
@@ -82,14 +82,14 @@ pub struct Poster {
 
 /// The task that posts standard input. Dropping it stops it at once.
 #[derive(Debug)]
-pub struct InputTask {
+pub(super) struct InputTask {
     stop: watch::Sender<Stop>,
     task: JoinHandle<()>,
 }
 
 impl InputTask {
     /// Starts posting the lines of standard input.
-    pub fn stdin(poster: Poster) -> anyhow::Result<Self> {
+    pub(super) fn stdin(poster: Poster) -> anyhow::Result<Self> {
         Ok(Self::spawn(poster, Chunks::stdin()?))
     }
 
@@ -100,7 +100,7 @@ impl InputTask {
     }
 
     /// Stops reading; every line already read is still posted.
-    pub fn finish(&self) {
+    pub(super) fn finish(&self) {
         self.stop.send_if_modified(|stop| {
             let change = *stop == Stop::No;
             if change {
@@ -111,7 +111,7 @@ impl InputTask {
     }
 
     /// Stops posting too: the lines read and not yet posted are reported.
-    pub fn abandon(&self) {
+    pub(super) fn abandon(&self) {
         self.stop.send_replace(Stop::Abandon);
     }
 }

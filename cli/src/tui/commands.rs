@@ -8,13 +8,13 @@ use hearth_protocol::limits::{MAX_CW_TEXT_BYTES, MAX_NICKNAME_BYTES, MAX_REASON_
 use hearth_protocol::{ChannelName, ChannelNameError, ContentWarning, CwLabel};
 
 /// How many posts `/history` loads when no number is given.
-pub const DEFAULT_HISTORY: usize = 50;
+pub(super) const DEFAULT_HISTORY: usize = 50;
 /// The most posts one `/history` loads.
-pub const MAX_HISTORY: usize = 1000;
+pub(super) const MAX_HISTORY: usize = 1000;
 
 /// What a typed line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(super) enum Input {
     /// Nothing but white space: do nothing.
     Empty,
     /// A post to publish in the current channel.
@@ -27,7 +27,7 @@ pub enum Input {
 
 /// A post as the person refers to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PostRef {
+pub(super) enum PostRef {
     /// Counting back from the newest post in the view: 1 is the newest.
     Number(usize),
     /// A prefix of the post id in lowercase hex (usually the 8 digits
@@ -46,7 +46,7 @@ impl std::fmt::Display for PostRef {
 
 /// Whom `/block` means.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BlockWho {
+pub(super) enum BlockWho {
     /// The author of this post.
     Post(PostRef),
     /// A persona name (or nickname) shown in the channel.
@@ -55,7 +55,7 @@ pub enum BlockWho {
 
 /// Which channel `/switch` means.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SwitchTo {
+pub(super) enum SwitchTo {
     /// The n-th channel of the list, from 1.
     Number(usize),
     /// A channel by name.
@@ -64,7 +64,7 @@ pub enum SwitchTo {
 
 /// What `/nick` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NickChange {
+pub(super) enum NickChange {
     /// Say which nickname is in use.
     Show,
     /// Post without a nickname from now on.
@@ -75,7 +75,7 @@ pub enum NickChange {
 
 /// What `/cw` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CwChange {
+pub(super) enum CwChange {
     /// Say which warning the next post will carry.
     Show,
     /// Drop the warning set for the next post.
@@ -92,7 +92,7 @@ pub enum CwChange {
 
 /// A parsed slash command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(super) enum Command {
     /// Show the crisis card: of the person's country, or of the one named
     /// by its ISO code.
     Crisis(Option<String>),
@@ -146,7 +146,7 @@ pub enum Command {
 }
 
 /// One line of help: the command, its arguments, what it does.
-pub struct HelpEntry {
+pub(super) struct HelpEntry {
     /// The command name without the slash.
     pub name: &'static str,
     /// Its arguments as people type them.
@@ -156,7 +156,7 @@ pub struct HelpEntry {
 }
 
 /// Every command, in the order `/help` lists them.
-pub const HELP: &[HelpEntry] = &[
+pub(super) const HELP: &[HelpEntry] = &[
     HelpEntry {
         name: "crisis",
         args: "[COUNTRY]",
@@ -240,7 +240,7 @@ pub const HELP: &[HelpEntry] = &[
 ];
 
 /// Keys, for the end of `/help`.
-pub const KEYS_HELP: &str = "Ctrl+G (or F1) crisis lines · Enter sends · Alt+Enter new line · \
+pub(super) const KEYS_HELP: &str = "Ctrl+G (or F1) crisis lines · Enter sends · Alt+Enter new line · \
      PgUp/PgDn scroll · Esc cancels a reply or warning and scrolls down · Up/Down recall lines";
 
 /// Other names people may type.
@@ -291,7 +291,7 @@ fn details(name: &str) -> Option<&'static str> {
 }
 
 /// The help lines for `/help` or `/help NAME`.
-pub fn help(topic: Option<&str>) -> Vec<String> {
+pub(super) fn help(topic: Option<&str>) -> Vec<String> {
     match topic {
         None => {
             let mut lines = vec!["What you can do (type a line without / to talk):".to_owned()];
@@ -344,7 +344,7 @@ fn canonical(name: &str) -> String {
 }
 
 /// Parses one submitted line.
-pub fn parse(line: &str) -> Input {
+pub(super) fn parse(line: &str) -> Input {
     let trimmed = line.trim();
     if trimmed.is_empty() {
         return Input::Empty;
@@ -565,7 +565,7 @@ fn channel(word: &str) -> Result<ChannelName, String> {
 
 /// Parses a post reference: `#3` or a short number counts back from the
 /// newest post; 4 to 64 hex digits are an id prefix.
-pub fn post_ref(word: &str) -> Option<PostRef> {
+pub(super) fn post_ref(word: &str) -> Option<PostRef> {
     let word = word.trim();
     if let Some(n) = word.strip_prefix('#') {
         return n.parse().ok().filter(|n| *n > 0).map(PostRef::Number);
@@ -612,7 +612,7 @@ fn reason_text(reason: &str) -> Result<String, String> {
 
 /// A content-warning label from what people type, with a few common
 /// spellings.
-pub fn label(word: &str) -> Option<CwLabel> {
+pub(super) fn label(word: &str) -> Option<CwLabel> {
     let word = word.trim().to_lowercase().replace(['_', ' '], "-");
     CwLabel::parse(&word).or(match word.as_str() {
         "selfharm" | "sh" => Some(CwLabel::SelfHarm),
@@ -669,7 +669,7 @@ fn cw(args: &str) -> Result<CwChange, String> {
 }
 
 /// A warning in words: `self-harm, death — “note”`.
-pub fn describe_warning(warning: &ContentWarning) -> String {
+pub(super) fn describe_warning(warning: &ContentWarning) -> String {
     let labels: Vec<&str> = warning.labels.iter().map(CwLabel::as_str).collect();
     match (labels.is_empty(), &warning.text) {
         (false, Some(text)) => format!("{} — “{text}”", labels.join(", ")),

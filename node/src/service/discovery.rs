@@ -92,7 +92,7 @@ impl LookupSchedule {
     /// `dht_known` says whether the routing table has any peer; without
     /// one the announcement reaches nobody and counts as not made, so the
     /// first routing update repeats it.
-    pub fn joined(now: Instant, dht_known: bool) -> (Self, Steps) {
+    pub(super) fn joined(now: Instant, dht_known: bool) -> (Self, Steps) {
         let mut schedule = Self {
             peers: 0,
             gap: LOOKUP_FIRST,
@@ -111,12 +111,12 @@ impl LookupSchedule {
     }
 
     /// Peers subscribed to the channel, as last reported.
-    pub fn peers(&self) -> usize {
+    pub(super) fn peers(&self) -> usize {
         self.peers
     }
 
     /// The number of peers in the channel changed.
-    pub fn set_peers(&mut self, peers: usize, now: Instant) {
+    pub(super) fn set_peers(&mut self, peers: usize, now: Instant) {
         if peers > 0 && self.peers == 0 {
             self.next_lookup = now + LOOKUP_BUSY;
         }
@@ -130,7 +130,7 @@ impl LookupSchedule {
 
     /// The timer: a lookup when one is due at `now`, and an announcement
     /// that [`LookupSchedule::addresses_changed`] put off.
-    pub fn poll(&mut self, now: Instant) -> Steps {
+    pub(super) fn poll(&mut self, now: Instant) -> Steps {
         let announce = self.announce_pending && self.address_announce_allowed(now);
         if announce {
             self.announce_pending = false;
@@ -150,7 +150,7 @@ impl LookupSchedule {
     /// this reason, at the first poll after that. A channel not yet
     /// announced to any DHT peer waits for the first routing update, which
     /// announces it anyway.
-    pub fn addresses_changed(&mut self, now: Instant) -> Steps {
+    pub(super) fn addresses_changed(&mut self, now: Instant) -> Steps {
         if self.last_announce.is_none() {
             return Steps::default();
         }
@@ -175,7 +175,7 @@ impl LookupSchedule {
 
     /// The DHT routing table changed; `new_peer` when it gained a peer it
     /// did not have (not merely a new address of one it had).
-    pub fn routing_updated(&mut self, now: Instant, new_peer: bool) -> Steps {
+    pub(super) fn routing_updated(&mut self, now: Instant, new_peer: bool) -> Steps {
         let announce = match self.last_announce {
             None => true,
             Some(at) => new_peer && now.saturating_duration_since(at) > REPROVIDE_MIN,
@@ -198,7 +198,7 @@ impl LookupSchedule {
 
     /// The announcement could not be started; the next routing update
     /// tries again.
-    pub fn announce_failed(&mut self) {
+    pub(super) fn announce_failed(&mut self) {
         self.last_announce = None;
     }
 

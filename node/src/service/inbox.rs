@@ -152,7 +152,7 @@ pub(crate) struct Inbox {
 }
 
 impl Inbox {
-    pub fn new(network: NetworkId, limits: NodeLimits) -> Self {
+    pub(super) fn new(network: NetworkId, limits: NodeLimits) -> Self {
         Self {
             per_peer: RateLimiter::new(limits.per_peer, RATE_KEYS),
             per_persona: RateLimiter::new(limits.per_persona, RATE_KEYS),
@@ -166,28 +166,28 @@ impl Inbox {
 
     /// Posts older than `retention` keeps in their channel are not taken
     /// in (the node would delete them at once, and must never show them).
-    pub fn with_retention(mut self, retention: Retention) -> Self {
+    pub(super) fn with_retention(mut self, retention: Retention) -> Self {
         self.retention = retention;
         self
     }
 
     /// Takes synced posts as old as `window_ms` (the node's retention
     /// age); without this call, as old as gossip's `max_age`.
-    pub fn with_sync_window(mut self, window_ms: u64) -> Self {
+    pub(super) fn with_sync_window(mut self, window_ms: u64) -> Self {
         self.sync_limits.max_age_ms = window_ms;
         self
     }
 
     /// The oldest creation time a synced post may have at wall time
     /// `now_ms`: where reconciliation windows start.
-    pub fn sync_since(&self, now_ms: u64) -> u64 {
+    pub(super) fn sync_since(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.sync_limits.max_age_ms)
     }
 
     /// Until when a post created at `created_ms` must be remembered as
     /// seen: as long as `validate` would accept it from gossip or from
     /// sync, whichever window is longer.
-    pub fn seen_until(&self, created_ms: u64) -> u64 {
+    pub(super) fn seen_until(&self, created_ms: u64) -> u64 {
         let window = self
             .limits
             .messages
@@ -201,14 +201,14 @@ impl Inbox {
     /// Charges `server`, which served a synced post, one token at `now`;
     /// false when it is over its rate and the post is to be dropped
     /// unjudged (it is fetched again in a later round).
-    pub fn admit_synced(&mut self, server: &PeerId, now: Now) -> bool {
+    pub(super) fn admit_synced(&mut self, server: &PeerId, now: Now) -> bool {
         self.per_server.allow(server, now.mono_ms)
     }
 
     /// Judges a post of `channel` fetched by history sync. The serving peer
     /// was charged by [`Inbox::admit_synced`]; `Reject` means the bytes are
     /// invalid and the peer is to be penalised as for gossiping them.
-    pub fn judge_synced_post(
+    pub(super) fn judge_synced_post(
         &mut self,
         channel: &ChannelName,
         data: &[u8],
@@ -221,7 +221,7 @@ impl Inbox {
     /// Judges a moderator list fetched by history sync, whoever signed it
     /// (the caller checks that it was asked for). Lists have no maximum
     /// age, so an old list is taken like a live one.
-    pub fn judge_synced_list(
+    pub(super) fn judge_synced_list(
         &mut self,
         data: &[u8],
         now: Now,
@@ -244,7 +244,7 @@ impl Inbox {
     }
 
     /// Judges `data`, forwarded by `source` on `topic`, at `now`.
-    pub fn judge(
+    pub(super) fn judge(
         &mut self,
         source: &PeerId,
         topic: &str,

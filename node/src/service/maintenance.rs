@@ -39,7 +39,7 @@ pub(crate) struct Every {
 
 impl Every {
     /// First due one period after `now`.
-    pub fn new(period: Duration, now: Instant) -> Self {
+    pub(super) fn new(period: Duration, now: Instant) -> Self {
         Self {
             period,
             next: now + period,
@@ -48,7 +48,7 @@ impl Every {
 
     /// True when the chore is due at `now`; the next one is then a whole
     /// period after `now`, so a late tick never makes chores bunch up.
-    pub fn due(&mut self, now: Instant) -> bool {
+    pub(super) fn due(&mut self, now: Instant) -> bool {
         if now < self.next {
             return false;
         }
@@ -83,7 +83,7 @@ pub(crate) struct Due {
 }
 
 impl Chores {
-    pub fn new(now: Instant, sweep_interval: Duration) -> Self {
+    pub(super) fn new(now: Instant, sweep_interval: Duration) -> Self {
         Self {
             bootstrap: Every::new(BOOTSTRAP_RETRY, now),
             dht_refresh: Every::new(DHT_REFRESH, now),
@@ -93,7 +93,7 @@ impl Chores {
         }
     }
 
-    pub fn due(&mut self, now: Instant) -> Due {
+    pub(super) fn due(&mut self, now: Instant) -> Due {
         Due {
             bootstrap: self.bootstrap.due(now),
             dht_refresh: self.dht_refresh.due(now),
@@ -113,7 +113,7 @@ pub(crate) struct Sweep {
 
 impl Sweep {
     /// Waits for the sweep to end.
-    pub async fn done(
+    pub(super) async fn done(
         sweep: &mut Option<Sweep>,
     ) -> Result<Result<SweepStats, StoreError>, JoinError> {
         match sweep {
@@ -132,7 +132,7 @@ pub(crate) struct Bans {
 }
 
 impl Bans {
-    pub fn new(duration: Duration) -> Self {
+    pub(super) fn new(duration: Duration) -> Self {
         Self {
             duration,
             until: HashMap::new(),
@@ -140,17 +140,17 @@ impl Bans {
     }
 
     /// Bans `peer` from `now` for the ban duration.
-    pub fn ban(&mut self, peer: PeerId, now: Instant) {
+    pub(super) fn ban(&mut self, peer: PeerId, now: Instant) {
         self.until.insert(peer, now + self.duration);
     }
 
     /// Whether `peer` is banned (and must not be dialled).
-    pub fn is_banned(&self, peer: &PeerId) -> bool {
+    pub(super) fn is_banned(&self, peer: &PeerId) -> bool {
         self.until.contains_key(peer)
     }
 
     /// Lifts the bans whose time has come; returns those peers.
-    pub fn lift_expired(&mut self, now: Instant) -> Vec<PeerId> {
+    pub(super) fn lift_expired(&mut self, now: Instant) -> Vec<PeerId> {
         let mut lifted = Vec::new();
         self.until.retain(|peer, until| {
             let keep = *until > now;

@@ -161,7 +161,7 @@ pub(crate) struct Service {
 }
 
 impl Service {
-    pub fn new(
+    pub(crate) fn new(
         swarm: Swarm<Behaviour>,
         store: Store,
         config: NodeConfig,
@@ -216,7 +216,7 @@ impl Service {
 
     /// Dials bootstrap and known peers, subscribes to followed moderators
     /// and joins the configured channels.
-    pub fn start_up(&mut self) -> Result<(), NodeError> {
+    pub(crate) fn start_up(&mut self) -> Result<(), NodeError> {
         if self.config.offline {
             self.signal_ready(Ok(()));
             return Ok(());
@@ -258,7 +258,7 @@ impl Service {
         Ok(())
     }
 
-    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut sync_tick = tokio::time::interval(Duration::from_secs(1));

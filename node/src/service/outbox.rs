@@ -74,7 +74,7 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     /// An empty outbox; posts older than `max_age_ms` are given up.
-    pub fn new(max_age_ms: u64) -> Self {
+    pub(super) fn new(max_age_ms: u64) -> Self {
         Self {
             max_age_ms,
             waiting: HashMap::new(),
@@ -82,7 +82,7 @@ impl Outbox {
     }
 
     /// An own post of `channel` that reached no peer starts waiting.
-    pub fn hold(&mut self, channel: &ChannelName, post: Pending) {
+    pub(super) fn hold(&mut self, channel: &ChannelName, post: Pending) {
         self.waiting
             .entry(channel.clone())
             .or_default()
@@ -91,7 +91,7 @@ impl Outbox {
 
     /// `channel` has `peers` peers at `now_ms`: the posts to give up, then
     /// (with peers) the rest to send, oldest first.
-    pub fn on_peers(&mut self, channel: &ChannelName, peers: usize, now_ms: u64) -> Vec<Step> {
+    pub(super) fn on_peers(&mut self, channel: &ChannelName, peers: usize, now_ms: u64) -> Vec<Step> {
         let Some(posts) = self.waiting.get_mut(channel) else {
             return Vec::new();
         };
@@ -109,7 +109,7 @@ impl Outbox {
     }
 
     /// The posts of every channel that aged out by `now_ms`, given up.
-    pub fn give_up_aged(&mut self, now_ms: u64) -> Vec<Step> {
+    pub(super) fn give_up_aged(&mut self, now_ms: u64) -> Vec<Step> {
         let max_age_ms = self.max_age_ms;
         let mut steps = Vec::new();
         for (channel, posts) in &mut self.waiting {
@@ -120,7 +120,7 @@ impl Outbox {
     }
 
     /// The post went out (or is gone): it waits no more.
-    pub fn remove(&mut self, channel: &ChannelName, id: &MessageId) {
+    pub(super) fn remove(&mut self, channel: &ChannelName, id: &MessageId) {
         if let Some(posts) = self.waiting.get_mut(channel) {
             posts.retain(|post| post.id != *id);
             if posts.is_empty() {
@@ -131,13 +131,13 @@ impl Outbox {
 
     /// The node left `channel`: its posts stay marked in the store and are
     /// loaded again at the next join.
-    pub fn forget(&mut self, channel: &ChannelName) {
+    pub(super) fn forget(&mut self, channel: &ChannelName) {
         self.waiting.remove(channel);
     }
 
     /// How many posts wait in `channel`.
     #[cfg(test)]
-    pub fn waiting(&self, channel: &ChannelName) -> usize {
+    pub(super) fn waiting(&self, channel: &ChannelName) -> usize {
         self.waiting.get(channel).map_or(0, BTreeSet::len)
     }
 }

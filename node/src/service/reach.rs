@@ -155,7 +155,7 @@ pub(crate) struct Reach {
 
 impl Reach {
     /// `enabled`: the node runs the relay client (a person's node).
-    pub fn new(enabled: bool) -> Self {
+    pub(super) fn new(enabled: bool) -> Self {
         Self {
             enabled,
             state: Reachability::Unknown,
@@ -163,12 +163,12 @@ impl Reach {
         }
     }
 
-    pub fn reachability(&self) -> Reachability {
+    pub(super) fn reachability(&self) -> Reachability {
         self.state
     }
 
     /// Reservations accepted and held.
-    pub fn held(&self) -> usize {
+    pub(super) fn held(&self) -> usize {
         self.relays
             .values()
             .filter(|r| r.slot == Slot::Held)
@@ -176,7 +176,7 @@ impl Reach {
     }
 
     /// The relays whose reservation is asked for or held.
-    pub fn active(&self) -> impl Iterator<Item = PeerId> + '_ {
+    pub(super) fn active(&self) -> impl Iterator<Item = PeerId> + '_ {
         self.relays
             .iter()
             .filter(|(_, r)| matches!(r.slot, Slot::Reserving | Slot::Held))
@@ -185,13 +185,13 @@ impl Reach {
 
     /// The operator confirmed an address (configured, or announced listen
     /// addresses): reachable from the start.
-    pub fn confirmed_by_operator(&mut self) -> Vec<ReachStep> {
+    pub(super) fn confirmed_by_operator(&mut self) -> Vec<ReachStep> {
         self.become_(Reachability::Reachable)
     }
 
     /// A connected bootstrap node that relays, reachable at `address`
     /// (ending in `/p2p/<relay>`).
-    pub fn relay_found(&mut self, relay: PeerId, address: Multiaddr) -> Vec<ReachStep> {
+    pub(super) fn relay_found(&mut self, relay: PeerId, address: Multiaddr) -> Vec<ReachStep> {
         self.relays.entry(relay).or_insert(Relay {
             address,
             slot: Slot::Idle,
@@ -202,14 +202,14 @@ impl Reach {
 
     /// The relay's last connection closed; its reservation, if any, went
     /// with it.
-    pub fn relay_lost(&mut self, relay: &PeerId) -> Vec<ReachStep> {
+    pub(super) fn relay_lost(&mut self, relay: &PeerId) -> Vec<ReachStep> {
         self.relays.remove(relay);
         self.fill()
     }
 
     /// A peer observed the node at `observed`, while it listens on
     /// `local`. Relayed observations say nothing and are ignored.
-    pub fn observed(&mut self, observed: &Multiaddr, local: &[IpAddr]) -> Vec<ReachStep> {
+    pub(super) fn observed(&mut self, observed: &Multiaddr, local: &[IpAddr]) -> Vec<ReachStep> {
         if is_relayed(observed) || self.state != Reachability::Unknown {
             return Vec::new();
         }
@@ -224,7 +224,7 @@ impl Reach {
     }
 
     /// What AutoNAT said.
-    pub fn autonat(&mut self, verdict: Verdict) -> Vec<ReachStep> {
+    pub(super) fn autonat(&mut self, verdict: Verdict) -> Vec<ReachStep> {
         let next = match (verdict, self.state) {
             (Verdict::Reachable, _) => Reachability::Reachable,
             (Verdict::Private, _) => Reachability::Unreachable(Why::Private),
@@ -239,7 +239,7 @@ impl Reach {
     }
 
     /// The relay accepted (or renewed) the reservation.
-    pub fn reserved(&mut self, relay: &PeerId) {
+    pub(super) fn reserved(&mut self, relay: &PeerId) {
         if let Some(r) = self.relays.get_mut(relay)
             && r.slot == Slot::Reserving
         {
@@ -250,7 +250,7 @@ impl Reach {
 
     /// The reservation on `relay` was refused or ended (its listener
     /// closed) while the node wanted it.
-    pub fn reservation_ended(&mut self, relay: &PeerId, now: Instant) -> Vec<ReachStep> {
+    pub(super) fn reservation_ended(&mut self, relay: &PeerId, now: Instant) -> Vec<ReachStep> {
         if let Some(r) = self.relays.get_mut(relay)
             && matches!(r.slot, Slot::Reserving | Slot::Held)
         {
@@ -261,7 +261,7 @@ impl Reach {
     }
 
     /// The timer: retries that are due.
-    pub fn poll(&mut self, now: Instant) -> Vec<ReachStep> {
+    pub(super) fn poll(&mut self, now: Instant) -> Vec<ReachStep> {
         for r in self.relays.values_mut() {
             if let Slot::Retry { at } = r.slot
                 && at <= now

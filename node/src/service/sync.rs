@@ -81,7 +81,7 @@ pub(crate) struct SyncState {
 }
 
 impl SyncState {
-    pub fn new(config: &NodeConfig, now: Instant) -> Self {
+    pub(super) fn new(config: &NodeConfig, now: Instant) -> Self {
         let limits = config.limits.sync;
         let mut schedule = Schedule::new(Timing {
             period: limits.interval,

@@ -31,7 +31,7 @@ use crate::addresses::{first_ip, is_relayed};
 
 /// The refusal: `ip` already holds the most incoming connections allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooManyFromIp {
+pub(crate) struct TooManyFromIp {
     /// The remote IP address.
     pub ip: IpAddr,
     /// The limit.

@@ -38,14 +38,14 @@ impl Count {
 
 /// Decaying counts of offences per peer.
 #[derive(Debug, Default)]
-pub struct Penalties {
+pub(crate) struct Penalties {
     counts: HashMap<PeerId, Count>,
 }
 
 impl Penalties {
     /// Counts `offences` more for `peer` at monotonic `now_ms`; returns the
     /// peer's new application score.
-    pub fn offend(&mut self, peer: PeerId, offences: usize, now_ms: u64) -> f64 {
+    pub(crate) fn offend(&mut self, peer: PeerId, offences: usize, now_ms: u64) -> f64 {
         if self.counts.len() >= MAX_PEERS && !self.counts.contains_key(&peer) {
             self.prune(now_ms);
         }
@@ -64,7 +64,7 @@ impl Penalties {
     /// The current application scores of every penalised peer, decayed to
     /// `now_ms`; peers whose count decayed to nothing get 0 once and are
     /// then forgotten.
-    pub fn scores(&mut self, now_ms: u64) -> Vec<(PeerId, f64)> {
+    pub(crate) fn scores(&mut self, now_ms: u64) -> Vec<(PeerId, f64)> {
         let mut out = Vec::with_capacity(self.counts.len());
         self.counts.retain(|peer, count| {
             let value = count.decayed(now_ms);

@@ -26,7 +26,7 @@ const MAX_IDS: usize = 100_000;
 
 /// Refused keys, each until a monotonic time.
 #[derive(Debug)]
-pub struct Refused<K> {
+pub(crate) struct Refused<K> {
     until: HashMap<K, u64>,
     order: VecDeque<(u64, K)>,
 }
@@ -42,7 +42,7 @@ impl<K> Default for Refused<K> {
 
 impl<K: Hash + Eq + Clone> Refused<K> {
     /// Remembers `id` as refused at monotonic `now_ms`.
-    pub fn insert(&mut self, id: K, now_ms: u64) {
+    pub(crate) fn insert(&mut self, id: K, now_ms: u64) {
         self.forget_old(now_ms);
         if self.until.len() >= MAX_IDS
             && let Some((_, oldest)) = self.order.pop_front()
@@ -55,7 +55,7 @@ impl<K: Hash + Eq + Clone> Refused<K> {
     }
 
     /// Whether `id` was refused and is still remembered at `now_ms`.
-    pub fn contains(&self, id: &K, now_ms: u64) -> bool {
+    pub(crate) fn contains(&self, id: &K, now_ms: u64) -> bool {
         self.until.get(id).is_some_and(|until| *until > now_ms)
     }
 

@@ -23,7 +23,7 @@ use libp2p::PeerId;
 
 /// What is synced.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Target {
+pub(crate) enum Target {
     /// A joined channel's posts.
     Channel(ChannelName),
     /// The lists of followed moderators.
@@ -32,7 +32,7 @@ pub enum Target {
 
 /// The schedule's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// The anti-entropy period.
     pub period: Duration,
     /// Each period is moved by up to this much, earlier or later.
@@ -52,7 +52,7 @@ struct State {
 
 /// When each target syncs, and with whom.
 #[derive(Debug)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     timing: Timing,
     targets: HashMap<Target, State>,
 }
@@ -63,7 +63,7 @@ const REMEMBERED: usize = 256;
 
 impl Schedule {
     /// A schedule with no targets.
-    pub fn new(timing: Timing) -> Self {
+    pub(crate) fn new(timing: Timing) -> Self {
         Self {
             timing,
             targets: HashMap::new(),
@@ -72,7 +72,7 @@ impl Schedule {
 
     /// Adds a target whose first round is due at once. Adding one that
     /// exists changes nothing.
-    pub fn add(&mut self, target: Target, now: Instant) {
+    pub(crate) fn add(&mut self, target: Target, now: Instant) {
         self.targets.entry(target).or_insert_with(|| State {
             next_round: now,
             running: HashSet::new(),
@@ -81,18 +81,18 @@ impl Schedule {
     }
 
     /// Removes a target (a channel left).
-    pub fn remove(&mut self, target: &Target) {
+    pub(crate) fn remove(&mut self, target: &Target) {
         self.targets.remove(target);
     }
 
     /// Whether `target` is scheduled.
     #[cfg(test)]
-    pub fn has(&self, target: &Target) -> bool {
+    pub(crate) fn has(&self, target: &Target) -> bool {
         self.targets.contains_key(target)
     }
 
     /// Makes a round of `target` due at once (adding it if needed).
-    pub fn kick(&mut self, target: Target, now: Instant) {
+    pub(crate) fn kick(&mut self, target: Target, now: Instant) {
         self.add(target.clone(), now);
         if let Some(state) = self.targets.get_mut(&target) {
             state.next_round = now;
@@ -101,7 +101,7 @@ impl Schedule {
 
     /// `peer` appeared in `target` at `now`: whether to sync with it now.
     /// If so, the session counts as started.
-    pub fn appeared(&mut self, target: &Target, peer: PeerId, now: Instant) -> bool {
+    pub(crate) fn appeared(&mut self, target: &Target, peer: PeerId, now: Instant) -> bool {
         let per_round = self.timing.per_round;
         let cooldown = self.timing.cooldown;
         let Some(state) = self.targets.get_mut(target) else {
@@ -124,7 +124,7 @@ impl Schedule {
     /// next round is then set `period` later, moved by `random` (any
     /// `u64`, drawn by the caller) within ± `jitter`. The returned sessions
     /// count as started.
-    pub fn due(
+    pub(crate) fn due(
         &mut self,
         now: Instant,
         random: u64,
@@ -153,7 +153,7 @@ impl Schedule {
     }
 
     /// A session of `target` with `peer` ended at `now`, completed or not.
-    pub fn finished(&mut self, target: &Target, peer: PeerId, now: Instant) {
+    pub(crate) fn finished(&mut self, target: &Target, peer: PeerId, now: Instant) {
         let Some(state) = self.targets.get_mut(target) else {
             return;
         };
@@ -172,7 +172,7 @@ impl Schedule {
 
     /// Sessions running for `target`.
     #[cfg(test)]
-    pub fn running(&self, target: &Target) -> usize {
+    pub(crate) fn running(&self, target: &Target) -> usize {
         self.targets.get(target).map_or(0, |s| s.running.len())
     }
 }

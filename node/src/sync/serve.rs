@@ -32,20 +32,20 @@ const CACHED_CHANNELS: usize = 64;
 /// Whether a stored post may be served to a peer that asked for it in
 /// `channel` at wall time `now_ms`. `hidden` is whether the node's policy
 /// hides it.
-pub fn servable(post: &StoredPost, channel: &ChannelName, now_ms: u64, hidden: bool) -> bool {
+pub(crate) fn servable(post: &StoredPost, channel: &ChannelName, now_ms: u64, hidden: bool) -> bool {
     &post.channel == channel && !hidden && post.expires_ms.is_none_or(|at| at > now_ms)
 }
 
 /// Per-peer budgets of requests and response bytes.
 #[derive(Debug)]
-pub struct Budgets {
+pub(crate) struct Budgets {
     requests: RateLimiter<PeerId>,
     kib: RateLimiter<PeerId>,
 }
 
 impl Budgets {
     /// Budgets of `requests` per peer and `kib` KiB of responses per peer.
-    pub fn new(requests: Rate, kib: Rate) -> Self {
+    pub(crate) fn new(requests: Rate, kib: Rate) -> Self {
         Self {
             requests: RateLimiter::new(requests, BUDGET_KEYS),
             kib: RateLimiter::new(kib, BUDGET_KEYS),
@@ -53,13 +53,13 @@ impl Budgets {
     }
 
     /// Takes one request from `peer`'s budget at monotonic `now_ms`.
-    pub fn admit(&mut self, peer: &PeerId, now_ms: u64) -> bool {
+    pub(crate) fn admit(&mut self, peer: &PeerId, now_ms: u64) -> bool {
         self.requests.allow(peer, now_ms)
     }
 
     /// Takes a response of `bytes` from `peer`'s budget; false when it is
     /// over (the response is then not sent).
-    pub fn spend(&mut self, peer: &PeerId, bytes: u64, now_ms: u64) -> bool {
+    pub(crate) fn spend(&mut self, peer: &PeerId, bytes: u64, now_ms: u64) -> bool {
         let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
         self.kib.allow_n(peer, kib, now_ms)
     }
@@ -75,7 +75,7 @@ struct Cached {
 
 /// Channel item sets, reused while the store is unchanged.
 #[derive(Debug, Default)]
-pub struct ItemCache {
+pub(crate) struct ItemCache {
     channels: HashMap<ChannelName, Cached>,
 }
 
@@ -84,7 +84,7 @@ impl ItemCache {
     /// the cache is still good: the store's post count is `post_count`, as
     /// when they were read, and they are younger than 30 s (monotonic
     /// `now_ms`).
-    pub fn get(
+    pub(crate) fn get(
         &self,
         channel: &ChannelName,
         since_ms: u64,
@@ -103,7 +103,7 @@ impl ItemCache {
 
     /// Keeps the items of `channel` (all of them, sorted by time then id),
     /// read when the store held `post_count` posts.
-    pub fn put(
+    pub(crate) fn put(
         &mut self,
         channel: ChannelName,
         items: Vec<(u64, MessageId)>,
@@ -124,7 +124,7 @@ impl ItemCache {
     }
 
     /// Forgets a channel (left).
-    pub fn forget(&mut self, channel: &ChannelName) {
+    pub(crate) fn forget(&mut self, channel: &ChannelName) {
         self.channels.remove(channel);
     }
 }

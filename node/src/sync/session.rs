@@ -13,17 +13,17 @@ use super::reconcile::{Items, ReconcileError, Reconciler, Round};
 use super::wire::{MAX_FETCH_IDS, MAX_WANTED_LISTS, Refusal, Request, Response, WantedList};
 
 /// Most [`Request::Lists`] one list session sends.
-pub const MAX_LIST_REQUESTS: usize = 32;
+pub(crate) const MAX_LIST_REQUESTS: usize = 32;
 
 /// A post session stops fetching after this many answers in a row that
 /// delivered nothing asked for: the peer advertises posts it does not
 /// serve (its policy hides them, or it lies), and asking on costs both
 /// sides for nothing. What it left out is fetched from other peers.
-pub const MAX_EMPTY_ANSWERS: usize = 4;
+pub(crate) const MAX_EMPTY_ANSWERS: usize = 4;
 
 /// Why a session ended before it was complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// The peer refused the request.
     Refused(Refusal),
     /// The peer broke the protocol: an answer of the wrong kind, a frame
@@ -38,7 +38,7 @@ pub enum Failure {
 
 impl Failure {
     /// Whether the peer misbehaved.
-    pub fn is_violation(&self) -> bool {
+    pub(crate) fn is_violation(&self) -> bool {
         matches!(self, Failure::Violation(_))
     }
 }
@@ -61,7 +61,7 @@ impl From<ReconcileError> for Failure {
 
 /// Counts kept while a session runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// Reconciliation rounds.
     pub rounds: usize,
     /// Encoded bytes of reconciliation requests and responses.
@@ -84,7 +84,7 @@ enum Phase {
 }
 
 /// Syncing one channel's posts with one peer: reconcile, then fetch.
-pub struct PostSession {
+pub(crate) struct PostSession {
     channel: ChannelName,
     since_ms: u64,
     phase: Phase,
@@ -115,7 +115,7 @@ impl std::fmt::Debug for PostSession {
 impl PostSession {
     /// Starts reconciling this node's `items` of `channel`, created at or
     /// after `since_ms`; returns the first request.
-    pub fn start(
+    pub(crate) fn start(
         channel: ChannelName,
         since_ms: u64,
         items: Items,
@@ -137,24 +137,24 @@ impl PostSession {
     }
 
     /// The channel.
-    pub fn channel(&self) -> &ChannelName {
+    pub(crate) fn channel(&self) -> &ChannelName {
         &self.channel
     }
 
     /// The counts so far.
-    pub fn counts(&self) -> Counts {
+    pub(crate) fn counts(&self) -> Counts {
         self.counts
     }
 
     /// Whether `id` is in the fetch request in flight.
-    pub fn is_asking(&self, id: &MessageId) -> bool {
+    pub(crate) fn is_asking(&self, id: &MessageId) -> bool {
         self.asked.contains(id)
     }
 
     /// Takes the answer to the request in flight. Returns the post
     /// envelopes it delivered (to be judged by the shell), then
     /// [`PostSession::next`] says what to send.
-    pub fn on_response(&mut self, response: Response) -> Result<Vec<Vec<u8>>, Failure> {
+    pub(crate) fn on_response(&mut self, response: Response) -> Result<Vec<Vec<u8>>, Failure> {
         let size = response_len(&response);
         match (&mut self.phase, response) {
             (_, Response::Refused(refusal)) => Err(Failure::Refused(refusal)),
@@ -208,7 +208,7 @@ impl PostSession {
     }
 
     /// The ids asked for that the last answer left out (drained).
-    pub fn take_omitted(&mut self) -> Vec<MessageId> {
+    pub(crate) fn take_omitted(&mut self) -> Vec<MessageId> {
         std::mem::take(&mut self.omitted)
     }
 
@@ -218,7 +218,7 @@ impl PostSession {
     /// session is fetching it right now. Busy ids are asked for only when
     /// nothing else is left, so a peer that omits a post another peer was
     /// asked for does not lose it for this round.
-    pub fn next(
+    pub(crate) fn next(
         &mut self,
         lacks: &dyn Fn(&MessageId) -> bool,
         busy: &dyn Fn(&MessageId) -> bool,
@@ -279,7 +279,7 @@ impl PostSession {
 
 /// Asking one peer for newer moderator lists.
 #[derive(Debug)]
-pub struct ListSession {
+pub(crate) struct ListSession {
     /// Moderators not yet asked about, with nothing else known.
     queue: VecDeque<PublicKey>,
     /// The moderators of the request in flight.
@@ -293,7 +293,7 @@ pub struct ListSession {
 impl ListSession {
     /// A session about `moderators`; `held(m)` is the sequence of the list
     /// held for `m`. Returns `None` when there is nobody to ask about.
-    pub fn start(
+    pub(crate) fn start(
         moderators: Vec<PublicKey>,
         held: &dyn Fn(&PublicKey) -> Option<u64>,
     ) -> Option<(Self, Request)> {
@@ -309,19 +309,19 @@ impl ListSession {
     }
 
     /// The counts so far.
-    pub fn counts(&self) -> Counts {
+    pub(crate) fn counts(&self) -> Counts {
         self.counts
     }
 
     /// Whether `moderator` was asked about in the request in flight.
-    pub fn asked(&self, moderator: &PublicKey) -> bool {
+    pub(crate) fn asked(&self, moderator: &PublicKey) -> bool {
         self.asked.contains(moderator)
     }
 
     /// Takes the answer; returns the list envelopes it delivered, to be
     /// judged by the shell (which also checks that each is the list of a
     /// moderator asked about).
-    pub fn on_response(&mut self, response: Response) -> Result<Vec<Vec<u8>>, Failure> {
+    pub(crate) fn on_response(&mut self, response: Response) -> Result<Vec<Vec<u8>>, Failure> {
         let size = response_len(&response);
         match response {
             Response::Refused(refusal) => Err(Failure::Refused(refusal)),
@@ -349,7 +349,7 @@ impl ListSession {
     }
 
     /// The next request, or `None` when done.
-    pub fn next(&mut self, held: &dyn Fn(&PublicKey) -> Option<u64>) -> Option<Request> {
+    pub(crate) fn next(&mut self, held: &dyn Fn(&PublicKey) -> Option<u64>) -> Option<Request> {
         if self.requests >= MAX_LIST_REQUESTS {
             return None;
         }
@@ -386,7 +386,7 @@ fn response_kind(response: &Response) -> &'static str {
 }
 
 /// Encoded length of a request.
-pub fn request_len(request: &Request) -> u64 {
+pub(crate) fn request_len(request: &Request) -> u64 {
     let len = match request {
         Request::Reconcile {
             channel,
@@ -408,7 +408,7 @@ pub fn request_len(request: &Request) -> u64 {
 }
 
 /// Encoded length of a response, computed without encoding it.
-pub fn response_len(response: &Response) -> u64 {
+pub(crate) fn response_len(response: &Response) -> u64 {
     let list = |items: &[Vec<u8>]| {
         varint_len(len_u64(items.len())) + items.iter().map(|i| bytes_len(i.len())).sum::<usize>()
     };

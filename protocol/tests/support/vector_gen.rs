@@ -284,7 +284,7 @@ fn negative(
 }
 
 /// The whole file, as written to `docs/test-vectors.json`.
-pub fn generate() -> String {
+pub(crate) fn generate() -> String {
     let limits = Limits::default();
     const T: u64 = 1_700_000_000_000;
 

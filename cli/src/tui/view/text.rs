@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 
 /// Text safe to draw: tabs become spaces, other control characters a
 /// visible replacement.
-pub fn clean(text: &str) -> String {
+pub(super) fn clean(text: &str) -> String {
     text.chars()
         .flat_map(|c| match c {
             '\t' => vec![' '; 4],
@@ -40,7 +40,7 @@ pub(super) fn truncate(text: &str, width: usize) -> String {
 
 /// Wraps one logical line of spans to `width` cells, breaking at spaces
 /// where it can; continuation lines start with `indent` spaces.
-pub fn wrap(spans: Vec<Span<'static>>, width: usize, indent: usize) -> Vec<Line<'static>> {
+pub(super) fn wrap(spans: Vec<Span<'static>>, width: usize, indent: usize) -> Vec<Line<'static>> {
     if width == 0 {
         return Vec::new();
     }
