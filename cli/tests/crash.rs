@@ -234,9 +234,9 @@ fn history(network: &str, dir: &Path) -> BTreeMap<String, String> {
 fn seed() -> u64 {
     match std::env::var("CRASH_SEED") {
         Ok(seed) => seed.trim().parse().expect("CRASH_SEED is a number"),
-        Err(_) => SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64 ^ u64::from(std::process::id())),
+        Err(_) => SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| {
+            (d.as_secs() << 30) ^ u64::from(d.subsec_nanos()) ^ u64::from(std::process::id())
+        }),
     }
 }
 

@@ -347,7 +347,10 @@ mod tests {
                 key.truncate(10);
                 key
             }),
-            ("huge", vec![0x08; MAX_KEY_FILE_BYTES as usize + 1]),
+            (
+                "huge",
+                vec![0x08; usize::try_from(MAX_KEY_FILE_BYTES).unwrap() + 1],
+            ),
         ];
         for (name, bytes) in cases {
             let path = dir.path().join(name);

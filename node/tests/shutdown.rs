@@ -31,7 +31,7 @@ fn network() -> NetworkId {
         .as_nanos();
     NetworkId::parse(&format!(
         "test-{:016x}",
-        nanos as u64 ^ u64::from(std::process::id())
+        u64::try_from(nanos % u128::from(u64::MAX)).unwrap() ^ u64::from(std::process::id())
     ))
     .unwrap()
 }

@@ -33,7 +33,7 @@ pub fn leading_zero_bits(hash: &[u8; 32]) -> u8 {
             bits = bits.saturating_add(8);
         } else {
             // leading_zeros of a non-zero u8 is at most 7.
-            return bits + byte.leading_zeros() as u8;
+            return bits + u8::try_from(byte.leading_zeros()).unwrap_or(8);
         }
     }
     bits

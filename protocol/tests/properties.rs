@@ -137,10 +137,10 @@ fn postcard_bytes<T: Serialize>(value: &T) -> Vec<u8> {
 
 fn push_varint(out: &mut Vec<u8>, mut value: usize) {
     while value >= 0x80 {
-        out.push((value as u8 & 0x7f) | 0x80);
+        out.push(u8::try_from(value & 0x7f).unwrap() | 0x80);
         value >>= 7;
     }
-    out.push(value as u8);
+    out.push(u8::try_from(value).unwrap());
 }
 
 /// Builds and signs an envelope by hand, following the documented layout:
@@ -956,7 +956,7 @@ fn content_warning_label_count_is_exact() {
         PostDraft::new(ch("anxiety"), "hi", NOW)
             .with_content_warning(ContentWarning::new(labels(n), None))
     };
-    let max = MAX_CW_LABELS as u8;
+    let max = u8::try_from(MAX_CW_LABELS).unwrap();
     assert!(draft(max).sign(&key(1), &main_net(), 0).is_ok());
     assert!(matches!(
         draft(max + 1).sign(&key(1), &main_net(), 0),

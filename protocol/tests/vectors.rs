@@ -214,10 +214,10 @@ fn unhex32(s: &str) -> [u8; 32] {
 fn varint(mut value: u64) -> Vec<u8> {
     let mut out = Vec::new();
     while value >= 0x80 {
-        out.push((value as u8 & 0x7f) | 0x80);
+        out.push(u8::try_from(value & 0x7f).unwrap() | 0x80);
         value >>= 7;
     }
-    out.push(value as u8);
+    out.push(u8::try_from(value).unwrap());
     out
 }
 

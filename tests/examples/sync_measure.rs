@@ -36,8 +36,8 @@ fn post(
     start_ms: u64,
 ) -> (hearth_protocol::MessageId, StoredPost) {
     let created = start_ms + n * 1000;
-    let text = format!("{} ({n})", TEXTS[n as usize % TEXTS.len()]);
-    let author = &authors[n as usize % authors.len()];
+    let text = format!("{} ({n})", TEXTS[usize::try_from(n).unwrap() % TEXTS.len()]);
+    let author = &authors[usize::try_from(n).unwrap() % authors.len()];
     let signed = PostDraft::new(channel.clone(), text, created)
         .sign(author, network, 0)
         .expect("a valid post signs");

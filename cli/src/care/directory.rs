@@ -363,7 +363,7 @@ struct RawInternational {
 impl RawLine {
     fn check(self) -> Result<Line, String> {
         let country = country(&self.country)?;
-        let service = text("service", self.service)?;
+        let service = text("service", &self.service)?;
         if self.reach.is_empty() {
             return Err(format!("{service}: `reach` is empty; say how to reach it"));
         }
@@ -373,12 +373,12 @@ impl RawLine {
             .map(|r| {
                 Ok(Reach {
                     how: r.how,
-                    to: text("reach.to", r.to)?,
-                    message: r.message.map(|m| text("reach.message", m)).transpose()?,
+                    to: text("reach.to", &r.to)?,
+                    message: r.message.map(|m| text("reach.message", &m)).transpose()?,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let hours = text("hours", self.hours)?;
+        let hours = text("hours", &self.hours)?;
         if self.languages.is_empty() {
             return Err(format!("{service}: `languages` is empty"));
         }
@@ -415,7 +415,7 @@ impl RawEmergency {
         let numbers = self
             .numbers
             .into_iter()
-            .map(|n| text("numbers", n))
+            .map(|n| text("numbers", &n))
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Emergency {
             countries,
@@ -428,8 +428,8 @@ impl RawEmergency {
 impl RawInternational {
     fn check(self) -> Result<International, String> {
         Ok(International {
-            service: text("service", self.service)?,
-            address: text("address", self.address)?,
+            service: text("service", &self.service)?,
+            address: text("address", &self.address)?,
             checked: checked(self.source, &self.checked)?,
         })
     }
@@ -448,7 +448,7 @@ fn country(code: &str) -> Result<Country, String> {
 
 /// A one-line text shown on the card: not blank, no control or direction
 /// characters, at most [`MAX_FIELD_BYTES`].
-fn text(field: &str, value: String) -> Result<String, String> {
+fn text(field: &str, value: &str) -> Result<String, String> {
     let bad = value
         .chars()
         .any(|c| c.is_control() || hearth_protocol::text::is_invisible(c));

@@ -10,7 +10,11 @@ use crate::config::{Config, DEFAULT_FILE};
 use crate::logging::create_private_dir;
 
 /// Runs a config command.
-pub(crate) fn run(command: &ConfigCommand, config: &Config, global: &GlobalArgs) -> anyhow::Result<()> {
+pub(crate) fn run(
+    command: &ConfigCommand,
+    config: &Config,
+    global: &GlobalArgs,
+) -> anyhow::Result<()> {
     match command {
         ConfigCommand::Show(_) => {
             if global.json {

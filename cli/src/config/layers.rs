@@ -96,7 +96,10 @@ pub(super) struct CliLayer {
 impl CliLayer {
     /// The layer `global` and a command's setting arguments give, with
     /// booleans and numbers checked.
-    pub(super) fn from_args(global: &GlobalArgs, args: SettingArgs<'_>) -> Result<Self, UsageError> {
+    pub(super) fn from_args(
+        global: &GlobalArgs,
+        args: SettingArgs<'_>,
+    ) -> Result<Self, UsageError> {
         // Argument ids are the settings' keys, except `--no-mdns`, which
         // gives `mdns`.
         let mut origins: BTreeMap<String, Origin> = global
@@ -156,7 +159,7 @@ impl CliLayer {
             )?,
             ..Settings::default()
         };
-        let list = |key: &str, values: &[String]| list_from(values, layer_origin(&layer, key));
+        let list = |key: &str, values: &[String]| list_from(values, &layer_origin(&layer, key));
         if let Some(node) = args.node {
             settings.channels = list("channels", &node.channels);
             settings.listen = list("listen", &node.listen);
@@ -264,7 +267,7 @@ fn pairs<T: std::str::FromStr>(
     unit: &str,
     example: &str,
 ) -> Result<Option<BTreeMap<String, T>>, UsageError> {
-    let Some(values) = list_from(values, layer_origin(layer, key)) else {
+    let Some(values) = list_from(values, &layer_origin(layer, key)) else {
         return Ok(None);
     };
     let origin = layer_origin(layer, key);
@@ -294,7 +297,7 @@ pub(super) fn layer_origin(layer: &CliLayer, key: &str) -> Origin {
 
 /// A list clap gave: `None` when nothing was given. Items of a variable
 /// (comma-separated) are trimmed and empty ones dropped, so `a, b,` is two.
-fn list_from(values: &[String], origin: Origin) -> Option<Vec<String>> {
+fn list_from(values: &[String], origin: &Origin) -> Option<Vec<String>> {
     if values.is_empty() {
         return None;
     }

@@ -16,7 +16,11 @@ pub(super) const BOOTSTRAP_EXAMPLE: &str =
 
 /// Parses a multiaddress given for `what` (a flag, variable or file key);
 /// the error says what is wrong and shows an `example` of what is accepted.
-pub(super) fn parse_multiaddr(input: &str, what: &str, example: &str) -> Result<Multiaddr, UsageError> {
+pub(super) fn parse_multiaddr(
+    input: &str,
+    what: &str,
+    example: &str,
+) -> Result<Multiaddr, UsageError> {
     let trimmed = input.trim();
     let problem = if trimmed.is_empty() {
         "it is empty".to_owned()
@@ -36,7 +40,10 @@ pub(super) fn parse_multiaddr(input: &str, what: &str, example: &str) -> Result<
 
 /// Parses an IP address and port given for `what`, like `127.0.0.1:9464`
 /// or `[::1]:9464`.
-pub(super) fn parse_socket_addr(input: &str, what: &str) -> Result<std::net::SocketAddr, UsageError> {
+pub(super) fn parse_socket_addr(
+    input: &str,
+    what: &str,
+) -> Result<std::net::SocketAddr, UsageError> {
     input.trim().parse().map_err(|_| {
         UsageError::new(format!(
             "invalid address {input:?} in {what}: use an IP address and a port like \
@@ -80,7 +87,10 @@ pub(super) fn parse_bool(value: &str, given: &str) -> Result<bool, UsageError> {
 }
 
 /// A whole number; `given` names the value for the error.
-pub(super) fn parse_number<T: std::str::FromStr>(value: &str, given: &str) -> Result<T, UsageError> {
+pub(super) fn parse_number<T: std::str::FromStr>(
+    value: &str,
+    given: &str,
+) -> Result<T, UsageError> {
     value
         .trim()
         .parse()

@@ -31,7 +31,7 @@ impl Service {
     pub(super) async fn on_command(&mut self, command: Command) {
         match command {
             Command::Join(channel, reply) => {
-                let result = self.join(channel);
+                let result = self.join(&channel);
                 let result = self.flushed(result).await;
                 let _ = reply.send(result);
             }
@@ -54,7 +54,7 @@ impl Service {
                     .store
                     .kept_post(&id, now_ms(), &self.config.retention)
                     .map_err(NodeError::from)
-                    .map(|found| found.and_then(|stored| self.record(id, stored)));
+                    .map(|found| found.and_then(|stored| self.record(id, &stored)));
                 let _ = reply.send(result);
             }
             Command::Peers(reply) => {
@@ -167,10 +167,10 @@ impl Service {
 
     /// Subscribes to a channel's topic, announces it and looks it up, and
     /// sends what waited for its peers.
-    pub(super) fn join(&mut self, channel: ChannelName) -> Result<PersonaInfo, NodeError> {
-        let (key, created) = self.personas.get(&self.store, &channel, now_ms())?;
-        let persona = personas::info(&channel, &key, created);
-        if self.channels.contains_key(&channel) {
+    pub(super) fn join(&mut self, channel: &ChannelName) -> Result<PersonaInfo, NodeError> {
+        let (key, created) = self.personas.get(&self.store, channel, now_ms())?;
+        let persona = personas::info(channel, &key, created);
+        if self.channels.contains_key(channel) {
             return Ok(persona);
         }
         let topic = IdentTopic::new(channel.topic(&self.network).to_string());
@@ -200,19 +200,19 @@ impl Service {
                 lookups,
             },
         );
-        self.discovery_steps(&channel, steps);
-        self.store.add_channel(&channel)?;
-        self.sync_joined(&channel);
+        self.discovery_steps(channel, steps);
+        self.store.add_channel(channel)?;
+        self.sync_joined(channel);
         self.emit(Event::Joined {
             channel: channel.clone(),
             persona: persona.clone(),
         });
-        self.load_pending(&channel);
+        self.load_pending(channel);
         // Connected peers may have announced the topic before this node
         // joined it, and gossipsub reports a subscription only once: count
         // them now (a ChannelPeers event), and send what waited for them.
         self.update_channel_peers();
-        self.send_pending(&channel);
+        self.send_pending(channel);
         Ok(persona)
     }
 
@@ -250,7 +250,7 @@ impl Service {
             let exhausted = stored.len() < window;
             let records: Vec<PostRecord> = stored
                 .into_iter()
-                .filter_map(|(id, post)| self.record(id, post))
+                .filter_map(|(id, post)| self.record(id, &post))
                 .filter(|r| query.include_hidden || !r.is_hidden())
                 .collect();
             if records.len() >= query.limit || exhausted || window >= 1 << 20 {
@@ -263,7 +263,7 @@ impl Service {
 
     /// A stored post as a record with the current policy's verdict; `None`
     /// (with a warning) if the stored bytes no longer verify.
-    fn record(&self, id: MessageId, stored: StoredPost) -> Option<PostRecord> {
+    fn record(&self, id: MessageId, stored: &StoredPost) -> Option<PostRecord> {
         match open(&stored.bytes, &self.network) {
             Ok(verified) => match verified.message {
                 Message::Post(post) => Some(PostRecord {

@@ -471,8 +471,8 @@ impl Service {
     pub(super) fn on_message(
         &mut self,
         source: PeerId,
-        message_id: gossipsub::MessageId,
-        message: gossipsub::Message,
+        message_id: &gossipsub::MessageId,
+        message: &gossipsub::Message,
     ) {
         let now = self.now();
         let view = view!(self);
@@ -483,7 +483,7 @@ impl Service {
         self.swarm
             .behaviour_mut()
             .gossipsub
-            .report_message_validation_result(&message_id, &source, acceptance);
+            .report_message_validation_result(message_id, &source, acceptance);
     }
 
     /// Judges a post of `channel` fetched by history sync and carries the

@@ -250,7 +250,7 @@ impl Service {
             self.subscribe_moderator(moderator);
         }
         for channel in self.config.channels.clone() {
-            self.join(channel)?;
+            self.join(&channel)?;
         }
         if self.pending_listeners.is_empty() {
             self.signal_ready(Ok(()));
@@ -521,8 +521,8 @@ impl Service {
                 self.on_mdns_discovered(found)
             }
             BehaviourEvent::Autonat(event) => self.on_autonat(event),
-            BehaviourEvent::RelayClient(event) => self.on_relay_client(event),
-            BehaviourEvent::RelayServer(event) => self.on_relay_server(event),
+            BehaviourEvent::RelayClient(event) => self.on_relay_client(&event),
+            BehaviourEvent::RelayServer(event) => self.on_relay_server(&event),
             BehaviourEvent::Dcutr(event) => {
                 self.metrics.dcutr(&event);
                 self.on_dcutr(event);
@@ -537,7 +537,7 @@ impl Service {
                 propagation_source,
                 message_id,
                 message,
-            } => self.on_message(propagation_source, message_id, message),
+            } => self.on_message(propagation_source, &message_id, &message),
             gossipsub::Event::Subscribed { peer_id, topic } => {
                 self.update_channel_peers();
                 if let Some(channel) = self.channel_of(&topic) {

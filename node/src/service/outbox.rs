@@ -91,7 +91,12 @@ impl Outbox {
 
     /// `channel` has `peers` peers at `now_ms`: the posts to give up, then
     /// (with peers) the rest to send, oldest first.
-    pub(super) fn on_peers(&mut self, channel: &ChannelName, peers: usize, now_ms: u64) -> Vec<Step> {
+    pub(super) fn on_peers(
+        &mut self,
+        channel: &ChannelName,
+        peers: usize,
+        now_ms: u64,
+    ) -> Vec<Step> {
         let Some(posts) = self.waiting.get_mut(channel) else {
             return Vec::new();
         };

@@ -556,26 +556,26 @@ impl Service {
         }
     }
 
-    pub(super) fn on_relay_client(&mut self, event: relay::client::Event) {
+    pub(super) fn on_relay_client(&mut self, event: &relay::client::Event) {
         if let relay::client::Event::ReservationReqAccepted {
             relay_peer_id,
             renewal,
             ..
         } = event
         {
-            self.reach.reserved(&relay_peer_id);
+            self.reach.reserved(relay_peer_id);
             self.metrics.reservations_held(self.reach.held());
-            if !renewal {
+            if !*renewal {
                 tracing::info!(relay = %relay_peer_id, "relay slot reserved");
                 self.emit(Event::RelayReserved {
-                    relay: relay_peer_id,
+                    relay: *relay_peer_id,
                 });
             }
         }
     }
 
-    pub(super) fn on_relay_server(&mut self, event: relay::Event) {
-        self.metrics.relay_server(&event);
+    pub(super) fn on_relay_server(&mut self, event: &relay::Event) {
+        self.metrics.relay_server(event);
     }
 
     pub(super) fn on_dcutr(&mut self, event: dcutr::Event) {

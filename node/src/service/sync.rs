@@ -124,7 +124,7 @@ impl Service {
 
     /// A moderator was followed: ask peers for lists now.
     pub(super) fn sync_followed(&mut self) {
-        self.sync.schedule.kick(Target::Lists, Instant::now());
+        self.sync.schedule.kick(&Target::Lists, Instant::now());
         self.sync_tick(Instant::now());
     }
 
@@ -339,7 +339,7 @@ impl Service {
                 if malformed {
                     self.penalise(peer, 1);
                 }
-                self.end_session(key, running, Some(failure));
+                self.end_session(key, &running, Some(failure));
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!(%peer, %error, "sync request from a peer failed");
@@ -382,12 +382,12 @@ impl Service {
                 self.sync.requests.insert(id, key.clone());
                 self.sync.sessions.insert(key, running);
             }
-            Ok(None) => self.end_session(key, running, None),
+            Ok(None) => self.end_session(key, &running, None),
             Err(failure) => {
                 if failure.is_violation() {
                     self.penalise(peer, 1);
                 }
-                self.end_session(key, running, Some(failure));
+                self.end_session(key, &running, Some(failure));
             }
         }
     }
@@ -503,7 +503,7 @@ impl Service {
         Ok(session.next(&|m| held.get(m).copied().flatten()))
     }
 
-    fn end_session(&mut self, key: Key, running: Running, failure: Option<Failure>) {
+    fn end_session(&mut self, key: Key, running: &Running, failure: Option<Failure>) {
         let (target, peer) = key;
         self.sync.schedule.finished(&target, peer, Instant::now());
         let counts = running.counts();

@@ -358,7 +358,7 @@ fn a_damaged_store_is_refused_or_opens_whole_never_silently_short() {
         } else {
             let end = (at + 32).min(bytes.len());
             for b in &mut bytes[at..end] {
-                *b = next() as u8;
+                *b = next().to_le_bytes()[0];
             }
         }
         std::fs::write(&path, bytes).unwrap();
@@ -420,7 +420,7 @@ fn channel_posts_are_the_newest_n_oldest_first_from_since() {
     // Inserted out of order, with neighbours whose names extend "grief".
     for t in [5u64, 1, 9, 3, 7, 2, 10, 4, 8, 6] {
         store
-            .insert_post(&id(t as u32), &post("grief", t, None))
+            .insert_post(&id(u32::try_from(t).unwrap()), &post("grief", t, None))
             .unwrap();
     }
     store

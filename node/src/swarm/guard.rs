@@ -121,7 +121,7 @@ impl<B: NetworkBehaviour> NetworkBehaviour for Guarded<B> {
         )
     }
 
-    fn on_swarm_event(&mut self, event: FromSwarm) {
+    fn on_swarm_event(&mut self, event: FromSwarm<'_>) {
         if self.guard.listen_addrs
             && matches!(
                 event,

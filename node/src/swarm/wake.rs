@@ -93,7 +93,7 @@ impl ConnectionHandler for Handler {
 
     fn on_connection_event(
         &mut self,
-        _: ConnectionEvent<Self::InboundProtocol, Self::OutboundProtocol, (), Infallible>,
+        _: ConnectionEvent<'_, Self::InboundProtocol, Self::OutboundProtocol, (), Infallible>,
     ) {
     }
 
@@ -127,7 +127,7 @@ impl NetworkBehaviour for Behaviour {
         Ok(Handler)
     }
 
-    fn on_swarm_event(&mut self, event: FromSwarm) {
+    fn on_swarm_event(&mut self, event: FromSwarm<'_>) {
         match event {
             FromSwarm::ConnectionEstablished(ConnectionEstablished {
                 peer_id,

@@ -238,11 +238,11 @@ mod tests {
         let all = items(0..10_010);
         let mine: Vec<_> = (0..10_010)
             .filter(|n| n % 1001 != 500)
-            .map(|n| all[n as usize])
+            .map(|n| all[usize::try_from(n).unwrap()])
             .collect();
         let theirs: Vec<_> = (0..10_010)
             .filter(|n| n % 1001 != 0)
-            .map(|n| all[n as usize])
+            .map(|n| all[usize::try_from(n).unwrap()])
             .collect();
         assert_eq!((mine.len(), theirs.len()), (10_000, 10_000));
         let only_theirs: HashSet<_> = theirs

@@ -90,7 +90,7 @@ mod tests {
         assert!(!refused.contains(&id, KEEP_MS));
         refused.insert(MessageId([2; 32]), KEEP_MS);
         assert_eq!(refused.until.len(), 1);
-        for n in 0..(MAX_IDS as u32 + 5) {
+        for n in 0..(u32::try_from(MAX_IDS).unwrap() + 5) {
             let mut bytes = [0; 32];
             bytes[..4].copy_from_slice(&n.to_be_bytes());
             refused.insert(MessageId(bytes), KEEP_MS + 1);

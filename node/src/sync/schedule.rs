@@ -92,9 +92,9 @@ impl Schedule {
     }
 
     /// Makes a round of `target` due at once (adding it if needed).
-    pub(crate) fn kick(&mut self, target: Target, now: Instant) {
+    pub(crate) fn kick(&mut self, target: &Target, now: Instant) {
         self.add(target.clone(), now);
-        if let Some(state) = self.targets.get_mut(&target) {
+        if let Some(state) = self.targets.get_mut(target) {
             state.next_round = now;
         }
     }
@@ -296,10 +296,10 @@ mod tests {
             schedule.finished(&target, peer, t0 + secs(1));
         }
         assert!(schedule.due(t0 + secs(5), 0, &|_| all.clone()).is_empty());
-        schedule.kick(Target::Lists, t0 + secs(5));
+        schedule.kick(&Target::Lists, t0 + secs(5));
         assert_eq!(schedule.due(t0 + secs(5), 0, &|_| all.clone()).len(), 1);
         schedule.remove(&Target::Lists);
-        schedule.kick(grief(), t0 + secs(6));
+        schedule.kick(&grief(), t0 + secs(6));
         assert!(schedule.has(&grief()));
         schedule.remove(&grief());
         assert!(schedule.due(t0 + secs(600), 0, &|_| all.clone()).is_empty());

@@ -32,7 +32,12 @@ const CACHED_CHANNELS: usize = 64;
 /// Whether a stored post may be served to a peer that asked for it in
 /// `channel` at wall time `now_ms`. `hidden` is whether the node's policy
 /// hides it.
-pub(crate) fn servable(post: &StoredPost, channel: &ChannelName, now_ms: u64, hidden: bool) -> bool {
+pub(crate) fn servable(
+    post: &StoredPost,
+    channel: &ChannelName,
+    now_ms: u64,
+    hidden: bool,
+) -> bool {
     &post.channel == channel && !hidden && post.expires_ms.is_none_or(|at| at > now_ms)
 }
 

@@ -29,16 +29,16 @@ use sha2::{Digest, Sha256};
 const VERSION: u8 = hearth_protocol::envelope::ENVELOPE_VERSION;
 
 fn seed(first: u8) -> [u8; 32] {
-    std::array::from_fn(|i| first.wrapping_add(i as u8))
+    std::array::from_fn(|i| first.wrapping_add(u8::try_from(i).unwrap()))
 }
 
 fn varint(mut value: u64) -> Vec<u8> {
     let mut out = Vec::new();
     while value >= 0x80 {
-        out.push((value as u8 & 0x7f) | 0x80);
+        out.push(u8::try_from(value & 0x7f).unwrap() | 0x80);
         value >>= 7;
     }
-    out.push(value as u8);
+    out.push(u8::try_from(value).unwrap());
     out
 }
 
@@ -550,7 +550,7 @@ pub(crate) fn generate() -> String {
     let mut carry = 0u16;
     for (i, l) in L.iter().enumerate() {
         let sum = u16::from(b[sig + 32 + i]) + u16::from(*l) + carry;
-        b[sig + 32 + i] = sum as u8;
+        b[sig + 32 + i] = sum.to_le_bytes()[0];
         carry = sum >> 8;
     }
     neg.push(v(

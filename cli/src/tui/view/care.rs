@@ -23,11 +23,7 @@ pub(super) fn draw_care(frame: &mut Frame<'_>, overlay: CareOverlay<'_>, area: R
     let inner = usize::from(area.width.saturating_sub(2));
     let mut lines: Vec<Line<'static>> = Vec::new();
     if let Some(lead) = overlay.lead {
-        lines.extend(wrap(
-            vec![Span::styled(lead, Style::new().fg(WARN))],
-            inner,
-            2,
-        ));
+        lines.extend(wrap(&[Span::styled(lead, Style::new().fg(WARN))], inner, 2));
     }
     for (i, text) in overlay.card.iter().enumerate() {
         let style = if i == 0 {
@@ -37,10 +33,10 @@ pub(super) fn draw_care(frame: &mut Frame<'_>, overlay: CareOverlay<'_>, area: R
         } else {
             Style::new().fg(HELP)
         };
-        lines.extend(wrap(vec![Span::styled(clean(text), style)], inner, 4));
+        lines.extend(wrap(&[Span::styled(clean(text), style)], inner, 4));
     }
     lines.extend(wrap(
-        vec![Span::styled(overlay.keys, Style::new().fg(FAINT))],
+        &[Span::styled(overlay.keys, Style::new().fg(FAINT))],
         inner,
         2,
     ));

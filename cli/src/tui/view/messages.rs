@@ -228,7 +228,7 @@ fn item_lines(
                     Span::styled(lead, Style::new().fg(FAINT)),
                     Span::styled(clean(text), style),
                 ];
-                out.extend(wrap(spans, width, INDENT));
+                out.extend(wrap(&spans, width, INDENT));
             }
         }
     }
@@ -268,7 +268,7 @@ fn post_lines(
                 faint.add_modifier(Modifier::ITALIC),
             ),
         ];
-        out.extend(wrap(spans, width, INDENT));
+        out.extend(wrap(&spans, width, INDENT));
         return;
     }
     if let Some(parent) = post.reply_to {
@@ -282,7 +282,7 @@ fn post_lines(
         };
         let line = vec![Span::raw(" ".repeat(INDENT)), Span::styled(text, faint)];
         // One line only: a reply context never pushes the post away.
-        out.extend(wrap(line, width, INDENT).into_iter().take(1));
+        out.extend(wrap(&line, width, INDENT).into_iter().take(1));
     }
     let colour = name_colour(post);
     let mut head = vec![
@@ -318,15 +318,15 @@ fn post_lines(
             head.push(Span::styled(label, cw_style));
             head.push(Span::styled(format!(" — /open {short} to read"), faint));
             head.extend(tail);
-            out.extend(wrap(head, width, INDENT));
+            out.extend(wrap(&head, width, INDENT));
             return;
         }
         head.push(Span::styled(label, cw_style));
         head.extend(tail);
-        out.extend(wrap(head, width, INDENT));
+        out.extend(wrap(&head, width, INDENT));
         for text in post.body.lines() {
             let spans = vec![Span::raw(" ".repeat(INDENT)), Span::raw(clean(text))];
-            out.extend(wrap(spans, width, INDENT));
+            out.extend(wrap(&spans, width, INDENT));
         }
         return;
     }
@@ -335,16 +335,16 @@ fn post_lines(
     let rest: Vec<&str> = body.collect();
     if rest.is_empty() {
         head.extend(tail);
-        out.extend(wrap(head, width, INDENT));
+        out.extend(wrap(&head, width, INDENT));
         return;
     }
-    out.extend(wrap(head, width, INDENT));
+    out.extend(wrap(&head, width, INDENT));
     let count = rest.len();
     for (i, text) in rest.into_iter().enumerate() {
         let mut spans = vec![Span::raw(" ".repeat(INDENT)), Span::raw(clean(text))];
         if i + 1 == count {
             spans.extend(tail.clone());
         }
-        out.extend(wrap(spans, width, INDENT));
+        out.extend(wrap(&spans, width, INDENT));
     }
 }

@@ -202,7 +202,7 @@ fn replies_show_what_they_answer() {
 #[test]
 fn multi_line_and_long_posts_wrap_under_the_time_column() {
     let lines = wrap(
-        vec![
+        &[
             Span::raw("12:00 name: "),
             Span::raw("alpha beta gamma delta epsilon"),
         ],
@@ -220,12 +220,12 @@ fn multi_line_and_long_posts_wrap_under_the_time_column() {
     );
     // A space that overflows is where the line breaks; no other space
     // is lost.
-    let texts: Vec<String> = wrap(vec![Span::raw("aaaa bbbb cccc dddd")], 14, 2)
+    let texts: Vec<String> = wrap(&[Span::raw("aaaa bbbb cccc dddd")], 14, 2)
         .iter()
         .map(|l| l.to_string())
         .collect();
     assert_eq!(texts, vec!["aaaa bbbb cccc", "  dddd"]);
-    let texts: Vec<String> = wrap(vec![Span::raw("aaaa bbbb cc dddd eeee")], 15, 2)
+    let texts: Vec<String> = wrap(&[Span::raw("aaaa bbbb cc dddd eeee")], 15, 2)
         .iter()
         .map(|l| l.to_string())
         .collect();
@@ -234,7 +234,7 @@ fn multi_line_and_long_posts_wrap_under_the_time_column() {
         assert!(line.width() <= 24);
     }
     // No spaces to break at: cut anywhere, still within the width.
-    let lines = wrap(vec![Span::raw("x".repeat(50))], 20, INDENT);
+    let lines = wrap(&[Span::raw("x".repeat(50))], 20, INDENT);
     assert!(lines.iter().all(|l| l.width() <= 20));
     assert_eq!(
         lines
@@ -244,10 +244,10 @@ fn multi_line_and_long_posts_wrap_under_the_time_column() {
         50
     );
     // Wide characters never overflow.
-    let lines = wrap(vec![Span::raw("界".repeat(30))], 11, INDENT);
+    let lines = wrap(&[Span::raw("界".repeat(30))], 11, INDENT);
     assert!(lines.iter().all(|l| l.width() <= 11));
-    assert!(wrap(vec![Span::raw("abc")], 0, INDENT).is_empty());
-    assert_eq!(wrap(vec![Span::raw("界")], 1, INDENT).len(), 1);
+    assert!(wrap(&[Span::raw("abc")], 0, INDENT).is_empty());
+    assert_eq!(wrap(&[Span::raw("界")], 1, INDENT).len(), 1);
 }
 
 #[test]

@@ -40,13 +40,13 @@ pub(super) fn truncate(text: &str, width: usize) -> String {
 
 /// Wraps one logical line of spans to `width` cells, breaking at spaces
 /// where it can; continuation lines start with `indent` spaces.
-pub(super) fn wrap(spans: Vec<Span<'static>>, width: usize, indent: usize) -> Vec<Line<'static>> {
+pub(super) fn wrap(spans: &[Span<'static>], width: usize, indent: usize) -> Vec<Line<'static>> {
     if width == 0 {
         return Vec::new();
     }
     let indent = if width > indent + 8 { indent } else { 0 };
     let mut cells: Vec<(String, Style, usize)> = Vec::new();
-    for span in &spans {
+    for span in spans {
         for g in span.styled_graphemes(Style::new()) {
             cells.push((g.symbol.to_owned(), g.style, Span::raw(g.symbol).width()));
         }

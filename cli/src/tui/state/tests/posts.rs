@@ -69,8 +69,8 @@ fn posts_are_kept_in_time_order_and_capped() {
     for n in 0..(MAX_ITEMS as u64 + 10) {
         let mut r = record(0, "anxiety", 1, "x");
         let mut bytes = [1; 32];
-        bytes[0] = (n % 251) as u8;
-        bytes[1] = (n / 251) as u8;
+        bytes[0] = u8::try_from(n % 251).unwrap();
+        bytes[1] = u8::try_from(n / 251).unwrap();
         r.id = MessageId(bytes);
         r.post.created_ms = T0 + 10_000 + n;
         c.insert_post(PostItem::from_record(r));
