@@ -238,7 +238,7 @@ pub struct RelayServerLimits {
     pub max_circuits_per_peer: u32,
     /// A circuit is closed after this long.
     pub max_circuit_duration: Duration,
-    /// A circuit is closed after this many bytes (each direction).
+    /// A circuit is closed after this many bytes (both directions together).
     pub max_circuit_bytes: u64,
 }
 

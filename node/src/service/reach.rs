@@ -592,7 +592,10 @@ impl Service {
                             .find(|l| l.peer == peer && !l.relayed)
                             .map(|l| l.address.clone())
                     });
-                tracing::info!(%peer, ?address, "hole punched: direct connection");
+                // The peer's address is where the person is: not at the
+                // default level.
+                tracing::info!(%peer, "hole punched: direct connection");
+                tracing::debug!(%peer, ?address, "direct connection address");
                 self.metrics.hole_punch(true);
                 let now = Instant::now();
                 for id in relayed_to_close(&self.paths(&peer)) {
