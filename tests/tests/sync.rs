@@ -566,3 +566,97 @@ async fn a_newly_followed_moderators_old_list_arrives_by_sync() {
         assert_eq!(report.error, None);
     }
 }
+
+/// A late joiner gets the last day of a busy channel: 5 000 posts by 50
+/// people, held by one peer from before the joiner existed, all arrive by
+/// sync in one session, each stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_joiner_gets_the_last_day_of_a_channel_of_5000_posts() {
+    use hearth_node::store::{Store, StoredPost};
+
+    init_tracing();
+    let network = unique_network();
+    let grief = channel("grief");
+    let authors: Vec<Keypair> = (0..50)
+        .map(|_| Keypair::generate(&mut rand::rng()))
+        .collect();
+    // Spread over the last day, one every 17 s, the newest a minute old.
+    let newest = now_ms() - 60_000;
+    let posts: Vec<(MessageId, StoredPost)> = (0..5_000u64)
+        .map(|n| {
+            let created = newest - (4_999 - n) * 17_000;
+            let author = &authors[usize::try_from(n).unwrap() % authors.len()];
+            let signed = PostDraft::new(grief.clone(), format!("still here, hour {n}"), created)
+                .sign(author, &network, 0)
+                .expect("a valid post signs");
+            let stored = StoredPost {
+                bytes: signed.bytes,
+                channel: grief.clone(),
+                created_ms: created,
+                expires_ms: None,
+                received_ms: created,
+                own: false,
+            };
+            (signed.id, stored)
+        })
+        .collect();
+    let held = tempfile::tempdir().expect("a directory");
+    {
+        let store = Store::open(held.path(), 64 * 1024 * 1024).expect("a store");
+        for (id, post) in &posts {
+            store.insert_post(id, post).expect("stored");
+        }
+        store.flush().expect("flushed");
+    }
+    let keeper = on_disk(held.path(), &network)
+        .start()
+        .await
+        .expect("starts");
+    let joiner = start(&network).await;
+    let mut joiner_events = joiner.events();
+    keeper.join(grief.clone()).await.expect("joins");
+    joiner.join(grief.clone()).await.expect("joins");
+    joiner
+        .dial(address(&keeper).await)
+        .await
+        .expect("dials the keeper");
+
+    // One session fetches everything; its report says so. Post events are
+    // not counted: 5 000 of them can overrun an event stream's buffer.
+    let report = tokio::time::timeout(Duration::from_secs(180), async {
+        while let Some(event) = joiner_events.next().await {
+            if let Event::Synced(report) = event
+                && report.peer == keeper.peer_id()
+                && report.channel.is_some()
+                && report.received > 0
+            {
+                return Some(*report);
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .expect("a sync report from the keeper within 3 minutes");
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(report.needed, 5_000, "{report:?}");
+    assert_eq!(report.received, 5_000, "{report:?}");
+
+    let history = joiner
+        .history(
+            grief.clone(),
+            HistoryQuery {
+                limit: 10_000,
+                ..HistoryQuery::default()
+            },
+        )
+        .await
+        .expect("history");
+    let want: std::collections::HashSet<MessageId> = posts.iter().map(|(id, _)| *id).collect();
+    let got: std::collections::HashSet<MessageId> = history.iter().map(|r| r.id).collect();
+    assert_eq!(history.len(), 5_000, "each post stored once");
+    assert_eq!(got, want, "exactly the day's posts");
+    keeper.shutdown().await.expect("stops");
+    joiner.shutdown().await.expect("stops");
+}
