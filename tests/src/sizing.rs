@@ -215,11 +215,12 @@ pub struct Measurement {
     pub lost: usize,
     /// Why the first of them closed.
     pub first_lost_cause: Option<String>,
-    /// Connections that closed before identify finished, each tried again
-    /// (within three attempts per client).
-    pub dropped_in_set_up: usize,
-    /// Why the first of them closed.
-    pub first_dropped_cause: Option<String>,
+    /// Connection attempts that failed and were tried again (within three
+    /// attempts per client): a failed dial, or a connection that closed
+    /// before identify finished.
+    pub retried: usize,
+    /// Why the first of them failed.
+    pub first_retry_cause: Option<String>,
     /// `hearth_peers_connected` once every client was connected.
     pub seen_in_metrics: u64,
     /// `hearth_peers_connected` after the window.
@@ -356,8 +357,8 @@ pub async fn measure(options: &Options) -> Result<Measurement, SizingError> {
     }
     out.lost = run.tally.lost;
     out.first_lost_cause = run.tally.first_lost_cause.clone();
-    out.dropped_in_set_up = run.tally.dropped;
-    out.first_dropped_cause = run.tally.first_dropped_cause.clone();
+    out.retried = run.tally.retried;
+    out.first_retry_cause = run.tally.first_retry_cause.clone();
     out.load_after = procfs::load_average();
 
     stage.send_replace(Stage::Done);
@@ -421,8 +422,8 @@ struct Tally {
     hop_offered: bool,
     lost: usize,
     first_lost_cause: Option<String>,
-    dropped: usize,
-    first_dropped_cause: Option<String>,
+    retried: usize,
+    first_retry_cause: Option<String>,
     in_window: bool,
     pings_ok: usize,
     pings_failed: usize,
@@ -455,9 +456,9 @@ impl Tally {
                 self.lost += 1;
                 self.first_lost_cause.get_or_insert(cause);
             }
-            Report::Dropped { cause } => {
-                self.dropped += 1;
-                self.first_dropped_cause.get_or_insert(cause);
+            Report::Retried { cause } => {
+                self.retried += 1;
+                self.first_retry_cause.get_or_insert(cause);
             }
             Report::Ping { ok } if self.in_window => {
                 if ok {

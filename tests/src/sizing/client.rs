@@ -130,10 +130,10 @@ pub(crate) enum Report {
         /// Why, as the swarm says.
         cause: String,
     },
-    /// The connection closed before identify finished; the client tries
-    /// again (within its dial attempts).
-    Dropped {
-        /// Why, as the swarm says.
+    /// A connection attempt failed (the dial, or the connection closed
+    /// before identify finished) and the client tries again.
+    Retried {
+        /// Why the attempt failed, as the swarm says.
         cause: String,
     },
     /// A ping to the bootstrap node was answered (or not).
@@ -475,6 +475,7 @@ impl Client {
             .is_some_and(|d| Instant::now() + REDIAL_AFTER < d);
         if self.dial_attempts < DIAL_ATTEMPTS && in_time {
             self.schedule(Instant::now() + REDIAL_AFTER, Action::Dial);
+            let _ = reports.send(Report::Retried { cause: error });
         } else {
             let _ = reports.send(Report::ConnectFailed(error));
         }
@@ -556,11 +557,8 @@ impl Client {
                     let _ = reports.send(Report::Lost { cause });
                 } else {
                     // Closed before identify finished: the set-up failed
-                    // (the node may have timed out its side of the
-                    // handshake), so it is tried again like a failed dial.
-                    let _ = reports.send(Report::Dropped {
-                        cause: cause.clone(),
-                    });
+                    // (the node may have refused it once the handshake was
+                    // done), so it is tried again like a failed dial.
                     self.dial_failed(cause, reports);
                 }
             }

@@ -33,8 +33,8 @@ fn run(m: &Measurement) -> Value {
         "first_connect_error": m.first_connect_error,
         "lost": m.lost,
         "first_lost_cause": m.first_lost_cause,
-        "dropped_in_set_up": m.dropped_in_set_up,
-        "first_dropped_cause": m.first_dropped_cause,
+        "retried": m.retried,
+        "first_retry_cause": m.first_retry_cause,
         "seen_in_metrics": m.seen_in_metrics,
         "seen_after_window": m.seen_after_window,
         "connect": {
@@ -179,13 +179,12 @@ fn notes(out: &mut String, m: &Measurement) {
             m.first_connect_error.as_deref().unwrap_or("?")
         );
     }
-    if m.dropped_in_set_up > 0 {
+    if m.retried > 0 {
         let _ = writeln!(
             out,
-            "- {n} connections: {} connections closed before identify finished and were \
-             dialled again ({})",
-            m.dropped_in_set_up,
-            m.first_dropped_cause.as_deref().unwrap_or("?")
+            "- {n} connections: {} connection attempts failed and were tried again ({})",
+            m.retried,
+            m.first_retry_cause.as_deref().unwrap_or("?")
         );
     }
     if m.lost > 0 {
