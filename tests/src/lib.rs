@@ -4,7 +4,9 @@
 //! never on a sleep.
 //!
 //! Tests that need real hosts, NATs or partitions build them with
-//! [`netlab`] (Linux network namespaces, root only).
+//! [`netlab`] (Linux network namespaces, root only). [`sizing`] measures
+//! what a `hearth bootstrap` process needs for many connections (the
+//! `sizing` program).
 
 use std::future::Future;
 use std::io::Write;
@@ -27,6 +29,8 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 
 #[cfg(target_os = "linux")]
 pub mod netlab;
+#[cfg(target_os = "linux")]
+pub mod sizing;
 
 /// A network id no other test uses.
 pub fn unique_network() -> NetworkId {
