@@ -8,221 +8,47 @@
 //! Each process gets its own data directory and a network no other test
 //! uses; waits are on output lines with a deadline, never sleeps.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::io::{BufRead, BufReader, Read, Write};
+// Each test file is its own crate and uses a different part of the shared
+// support: what this one does not use is not dead code.
+#[allow(dead_code)]
+mod support;
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::process::{Command, Stdio};
 
 use hearth_node::metrics::exposition;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde_json::Value;
 
-/// How long to wait for something that takes a second or two on loopback.
-const DEADLINE: Duration = Duration::from_secs(30);
-/// How long a node may take to exit after SIGTERM.
-const EXIT_DEADLINE: Duration = Duration::from_secs(10);
-const CHANNEL: &str = "support";
-const POST: &str = "a post the bootstrap node relays but never shows";
+use support::{CHANNEL, DEADLINE, Process, unique_network};
 
-fn unique_network() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let seed = (std::process::id(), nanos);
-    format!("test-{:016x}", RandomState::new().hash_one(seed))
-}
+const POST: &str = "a post the bootstrap node relays but never shows";
 
 /// `hearth --data-dir DIR --network NETWORK ARGS…` with an environment
 /// that cannot leak into the test.
 fn hearth(dir: &Path, network: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("HEARTH_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = support::hearth();
     command
-        .env_remove("RUST_LOG")
-        .env_remove("RUST_BACKTRACE")
-        .env("HOME", "/nonexistent/hearth-test-home")
         .arg("--data-dir")
         .arg(dir)
         .args(["--network", network])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(args);
     command
 }
 
-/// A running `hearth … --json` process: its JSON lines as they arrive and
-/// its standard error. Killed when dropped.
-struct Process {
-    name: &'static str,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    events: Vec<Value>,
-    open: bool,
-    stderr: Arc<Mutex<String>>,
-    stderr_reader: Option<JoinHandle<()>>,
-}
-
 impl Process {
-    fn start(name: &'static str, mut command: Command) -> Self {
-        let mut child = command.spawn().expect("hearth starts");
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr is piped");
-        let sink = Arc::clone(&stderr);
-        let stderr_reader = std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = sink.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
-        Self {
-            name,
-            child,
-            stdin,
-            lines,
-            events: Vec::new(),
-            open: true,
-            stderr,
-            stderr_reader: Some(stderr_reader),
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn diagnostics(&self) -> String {
-        let events: Vec<String> = self.events.iter().map(Value::to_string).collect();
-        format!(
-            "output of {}:\n{}\nits standard error:\n{}",
-            self.name,
-            events.join("\n"),
-            self.stderr()
-        )
-    }
-
-    fn receive(&mut self, deadline: Instant) -> bool {
-        if !self.open {
-            return false;
-        }
-        let wait = deadline.saturating_duration_since(Instant::now());
-        match self.lines.recv_timeout(wait) {
-            Ok(line) => {
-                let event: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("{} printed non-JSON ({e}): {line:?}", self.name));
-                self.events.push(event);
-                true
-            }
-            Err(RecvTimeoutError::Timeout) => false,
-            Err(RecvTimeoutError::Disconnected) => {
-                self.open = false;
-                false
-            }
-        }
-    }
-
-    fn wait_for(&mut self, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + DEADLINE;
-        let mut checked = 0;
-        loop {
-            if let Some(found) = self.events[checked..].iter().find(|e| pick(e)) {
-                return found.clone();
-            }
-            checked = self.events.len();
-            if !self.receive(deadline) {
-                panic!("{}: no {what}\n{}", self.name, self.diagnostics());
-            }
-        }
-    }
-
-    fn wait_type(&mut self, kind: &str) -> Value {
-        self.wait_for(&format!("{kind} line"), |e| e["type"] == kind)
-    }
-
     /// The TCP `listening` address, complete with `/p2p/`.
     fn tcp_address(&mut self) -> String {
-        let event = self.wait_for("TCP listening line", |e| {
+        let event = self.wait_for("TCP listening event", |e| {
             e["type"] == "listening"
                 && e["address"]
                     .as_str()
                     .is_some_and(|a| a.starts_with("/ip4/127.0.0.1/tcp/"))
         });
         event["address"].as_str().expect("a string").to_owned()
-    }
-
-    fn say(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        writeln!(stdin, "{line}")
-            .and_then(|()| stdin.flush())
-            .unwrap_or_else(|e| panic!("{}: cannot write to stdin: {e}", self.name));
-    }
-
-    /// Sends SIGTERM and checks the process exits with code 0.
-    fn terminate(&mut self) {
-        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid"));
-        kill(pid, Signal::SIGTERM).expect("the signal is sent");
-        let deadline = Instant::now() + EXIT_DEADLINE;
-        while self.receive(deadline) {}
-        assert!(
-            !self.open,
-            "{} did not exit\n{}",
-            self.name,
-            self.diagnostics()
-        );
-        let status = self.child.wait().expect("an exit status");
-        if let Some(reader) = self.stderr_reader.take() {
-            let _ = reader.join();
-        }
-        assert!(
-            status.success(),
-            "{} exited with {status} after SIGTERM\n{}",
-            self.name,
-            self.diagnostics()
-        );
-        assert!(
-            !self.stderr().contains("panicked"),
-            "{}",
-            self.diagnostics()
-        );
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
@@ -342,7 +168,7 @@ fn a_bootstrap_node_serves_a_peer_reports_it_and_keeps_its_id() {
         .as_str()
         .and_then(|a| a.parse().ok())
         .expect("a socket address");
-    bootstrap.wait_for("joined line", |e| {
+    bootstrap.wait_for("joined event", |e| {
         e["type"] == "joined" && e["channel"] == CHANNEL
     });
 
@@ -389,7 +215,7 @@ fn a_bootstrap_node_serves_a_peer_reports_it_and_keeps_its_id() {
     assert_eq!(get(endpoint, "/health"), (200, "ok".to_owned()));
     assert_eq!(get(endpoint, "/nothing").0, 404);
 
-    bootstrap.terminate();
+    bootstrap.stop(Signal::SIGTERM);
     assert!(
         TcpStream::connect(endpoint).is_err(),
         "the metrics endpoint outlived the node"
@@ -420,6 +246,6 @@ fn a_bootstrap_node_serves_a_peer_reports_it_and_keeps_its_id() {
     let restarted = again.tcp_address();
     let id = |a: &str| a.rsplit('/').next().map(str::to_owned);
     assert_eq!(id(&restarted), id(&address));
-    again.terminate();
-    chat.terminate();
+    again.stop(Signal::SIGTERM);
+    chat.stop(Signal::SIGTERM);
 }

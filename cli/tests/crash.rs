@@ -18,24 +18,23 @@
 //! Every node joins with `--ephemeral`, so each start speaks with a fresh
 //! persona and the peer's per-persona rate limit never refuses a post.
 
+// Each test file is its own crate and uses a different part of the shared
+// support: what this one does not use is not dead code.
+#[allow(dead_code)]
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use support::{CHANNEL, Process};
+
 /// How many times the node is killed.
 const KILLS: usize = 20;
-/// The channel.
-const CHANNEL: &str = "support";
-/// How long anything may take: a start, a delivery, a history read.
-const DEADLINE: Duration = Duration::from_secs(30);
-/// What must never appear on standard error.
-const PANIC_SIGNS: [&str; 2] = ["panicked", "internal error"];
 
 /// splitmix64: small, seeded, and the same everywhere.
 struct Rng(u64);
@@ -55,155 +54,19 @@ impl Rng {
     }
 }
 
-/// `hearth` with no `HEARTH_*`, log or backtrace settings of whoever runs
-/// the test.
+/// `hearth --network NETWORK --data-dir DIR` with a clean environment.
 fn hearth(network: &str, dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("HEARTH_") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .env_remove("RUST_LOG")
-        .env_remove("RUST_BACKTRACE")
-        .env("HOME", "/nonexistent/hearth-test-home")
-        .args(["--network", network, "--data-dir"])
-        .arg(dir);
+    let mut command = support::hearth();
+    command.args(["--network", network, "--data-dir"]).arg(dir);
     command
 }
 
-/// A running `hearth … --json`: its events as they come. Killed when
-/// dropped.
-struct Proc {
-    name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    events: Vec<Value>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Proc {
-    fn start(name: String, mut command: Command) -> Self {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("hearth starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr");
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = sink.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
-        Self {
-            name,
-            stdin: child.stdin.take(),
-            child,
-            lines,
-            events: Vec::new(),
-            stderr,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn diagnostics(&self) -> String {
-        let events: Vec<String> = self.events.iter().map(Value::to_string).collect();
-        format!(
-            "events of {}:\n{}\nits standard error:\n{}",
-            self.name,
-            events.join("\n"),
-            self.stderr()
-        )
-    }
-
-    /// Takes one event; false at the deadline or once output has closed.
-    fn receive(&mut self, deadline: Instant) -> bool {
-        let wait = deadline.saturating_duration_since(Instant::now());
-        match self.lines.recv_timeout(wait) {
-            Ok(line) => {
-                let event = serde_json::from_str(&line).unwrap_or_else(|e| {
-                    panic!(
-                        "{} printed a line that is not JSON ({e}): {line:?}",
-                        self.name
-                    )
-                });
-                self.events.push(event);
-                true
-            }
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => false,
-        }
-    }
-
-    /// The first event so far, or until the deadline, that `pick` accepts.
-    fn wait_for(&mut self, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + DEADLINE;
-        let mut checked = 0;
-        loop {
-            if let Some(found) = self.events[checked..].iter().find(|e| pick(e)) {
-                return found.clone();
-            }
-            checked = self.events.len();
-            if !self.receive(deadline) {
-                panic!("{}: no {what}\n{}", self.name, self.diagnostics());
-            }
-        }
-    }
-
-    fn say(&mut self, line: &str) {
+impl Process {
+    /// Writes one line to standard input, if the process still reads it:
+    /// a node killed a moment ago no longer does, and that is fine here.
+    fn offer(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin");
-        // A node killed a moment ago no longer reads: that is fine here.
         let _ = writeln!(stdin, "{line}").and_then(|()| stdin.flush());
-    }
-
-    /// SIGKILL, then every event it printed before it died.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        while self.receive(Instant::now() + DEADLINE) {}
-    }
-
-    fn assert_no_panic(&self) {
-        let stderr = self.stderr();
-        for sign in PANIC_SIGNS {
-            assert!(
-                !stderr.contains(sign),
-                "{}: {sign:?} in\n{stderr}",
-                self.name
-            );
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
@@ -250,7 +113,7 @@ fn a_node_killed_at_random_moments_keeps_and_delivers_every_post_it_reported() {
     let peer_dir = tempfile::tempdir().expect("a temporary directory");
     let dir = tempfile::tempdir().expect("a temporary directory");
 
-    let mut peer = Proc::start("peer".to_owned(), {
+    let mut peer = Process::start("peer".to_owned(), {
         let mut c = hearth(&network, peer_dir.path());
         c.args([
             "run",
@@ -280,7 +143,7 @@ fn a_node_killed_at_random_moments_keeps_and_delivers_every_post_it_reported() {
             "--bootstrap",
             &address,
         ]);
-        Proc::start(name, c)
+        Process::start(name, c)
     };
 
     // Every post a killed node reported kept: id → text.
@@ -298,7 +161,7 @@ fn a_node_killed_at_random_moments_keeps_and_delivers_every_post_it_reported() {
             during_start += 1;
             for _ in 0..rng.below(4) {
                 written += 1;
-                victim.say(&format!("start {kill} line {written}"));
+                victim.offer(&format!("start {kill} line {written}"));
             }
             std::thread::sleep(Duration::from_millis(rng.below(400)));
         } else {
@@ -313,7 +176,7 @@ fn a_node_killed_at_random_moments_keeps_and_delivers_every_post_it_reported() {
             for _ in 0..=rng.below(8) {
                 written += 1;
                 let text = format!("start {kill} line {written}");
-                victim.say(&text);
+                victim.offer(&text);
                 if rng.below(2) == 0 {
                     victim.wait_for(&format!("post {text:?}"), |e| {
                         e["type"] == "post" && e["text"] == text.as_str()

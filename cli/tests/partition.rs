@@ -47,28 +47,26 @@
 
 #![cfg(target_os = "linux")]
 
-use std::collections::hash_map::RandomState;
+// Each test file is its own crate and uses a different part of the shared
+// support: what this one does not use is not dead code.
+#[allow(dead_code)]
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::BuildHasher;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use hearth_tests::netlab::{Host, Lab, Namespace};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// The channel.
-const CHANNEL: &str = "support";
+use support::{CHANNEL, DEADLINE, Process, clean_env, unique_network};
+
 /// The port every node listens on, on its own host.
 const PORT: u16 = 4001;
-/// How long a start, a connection, a delivery or an exit may take.
-const DEADLINE: Duration = Duration::from_secs(30);
 /// How long the nodes may take to hold every post after healing: the
 /// bootstrap redial period (30 s), a dial, a sync, and room for a slow
 /// machine.
@@ -78,18 +76,6 @@ const CONVERGE_DEADLINE: Duration = Duration::from_secs(75);
 const PARTITION_LASTS: Duration = Duration::from_secs(35);
 /// Posts each node writes while the network is split.
 const POSTS_EACH: usize = 5;
-/// What must never appear on standard error.
-const PANIC_SIGNS: [&str; 2] = ["panicked", "internal error"];
-
-/// A network id no other test (or test run) uses.
-fn unique_network() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let seed = (std::process::id(), nanos);
-    format!("test-{:016x}", RandomState::new().hash_one(seed))
-}
 
 /// A host's hearth address, without a peer id: a node's identity is new
 /// at every start, its address is not.
@@ -173,13 +159,7 @@ struct Seen {
 /// A running `hearth chat --json` inside a namespace, with what its events
 /// said so far. Killed when dropped.
 struct Proc {
-    name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<(Instant, String)>,
-    stderr: Arc<Mutex<String>>,
-    events: Vec<Value>,
-    open: bool,
+    process: Process,
     peer_id: Option<String>,
     connected: BTreeSet<String>,
     channel_peers: u64,
@@ -193,15 +173,7 @@ impl Proc {
     /// [`PORT`], bootstrapping from `bootstrap`.
     fn start(name: &str, host: &Host, dir: &Path, network: &str, bootstrap: &[String]) -> Self {
         let mut command = host.ns.command(env!("CARGO_BIN_EXE_hearth"));
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("HEARTH_") {
-                command.env_remove(key);
-            }
-        }
-        command
-            .env_remove("RUST_LOG")
-            .env_remove("RUST_BACKTRACE")
-            .env("HOME", "/nonexistent/hearth-test-home")
+        clean_env(&mut command)
             .args(["--network", network, "--data-dir"])
             .arg(dir)
             .args(["chat", CHANNEL, "--json", "--no-mdns", "--listen"])
@@ -210,44 +182,8 @@ impl Proc {
             command.args(["--bootstrap", address]);
         }
         // `ip netns exec` execs hearth: the child is hearth itself.
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("hearth starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send((Instant::now(), line)).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr is piped");
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = sink.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
         let mut proc = Self {
-            name: name.to_owned(),
-            stdin: child.stdin.take(),
-            child,
-            lines,
-            stderr,
-            events: Vec::new(),
-            open: true,
+            process: Process::start(name, command),
             peer_id: None,
             connected: BTreeSet::new(),
             channel_peers: 0,
@@ -259,7 +195,7 @@ impl Proc {
             "listening on its host's address",
             Instant::now() + DEADLINE,
             |p| {
-                p.events.iter().any(|e| {
+                p.process.events.iter().any(|e| {
                     e["type"] == "listening"
                         && e["address"]
                             .as_str()
@@ -270,45 +206,20 @@ impl Proc {
         proc
     }
 
+    fn name(&self) -> &str {
+        &self.process.name
+    }
+
     fn peer_id(&self) -> String {
         self.peer_id.clone().expect("a listening event came")
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn diagnostics(&self) -> String {
-        let events: Vec<String> = self.events.iter().map(Value::to_string).collect();
-        format!(
-            "events of {}:\n{}\nits standard error:\n{}",
-            self.name,
-            events.join("\n"),
-            self.stderr()
-        )
     }
 
     /// Takes one event and notes what it says; false at the deadline or
     /// once standard output has closed.
     fn receive(&mut self, deadline: Instant) -> bool {
-        if !self.open {
+        let Some((at, event)) = self.process.next_event(deadline) else {
             return false;
-        }
-        let wait = deadline.saturating_duration_since(Instant::now());
-        let (at, line) = match self.lines.recv_timeout(wait) {
-            Ok(read) => read,
-            Err(mpsc::RecvTimeoutError::Timeout) => return false,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                self.open = false;
-                return false;
-            }
         };
-        let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-            panic!(
-                "{} printed a line that is not JSON ({e}): {line:?}",
-                self.name
-            )
-        });
         let text = |key: &str| event[key].as_str().map(str::to_owned);
         match event["type"].as_str() {
             Some("listening") => self.peer_id = text("peer_id"),
@@ -338,7 +249,6 @@ impl Proc {
             }
             _ => {}
         }
-        self.events.push(event);
         true
     }
 
@@ -348,8 +258,8 @@ impl Proc {
             assert!(
                 self.receive(deadline),
                 "{}: not {what} in time\n{}",
-                self.name,
-                self.diagnostics()
+                self.name(),
+                self.process.diagnostics()
             );
         }
     }
@@ -361,44 +271,12 @@ impl Proc {
 
     /// Posts `text` (a line on standard input).
     fn say(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is piped");
-        writeln!(stdin, "{text}")
-            .and_then(|()| stdin.flush())
-            .expect("the node reads its input");
+        self.process.say(text);
     }
 
     /// SIGTERM; waits for the exit (code 0) and takes its last events.
     fn stop(&mut self) {
-        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("a pid fits"));
-        kill(pid, Signal::SIGTERM).expect("SIGTERM");
-        let deadline = Instant::now() + DEADLINE;
-        while self.receive(deadline) {}
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait for hearth") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: still running {DEADLINE:?} after SIGTERM\n{}",
-                self.name,
-                self.diagnostics()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert!(
-            status.success(),
-            "{}: exit {status}\n{}",
-            self.name,
-            self.diagnostics()
-        );
-        let stderr = self.stderr();
-        for sign in PANIC_SIGNS {
-            assert!(
-                !stderr.contains(sign),
-                "{}: {sign:?} in\n{stderr}",
-                self.name
-            );
-        }
+        self.process.stop_within(Signal::SIGTERM, DEADLINE);
     }
 
     /// Asserts that no post came twice in the event stream.
@@ -408,19 +286,10 @@ impl Proc {
                 seen.count,
                 1,
                 "{}: post {id} printed {} times\n{}",
-                self.name,
+                self.name(),
                 seen.count,
-                self.diagnostics()
+                self.process.diagnostics()
             );
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
         }
     }
 }
@@ -428,9 +297,7 @@ impl Drop for Proc {
 /// The post ids `hearth history` lists for a stopped node's data
 /// directory, with how many times each is listed.
 fn history(network: &str, dir: &Path) -> BTreeMap<String, usize> {
-    let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .env_remove("RUST_LOG")
-        .env("HOME", "/nonexistent/hearth-test-home")
+    let output = support::hearth()
         .args(["--network", network, "--data-dir"])
         .arg(dir)
         .args(["history", CHANNEL, "--json", "--limit", "10000"])
@@ -528,7 +395,7 @@ fn after_a_partition_heals_every_node_holds_every_post_of_both_halves_once() {
     split(&lab, &half_a, &half_b);
     for n in 1..=POSTS_EACH {
         for node in &mut nodes {
-            let text = format!("{} post {n} during the partition", node.name);
+            let text = format!("{} post {n} during the partition", node.name());
             node.say(&text);
         }
     }
@@ -573,7 +440,7 @@ fn after_a_partition_heals_every_node_holds_every_post_of_both_halves_once() {
         assert!(
             crossed.is_empty(),
             "{}: posts of the other half crossed the partition: {crossed:?}",
-            node.name
+            node.name()
         );
     }
 
@@ -610,7 +477,7 @@ fn after_a_partition_heals_every_node_holds_every_post_of_both_halves_once() {
         node.assert_each_post_once();
     }
     for (node, dir) in nodes.iter().zip(&dirs) {
-        assert_history(&node.name, &network, dir.path(), &all);
+        assert_history(node.name(), &network, dir.path(), &all);
     }
     eprintln!(
         "partition: 6 nodes, {} posts ({POSTS_EACH} a node) during a split of {:.1} s; \
@@ -650,7 +517,7 @@ fn a_node_that_was_stopped_gets_everything_posted_meanwhile_when_it_comes_back()
 
     // A conversation everyone sees.
     for node in [&mut one, &mut two, &mut away] {
-        let text = format!("{} says hello", node.name);
+        let text = format!("{} says hello", node.name());
         node.say(&text);
     }
     let mut before = BTreeSet::new();
@@ -670,7 +537,7 @@ fn a_node_that_was_stopped_gets_everything_posted_meanwhile_when_it_comes_back()
     drop(away);
     for n in 1..=POSTS_EACH {
         for node in [&mut one, &mut two] {
-            let text = format!("{} post {n} while away was away", node.name);
+            let text = format!("{} post {n} while away was away", node.name());
             node.say(&text);
         }
     }

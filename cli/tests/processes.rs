@@ -16,70 +16,25 @@
 //! deadline, never with a sleep. A process still running when its test
 //! ends (or fails) is killed by its guard.
 
+// Each test file is its own crate and uses a different part of the shared
+// support: what this one does not use is not dead code.
+#[allow(dead_code)]
+mod support;
+
 use std::collections::HashSet;
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::process::{Command, Output};
+use std::sync::mpsc;
 
 use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// How long to wait for something that takes a second or two on loopback.
-/// Generous, because CI machines are slow and busy.
-const DEADLINE: Duration = Duration::from_secs(30);
-/// How long a node may take to exit after SIGINT or SIGTERM.
-const EXIT_DEADLINE: Duration = Duration::from_secs(10);
-/// The channel the chat tests talk in.
-const CHANNEL: &str = "support";
+use support::{CHANNEL, DEADLINE, Process, assert_no_panic, hearth, pid, unique_network};
+
 /// Lines written at once in the SIGTERM test (they fit in one PIPE_BUF).
 const BURST: usize = 300;
-/// What must never appear on standard error.
-const PANIC_SIGNS: [&str; 3] = ["panicked", "RUST_BACKTRACE", "internal error"];
-
-/// A network id no other test (or test run) uses.
-fn unique_network() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let seed = (
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos,
-    );
-    format!("test-{:016x}", RandomState::new().hash_one(seed))
-}
-
-/// `hearth` with an environment that cannot leak into the test: no
-/// `HEARTH_*` variables, no log filter, no backtrace request, and a home
-/// directory that does not exist (the tests always pass `--data-dir`).
-fn hearth() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("HEARTH_") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .env_remove("RUST_LOG")
-        .env_remove("RUST_BACKTRACE")
-        .env("HOME", "/nonexistent/hearth-test-home")
-        .env_remove("XDG_DATA_HOME")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
 
 /// Runs a short command to completion, killing it if it takes longer than
 /// the deadline.
@@ -99,21 +54,8 @@ fn run(command: &mut Command) -> Output {
     }
 }
 
-fn pid(child: &Child) -> Pid {
-    Pid::from_raw(i32::try_from(child.id()).expect("a pid fits in i32"))
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_no_panic(who: &str, stderr: &str) {
-    for sign in PANIC_SIGNS {
-        assert!(
-            !stderr.contains(sign),
-            "{who} printed {sign:?} on standard error:\n{stderr}"
-        );
-    }
 }
 
 /// The JSON lines of a command's standard output.
@@ -176,67 +118,8 @@ impl Place {
     }
 }
 
-/// A running `hearth chat --json` or `hearth run --json`: its events as
-/// they arrive, its standard input (for `chat`), and its standard error
-/// for diagnostics. Killed when dropped.
-struct Node {
-    name: &'static str,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    /// Every event printed so far, in order.
-    events: Vec<Value>,
-    /// False once standard output has closed (the process is exiting).
-    open: bool,
-    stderr: Arc<Mutex<String>>,
-    stderr_reader: Option<JoinHandle<()>>,
-}
-
-impl Node {
-    /// Starts `command` (which must print JSON events) with piped standard
-    /// input.
-    fn start(name: &'static str, mut command: Command) -> Self {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("hearth starts");
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr is piped");
-        let sink = Arc::clone(&stderr);
-        let stderr_reader = std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = sink.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
-        Self {
-            name,
-            child,
-            stdin,
-            lines,
-            events: Vec::new(),
-            open: true,
-            stderr,
-            stderr_reader: Some(stderr_reader),
-        }
-    }
-
+/// What only these tests ask of a running `hearth chat --json`.
+impl Process {
     /// `hearth chat support --json …` on `place`, listening on loopback
     /// and allowed to announce its loopback address once confirmed.
     fn chat(name: &'static str, place: &Place, bootstrap: Option<&str>) -> Self {
@@ -253,76 +136,6 @@ impl Node {
             args.extend(["--bootstrap", address]);
         }
         Self::start(name, place.command(&args))
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn diagnostics(&self) -> String {
-        let events: Vec<String> = self.events.iter().map(Value::to_string).collect();
-        format!(
-            "events of {}:\n{}\nits standard error:\n{}",
-            self.name,
-            events.join("\n"),
-            self.stderr()
-        )
-    }
-
-    /// Takes one line from standard output, checking it is a JSON event.
-    /// False when the deadline passed or standard output closed.
-    fn receive(&mut self, deadline: Instant) -> bool {
-        if !self.open {
-            return false;
-        }
-        let wait = deadline.saturating_duration_since(Instant::now());
-        match self.lines.recv_timeout(wait) {
-            Ok(line) => {
-                let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
-                    panic!(
-                        "{} printed a line that is not JSON ({e}): {line:?}",
-                        self.name
-                    )
-                });
-                assert!(
-                    event["type"].is_string(),
-                    "{} printed an event without a type: {line}",
-                    self.name
-                );
-                self.events.push(event);
-                true
-            }
-            Err(RecvTimeoutError::Timeout) => false,
-            Err(RecvTimeoutError::Disconnected) => {
-                self.open = false;
-                false
-            }
-        }
-    }
-
-    /// The first event so far, or from now until the deadline, for which
-    /// `pick` holds.
-    fn wait_for(&mut self, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + DEADLINE;
-        let mut checked = 0;
-        loop {
-            if let Some(found) = self.events[checked..].iter().find(|e| pick(e)) {
-                return found.clone();
-            }
-            checked = self.events.len();
-            if !self.receive(deadline) {
-                let why = if self.open {
-                    format!("within {DEADLINE:?}")
-                } else {
-                    "before its output closed".to_owned()
-                };
-                panic!("{}: no {what} {why}\n{}", self.name, self.diagnostics());
-            }
-        }
-    }
-
-    fn wait_type(&mut self, kind: &str) -> Value {
-        self.wait_for(&format!("{kind} event"), |e| e["type"] == kind)
     }
 
     /// The full address (with `/p2p/`) of the `listening` event.
@@ -364,14 +177,6 @@ impl Node {
         })
     }
 
-    /// Writes one line to standard input: a post in the first channel.
-    fn say(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        writeln!(stdin, "{line}")
-            .and_then(|()| stdin.flush())
-            .unwrap_or_else(|e| panic!("{}: cannot write to stdin: {e}", self.name));
-    }
-
     /// Writes lines to standard input in one write of at most `PIPE_BUF`
     /// (4096) bytes, which the pipe takes all at once: a reader gets all the
     /// lines or none.
@@ -387,51 +192,6 @@ impl Node {
             .write_all(text.as_bytes())
             .unwrap_or_else(|e| panic!("{}: cannot write to stdin: {e}", self.name));
     }
-
-    fn signal(&self, signal: Signal) {
-        kill(pid(&self.child), signal).expect("the signal is sent");
-    }
-
-    /// Waits for the process to exit (its output closes) within
-    /// [`EXIT_DEADLINE`], keeping the events it printed on the way out.
-    fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + EXIT_DEADLINE;
-        while self.receive(deadline) {}
-        assert!(
-            !self.open,
-            "{} did not exit within {EXIT_DEADLINE:?}\n{}",
-            self.name,
-            self.diagnostics()
-        );
-        let status = self.child.wait().expect("the exit status is readable");
-        if let Some(reader) = self.stderr_reader.take() {
-            let _ = reader.join();
-        }
-        status
-    }
-
-    /// Stops the node with `signal` and checks it exits with code 0,
-    /// having printed nothing alarming.
-    fn stop(&mut self, signal: Signal) {
-        self.signal(signal);
-        let status = self.wait_exit();
-        assert!(
-            status.success(),
-            "{} exited with {status} after {signal}\n{}",
-            self.name,
-            self.diagnostics()
-        );
-        assert_no_panic(self.name, &self.stderr());
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// Posts of `history --json` whose text is `text`.
@@ -444,12 +204,12 @@ fn count_text(posts: &[Value], text: &str) -> usize {
 
 /// Two chat nodes on `network` in the channel, the second dialling the
 /// first, both seeing the other in the channel.
-fn connected_pair(network: &str) -> (Place, Node, Place, Node) {
+fn connected_pair(network: &str) -> (Place, Process, Place, Process) {
     let place2 = Place::new(network);
     let place3 = Place::new(network);
-    let mut p2 = Node::chat("P2", &place2, None);
+    let mut p2 = Process::chat("P2", &place2, None);
     let address = p2.address();
-    let mut p3 = Node::chat("P3", &place3, Some(&address));
+    let mut p3 = Process::chat("P3", &place3, Some(&address));
     p2.wait_channel_peers();
     p3.wait_channel_peers();
     (place2, p2, place3, p3)
@@ -674,7 +434,7 @@ fn three_processes_find_each_other_through_a_dht_bootstrap() {
     // answers AutoNAT probes, which confirm P2's and P3's loopback
     // addresses; on loopback nothing else is reachable, so all three may
     // announce private addresses.
-    let mut p1 = Node::start(
+    let mut p1 = Process::start(
         "P1",
         place1.command(&[
             "run",
@@ -691,8 +451,8 @@ fn three_processes_find_each_other_through_a_dht_bootstrap() {
     // the channel to nobody and looks again only 10 s later (the node's
     // LOOKUP_EMPTY), so this test takes either well under a second or
     // about 11 s.
-    let mut p2 = Node::chat("P2", &place2, Some(&bootstrap));
-    let mut p3 = Node::chat("P3", &place3, Some(&bootstrap));
+    let mut p2 = Process::chat("P2", &place2, Some(&bootstrap));
+    let mut p3 = Process::chat("P3", &place3, Some(&bootstrap));
     let (key2, name2) = p2.persona();
     let (key3, name3) = p3.persona();
     assert_ne!(key2, key3);
@@ -890,7 +650,7 @@ const SLOW_CHANNEL: &str = "support=20";
 
 /// `hearth chat support --json` on `place` whose channel asks for
 /// [`SLOW_CHANNEL`] work.
-fn slow_chat(name: &'static str, place: &Place, bootstrap: Option<&str>) -> Node {
+fn slow_chat(name: &'static str, place: &Place, bootstrap: Option<&str>) -> Process {
     let mut args = vec![
         "chat",
         CHANNEL,
@@ -904,33 +664,7 @@ fn slow_chat(name: &'static str, place: &Place, bootstrap: Option<&str>) -> Node
     if let Some(address) = bootstrap {
         args.extend(["--bootstrap", address]);
     }
-    Node::start(name, place.command(&args))
-}
-
-impl Node {
-    /// Like [`Node::stop`], with time for the posts still to be stamped.
-    fn stop_slowly(&mut self, signal: Signal) {
-        self.signal(signal);
-        let deadline = Instant::now() + DEADLINE;
-        while self.receive(deadline) {}
-        assert!(
-            !self.open,
-            "{} did not exit\n{}",
-            self.name,
-            self.diagnostics()
-        );
-        let status = self.child.wait().expect("the exit status is readable");
-        if let Some(reader) = self.stderr_reader.take() {
-            let _ = reader.join();
-        }
-        assert!(
-            status.success(),
-            "{} exited with {status} after {signal}\n{}",
-            self.name,
-            self.diagnostics()
-        );
-        assert_no_panic(self.name, &self.stderr());
-    }
+    Process::start(name, place.command(&args))
 }
 
 #[test]
@@ -947,7 +681,8 @@ fn sigterm_and_sighup_with_posts_in_flight_keep_every_line_for_the_next_start() 
         alone.persona();
         alone.say_at_once(&lines);
         alone.wait_post(&lines[0]);
-        alone.stop_slowly(signal);
+        // With time for the posts still to be stamped.
+        alone.stop_within(signal, DEADLINE);
         let end = alone.wait_type("input_end");
         assert_eq!(end["reason"], "signal", "{end}");
         for line in &lines {
@@ -965,7 +700,7 @@ fn sigterm_and_sighup_with_posts_in_flight_keep_every_line_for_the_next_start() 
         // The next start says what waited from last time, and sends it as
         // soon as a peer is there.
         let peer_place = Place::new(&network);
-        let mut peer = Node::chat("peer", &peer_place, None);
+        let mut peer = Process::chat("peer", &peer_place, None);
         let address = peer.address();
         let mut again = slow_chat("again", &place, Some(&address));
         let backlog = again.wait_type("backlog");
@@ -988,7 +723,7 @@ fn wipe_deletes_what_hearth_wrote_after_asking_and_never_under_a_running_node() 
     let place = Place::new(&unique_network());
     let dir = place.path();
     std::fs::write(dir.join("hearth.toml"), "nick = \"sam\"\n").expect("write");
-    let mut node = Node::chat("node", &place, None);
+    let mut node = Process::chat("node", &place, None);
     node.persona();
     node.say("something to forget");
     node.wait_post("something to forget");
@@ -1059,7 +794,7 @@ fn wipe_deletes_what_hearth_wrote_after_asking_and_never_under_a_running_node() 
 fn a_damaged_or_foreign_store_is_refused_with_what_to_do_and_never_reset() {
     let network = unique_network();
     let place = Place::new(&network);
-    let mut node = Node::chat("node", &place, None);
+    let mut node = Process::chat("node", &place, None);
     node.persona();
     node.say("a post to keep");
     node.wait_post("a post to keep");
