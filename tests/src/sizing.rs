@@ -252,7 +252,8 @@ impl Measurement {
 
 /// How long connecting may take: a minute plus 50 ms per connection.
 fn connect_deadline(connections: usize) -> Duration {
-    Duration::from_secs(60) + Duration::from_millis(50).saturating_mul(connections as u32)
+    Duration::from_secs(60)
+        + Duration::from_millis(50).saturating_mul(u32::try_from(connections).unwrap_or(u32::MAX))
 }
 /// How long the node may take to count connected clients in `/metrics`.
 const SEEN_DEADLINE: Duration = Duration::from_secs(30);
@@ -544,7 +545,7 @@ impl Run<'_> {
         let families = scrape::scrape(self.node.metrics()).await?;
         let peers = scrape::value(&families, "hearth_peers_connected")
             .ok_or_else(|| SizingError::Metrics("no hearth_peers_connected".to_owned()))?;
-        Ok(peers as u64)
+        Ok(count(peers))
     }
 
     /// Scrapes until the node counts `expected` peers (or the deadline
@@ -635,7 +636,10 @@ impl Run<'_> {
         });
         let window = self.window(start, options.window).await?;
         let circuits = self.tally.circuits_ok;
-        let echoes = circuits * (options.window.as_secs() as usize).div_ceil(2);
+        let echoes = circuits
+            * usize::try_from(options.window.as_secs())
+                .unwrap_or(usize::MAX)
+                .div_ceil(2);
         self.pump(Instant::now() + SETTLE_DEADLINE, |t| {
             t.echoes_ok + t.echoes_failed >= echoes
         })
@@ -655,7 +659,20 @@ async fn metrics_rss(node: &Bootstrap) -> Result<u64, SizingError> {
     let families = scrape::scrape(node.metrics()).await?;
     let rss = scrape::value(&families, "process_resident_memory_bytes")
         .ok_or_else(|| SizingError::Metrics("no process_resident_memory_bytes".to_owned()))?;
-    Ok(rss as u64)
+    Ok(count(rss))
+}
+
+/// A gauge's value as a whole count: metrics are floats in the exposition;
+/// a negative or non-finite one (never sent by the node) counts as 0.
+fn count(value: f64) -> u64 {
+    if value.is_finite() && value >= 0.0 {
+        // `as` from f64 saturates at u64::MAX; the value is not negative.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let whole = value as u64;
+        whole
+    } else {
+        0
+    }
 }
 
 async fn memory(node: &mut Bootstrap) -> Result<Memory, SizingError> {

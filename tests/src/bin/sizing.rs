@@ -61,7 +61,7 @@ mod linux {
         json: bool,
     }
 
-    pub fn main() -> ExitCode {
+    pub(crate) fn main() -> ExitCode {
         let args = Args::parse();
         // The clients' logs, for looking into a failed run: RUST_LOG, off
         // by default.

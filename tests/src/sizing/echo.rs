@@ -9,17 +9,17 @@ use libp2p::StreamProtocol;
 use libp2p::request_response::{self, ProtocolSupport};
 
 /// The protocol name.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/hearth-sizing/echo/1");
+pub(super) const PROTOCOL: StreamProtocol = StreamProtocol::new("/hearth-sizing/echo/1");
 /// The bytes of one request (and of its response).
-pub const BLOCK_BYTES: usize = 1024;
+pub(super) const BLOCK_BYTES: usize = 1024;
 /// A longer block is refused before it is read.
 const MAX_BLOCK_BYTES: usize = 64 * 1024;
 
 /// The request-response behaviour speaking the echo protocol.
-pub type Behaviour = request_response::Behaviour<Codec>;
+pub(super) type Behaviour = request_response::Behaviour<Codec>;
 
 /// A new echo behaviour that answers and sends requests.
-pub fn behaviour() -> Behaviour {
+pub(super) fn behaviour() -> Behaviour {
     request_response::Behaviour::with_codec(
         Codec,
         [(PROTOCOL, ProtocolSupport::Full)],
@@ -29,15 +29,15 @@ pub fn behaviour() -> Behaviour {
 }
 
 /// A block of [`BLOCK_BYTES`] that differs for each `seed`.
-pub fn block(seed: u64) -> Vec<u8> {
+pub(super) fn block(seed: u64) -> Vec<u8> {
     (0..BLOCK_BYTES as u64)
-        .map(|i| (i.wrapping_mul(31) ^ seed) as u8)
+        .map(|i| (i.wrapping_mul(31) ^ seed).to_le_bytes()[0])
         .collect()
 }
 
 /// Length-prefixed blocks (a big-endian `u32`, then the bytes).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Codec;
+pub(super) struct Codec;
 
 impl request_response::Codec for Codec {
     type Protocol = StreamProtocol;

@@ -17,7 +17,7 @@ const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The metric families the endpoint at `address` serves now.
-pub async fn scrape(address: SocketAddr) -> Result<Vec<MetricFamily>, SizingError> {
+pub(super) async fn scrape(address: SocketAddr) -> Result<Vec<MetricFamily>, SizingError> {
     let fail = |why: String| SizingError::Metrics(format!("{address}: {why}"));
     let raw = tokio::time::timeout(SCRAPE_TIMEOUT, get(address, "/metrics"))
         .await
@@ -43,7 +43,7 @@ pub async fn scrape(address: SocketAddr) -> Result<Vec<MetricFamily>, SizingErro
 }
 
 /// The value of the sample `name` without labels, if it is there.
-pub fn value(families: &[MetricFamily], name: &str) -> Option<f64> {
+pub(super) fn value(families: &[MetricFamily], name: &str) -> Option<f64> {
     exposition::value(families, name, &[])
 }
 
