@@ -37,7 +37,7 @@ pub(crate) async fn run(config: Config, json: bool) -> anyhow::Result<()> {
         if let Some(address) = handle.metrics_addr() {
             print_metrics(address, json)?;
         }
-        for channel in &config.join {
+        for channel in &config.operator.join {
             let persona = handle
                 .join(channel.clone())
                 .await
@@ -46,8 +46,8 @@ pub(crate) async fn run(config: Config, json: bool) -> anyhow::Result<()> {
         }
         tracing::info!(
             peer_id = %handle.peer_id(),
-            channels = config.join.len(),
-            relay = config.relay,
+            channels = config.operator.join.len(),
+            relay = config.operator.relay,
             "bootstrap node running"
         );
         loop {

@@ -5,12 +5,8 @@
 //! where it came from.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use hearth_node::config::BOOTSTRAP_PORT;
-use hearth_node::{DhtLimits, NodeLimits, RelayServerLimits};
 use hearth_protocol::limits::MAX_POW_DIFFICULTY;
 use hearth_protocol::{ChannelName, NetworkId};
 use libp2p::Multiaddr;
@@ -192,52 +188,7 @@ impl CliLayer {
             settings.metrics = run.metrics.clone();
         }
         if let Some(op) = args.operator {
-            let number = |key, value: &Option<String>| typed(&layer, key, value, parse_number);
-            let wide = |key, value: &Option<String>| typed(&layer, key, value, parse_number);
-            let port = |key, value: &Option<String>| typed(&layer, key, value, parse_number);
-            settings.join = list("join", &op.join);
-            settings.listen_ips = list("listen_ips", &op.listen_ips);
-            let both = port("port", &op.port)?;
-            settings.tcp_port = port("tcp_port", &op.tcp_port)?.or(both);
-            settings.quic_port = port("quic_port", &op.quic_port)?.or(both);
-            settings.relay = boolean("relay", &op.relay)?;
-            settings.autonat = boolean("autonat", &op.autonat)?;
-            settings.relay_max_reservations =
-                number("relay_max_reservations", &op.relay_max_reservations)?;
-            settings.relay_max_reservations_per_peer = number(
-                "relay_max_reservations_per_peer",
-                &op.relay_max_reservations_per_peer,
-            )?;
-            settings.relay_reservation_secs =
-                wide("relay_reservation_secs", &op.relay_reservation_secs)?;
-            settings.relay_max_circuits = number("relay_max_circuits", &op.relay_max_circuits)?;
-            settings.relay_max_circuits_per_peer = number(
-                "relay_max_circuits_per_peer",
-                &op.relay_max_circuits_per_peer,
-            )?;
-            settings.relay_max_circuit_secs =
-                wide("relay_max_circuit_secs", &op.relay_max_circuit_secs)?;
-            settings.relay_max_circuit_bytes =
-                wide("relay_max_circuit_bytes", &op.relay_max_circuit_bytes)?;
-            settings.max_connections = number("max_connections", &op.max_connections)?;
-            settings.max_inbound_connections =
-                number("max_inbound_connections", &op.max_inbound_connections)?;
-            settings.max_connections_per_peer =
-                number("max_connections_per_peer", &op.max_connections_per_peer)?;
-            settings.max_connections_per_ip =
-                number("max_connections_per_ip", &op.max_connections_per_ip)?;
-            settings.max_pending_incoming =
-                number("max_pending_incoming", &op.max_pending_incoming)?;
-            settings.max_pending_outgoing =
-                number("max_pending_outgoing", &op.max_pending_outgoing)?;
-            settings.max_memory_mb = wide("max_memory_mb", &op.max_memory_mb)?;
-            settings.dht_max_provider_keys =
-                number("dht_max_provider_keys", &op.dht_max_provider_keys)?;
-            settings.dht_max_providers_per_key =
-                number("dht_max_providers_per_key", &op.dht_max_providers_per_key)?;
-            settings.dht_provider_ttl_secs =
-                wide("dht_provider_ttl_secs", &op.dht_provider_ttl_secs)?;
-            settings.dht_max_records = number("dht_max_records", &op.dht_max_records)?;
+            super::operator::from_args(&layer, op, &mut settings)?;
         }
         super::care::from_args(&layer, &global.care, &mut settings)?;
         Ok(CliLayer { settings, ..layer })
@@ -297,7 +248,7 @@ pub(super) fn layer_origin(layer: &CliLayer, key: &str) -> Origin {
 
 /// A list clap gave: `None` when nothing was given. Items of a variable
 /// (comma-separated) are trimmed and empty ones dropped, so `a, b,` is two.
-fn list_from(values: &[String], origin: &Origin) -> Option<Vec<String>> {
+pub(super) fn list_from(values: &[String], origin: &Origin) -> Option<Vec<String>> {
     if values.is_empty() {
         return None;
     }
@@ -348,7 +299,7 @@ impl Layers {
     }
 
     /// The value or a default, with its origin.
-    fn pick_or<T>(
+    pub(super) fn pick_or<T>(
         &self,
         key: &'static str,
         get: impl Fn(&Settings) -> Option<T>,
@@ -484,157 +435,7 @@ impl Layers {
         };
         origins.insert("metrics", o);
 
-        let (join, o) = self.pick_or("join", |s| s.join.clone(), Vec::new());
-        let join = join
-            .iter()
-            .map(|c| ChannelName::parse(c))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| UsageError::new(with_origin(e.to_string(), &o, "join")))?;
-        let join = dedup(join);
-        origins.insert("join", o);
-
-        let every = ["0.0.0.0", "::"].map(str::to_owned).to_vec();
-        let (listen_ips, o) = self.pick_or("listen_ips", |s| s.listen_ips.clone(), every);
-        let listen_ips = listen_ips
-            .iter()
-            .map(|ip| {
-                ip.trim().parse::<IpAddr>().map_err(|_| {
-                    UsageError::new(format!(
-                        "invalid IP address {ip:?} in {}; use one like 0.0.0.0, ::, \
-                         203.0.113.7 or 2001:db8::7",
-                        o.describe("listen_ips")
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let listen_ips = dedup(listen_ips);
-        origins.insert("listen_ips", o);
-
-        // `port` gives both, below `tcp_port` and `quic_port` of its layer.
-        let (tcp_port, o) = self.pick_or("tcp_port", |s| s.tcp_port.or(s.port), BOOTSTRAP_PORT);
-        origins.insert("tcp_port", o);
-        let (quic_port, o) = self.pick_or("quic_port", |s| s.quic_port.or(s.port), BOOTSTRAP_PORT);
-        origins.insert("quic_port", o);
-        let (relay, o) = self.pick_or("relay", |s| s.relay, true);
-        origins.insert("relay", o);
-        let (autonat, o) = self.pick_or("autonat", |s| s.autonat, true);
-        origins.insert("autonat", o);
-
-        let mut limits = Limits {
-            layers: self,
-            origins: &mut origins,
-        };
-        let relay_default = RelayServerLimits::default();
-        let secs = |d: Duration| d.as_secs();
-        let relay_limits = RelayServerLimits {
-            max_reservations: limits.at_least_one(
-                "relay_max_reservations",
-                |s| s.relay_max_reservations,
-                relay_default.max_reservations,
-            )?,
-            max_reservations_per_peer: limits.at_least_one(
-                "relay_max_reservations_per_peer",
-                |s| s.relay_max_reservations_per_peer,
-                relay_default.max_reservations_per_peer,
-            )?,
-            reservation_duration: Duration::from_secs(limits.seconds(
-                "relay_reservation_secs",
-                |s| s.relay_reservation_secs,
-                secs(relay_default.reservation_duration),
-            )?),
-            max_circuits: limits.at_least_one(
-                "relay_max_circuits",
-                |s| s.relay_max_circuits,
-                relay_default.max_circuits,
-            )?,
-            max_circuits_per_peer: limits.at_least_one(
-                "relay_max_circuits_per_peer",
-                |s| s.relay_max_circuits_per_peer,
-                relay_default.max_circuits_per_peer,
-            )?,
-            max_circuit_duration: Duration::from_secs(limits.seconds(
-                "relay_max_circuit_secs",
-                |s| s.relay_max_circuit_secs,
-                secs(relay_default.max_circuit_duration),
-            )?),
-            max_circuit_bytes: limits.at_least_one(
-                "relay_max_circuit_bytes",
-                |s| s.relay_max_circuit_bytes,
-                relay_default.max_circuit_bytes,
-            )?,
-        };
-        let server = NodeLimits::server();
-        let off_if_zero = |v: u32| (v != 0).then_some(v);
-        let server_limits = NodeLimits {
-            max_connections: limits.at_least_one(
-                "max_connections",
-                |s| s.max_connections,
-                server.max_connections,
-            )?,
-            max_inbound_connections: off_if_zero(limits.any(
-                "max_inbound_connections",
-                |s| s.max_inbound_connections,
-                server.max_inbound_connections.unwrap_or(0),
-            )),
-            max_connections_per_peer: limits.at_least_one(
-                "max_connections_per_peer",
-                |s| s.max_connections_per_peer,
-                server.max_connections_per_peer,
-            )?,
-            max_connections_per_ip: off_if_zero(limits.any(
-                "max_connections_per_ip",
-                |s| s.max_connections_per_ip,
-                server.max_connections_per_ip.unwrap_or(0),
-            )),
-            max_pending_incoming: limits.at_least_one(
-                "max_pending_incoming",
-                |s| s.max_pending_incoming,
-                server.max_pending_incoming,
-            )?,
-            max_pending_outgoing: off_if_zero(limits.any(
-                "max_pending_outgoing",
-                |s| s.max_pending_outgoing,
-                server.max_pending_outgoing.unwrap_or(0),
-            )),
-            max_memory_bytes: {
-                let mb = limits.any(
-                    "max_memory_mb",
-                    |s| s.max_memory_mb,
-                    server.max_memory_bytes.unwrap_or(0) / MIB,
-                );
-                if mb > MAX_MEMORY_MB {
-                    return Err(UsageError::new(format!(
-                        "{} is {mb} MiB; use at most {MAX_MEMORY_MB} (1 PiB), or 0 for no limit",
-                        limits.describe("max_memory_mb")
-                    )));
-                }
-                (mb != 0).then_some(mb * MIB)
-            },
-            ..server.clone()
-        };
-        let dht_default = DhtLimits::server();
-        let dht = DhtLimits {
-            max_provider_keys: limits.at_least_one(
-                "dht_max_provider_keys",
-                |s| s.dht_max_provider_keys,
-                dht_default.max_provider_keys,
-            )?,
-            max_providers_per_key: limits.at_least_one(
-                "dht_max_providers_per_key",
-                |s| s.dht_max_providers_per_key,
-                dht_default.max_providers_per_key,
-            )?,
-            provider_record_ttl: Duration::from_secs(limits.seconds(
-                "dht_provider_ttl_secs",
-                |s| s.dht_provider_ttl_secs,
-                secs(dht_default.provider_record_ttl),
-            )?),
-            max_records: limits.at_least_one(
-                "dht_max_records",
-                |s| s.dht_max_records,
-                dht_default.max_records,
-            )?,
-        };
+        let operator = super::operator::resolve(self, &mut origins)?;
 
         let (days, o) = self.pick_or(
             "channel_retention_days",
@@ -694,16 +495,8 @@ impl Layers {
             cache_mb,
             log_format,
             metrics,
-            join,
-            listen_ips,
-            tcp_port,
-            quic_port,
-            relay,
-            autonat,
-            relay_limits,
-            server_limits,
-            dht,
             care,
+            operator,
             channel_retention_days,
             channel_max_posts,
             channel_difficulty,
@@ -713,65 +506,9 @@ impl Layers {
     }
 }
 
-const MIB: u64 = 1024 * 1024;
-/// Largest memory limit, in MiB (1 PiB): far above any machine, and its
-/// bytes fit in a u64.
-const MAX_MEMORY_MB: u64 = 1 << 30;
-/// Longest duration setting, in seconds: what libp2p's relay accepts.
-const MAX_SECS: u64 = u32::MAX as u64;
-
-/// Picks numeric settings, checks them and records their origins.
-struct Limits<'a> {
-    layers: &'a Layers,
-    origins: &'a mut BTreeMap<&'static str, Origin>,
-}
-
-impl Limits<'_> {
-    fn any<T>(&mut self, key: &'static str, get: impl Fn(&Settings) -> Option<T>, default: T) -> T {
-        let (value, origin) = self.layers.pick_or(key, get, default);
-        self.origins.insert(key, origin);
-        value
-    }
-
-    fn at_least_one<T: Copy + Into<u64>>(
-        &mut self,
-        key: &'static str,
-        get: impl Fn(&Settings) -> Option<T>,
-        default: T,
-    ) -> Result<T, UsageError> {
-        let value = self.any(key, get, default);
-        at_least_one(value.into(), &self.origin(key), key)?;
-        Ok(value)
-    }
-
-    fn seconds(
-        &mut self,
-        key: &'static str,
-        get: impl Fn(&Settings) -> Option<u64>,
-        default: u64,
-    ) -> Result<u64, UsageError> {
-        let value = self.at_least_one(key, get, default)?;
-        if value > MAX_SECS {
-            return Err(UsageError::new(format!(
-                "{} is {value} seconds; use at most {MAX_SECS}",
-                self.describe(key)
-            )));
-        }
-        Ok(value)
-    }
-
-    fn origin(&self, key: &str) -> Origin {
-        self.origins.get(key).cloned().unwrap_or(Origin::Default)
-    }
-
-    fn describe(&self, key: &str) -> String {
-        self.origin(key).describe(key)
-    }
-}
-
 /// `message`, followed by where the value came from unless the message
 /// already names a flag or it is the default.
-fn with_origin(message: String, origin: &Origin, key: &str) -> String {
+pub(super) fn with_origin(message: String, origin: &Origin, key: &str) -> String {
     match origin {
         Origin::Flag(_) | Origin::Default => message,
         _ => format!("{message} (from {})", origin.describe(key)),
@@ -795,7 +532,7 @@ fn by_channel<T>(
     Ok(out)
 }
 
-fn at_least_one(value: u64, origin: &Origin, key: &str) -> Result<(), UsageError> {
+pub(super) fn at_least_one(value: u64, origin: &Origin, key: &str) -> Result<(), UsageError> {
     if value == 0 {
         return Err(UsageError::new(format!(
             "{} is 0; use a whole number of at least 1",

@@ -12,17 +12,18 @@
 //! - [`layers`]: merging the layers and checking the result;
 //! - [`values`]: checks of single values;
 //! - [`paths`]: the data directory and the names in it;
-//! - `care`: the crisis card's country and what the chat folds.
+//! - `care`: the crisis card's country and what the chat folds;
+//! - `operator`: the operator's node (`hearth bootstrap`): the channels it
+//!   joins, its listen IPs and ports, the relay and AutoNAT switches, and
+//!   its relay, connection, memory and DHT limits.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hearth_node::config::listen_addrs;
 use hearth_node::{
-    ChannelRetention, DhtLimits, IdentityMode, NodeConfig, NodeLimits, PersonaMode,
-    RelayServerLimits, Retention, Storage,
+    ChannelRetention, IdentityMode, NodeConfig, NodeLimits, PersonaMode, Retention, Storage,
 };
 use hearth_protocol::{ChannelName, NetworkId};
 use libp2p::Multiaddr;
@@ -33,12 +34,14 @@ use crate::error::UsageError;
 mod care;
 mod file;
 mod layers;
+mod operator;
 mod paths;
 mod values;
 
 pub(crate) use care::CareSettings;
 pub(crate) use file::{DEFAULT_FILE, Settings};
 pub(crate) use layers::Origin;
+pub(crate) use operator::OperatorSettings;
 pub(crate) use paths::platform_data_dir;
 pub(crate) use values::parse_channel;
 
@@ -127,27 +130,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where to serve metrics, if anywhere.
     pub metrics: Option<SocketAddr>,
-    /// Channels the operator's node joins.
-    pub join: Vec<ChannelName>,
-    /// The IP addresses the operator's node listens on.
-    pub listen_ips: Vec<IpAddr>,
-    /// The operator's node's TCP port.
-    pub tcp_port: u16,
-    /// The operator's node's QUIC port.
-    pub quic_port: u16,
-    /// The operator's node relays for nodes behind NAT.
-    pub relay: bool,
-    /// The operator's node answers AutoNAT probes.
-    pub autonat: bool,
-    /// The operator's relay limits.
-    pub relay_limits: RelayServerLimits,
-    /// The operator's connection and memory limits (the message limits are
-    /// the defaults).
-    pub server_limits: NodeLimits,
-    /// The operator's DHT caps.
-    pub dht: DhtLimits,
     /// The crisis card's country and what the chat folds.
     pub care: CareSettings,
+    /// The operator's settings (`hearth bootstrap`).
+    pub operator: OperatorSettings,
     /// Days posts are kept, for channels that differ from `retention_days`.
     pub channel_retention_days: BTreeMap<ChannelName, u32>,
     /// Posts kept, for channels that differ from `max_posts_per_channel`.
@@ -276,16 +262,16 @@ impl Config {
             announce_listen_addrs: self.external.is_empty(),
             external_addrs: self.external.clone(),
             announce_private: self.announce_private,
-            limits: self.server_limits.clone(),
+            limits: self.operator.server_limits.clone(),
             retention: Retention {
                 max_age: Duration::from_secs(u64::from(self.retention_days) * 24 * 60 * 60),
                 max_posts_per_channel: self.max_posts_per_channel,
                 ..Retention::default()
             },
             cache_bytes: self.cache_mb.saturating_mul(1024 * 1024),
-            relay_server: self.relay.then_some(self.relay_limits),
-            autonat_server: self.autonat,
-            dht: self.dht,
+            relay_server: self.operator.relay.then_some(self.operator.relay_limits),
+            autonat_server: self.operator.autonat,
+            dht: self.operator.dht,
             metrics: self.metrics,
             ..preset
         }
@@ -294,7 +280,7 @@ impl Config {
     /// Where the operator's node listens: TCP and QUIC on its IP addresses
     /// and ports.
     pub fn bootstrap_listen(&self) -> Vec<Multiaddr> {
-        listen_addrs(&self.listen_ips, self.tcp_port, self.quic_port)
+        self.operator.listen()
     }
 
     /// How long posts are kept: node-wide, and per channel where set.
@@ -376,34 +362,10 @@ impl Config {
             channel_difficulty: Some(by_name(&self.channel_difficulty)),
             log_format: Some(self.log_format.as_str().to_owned()),
             metrics: Some(self.metrics.map(|a| a.to_string()).unwrap_or_default()),
-            join: Some(self.join.iter().map(ToString::to_string).collect()),
-            listen_ips: Some(self.listen_ips.iter().map(ToString::to_string).collect()),
-            port: None,
-            tcp_port: Some(self.tcp_port),
-            quic_port: Some(self.quic_port),
-            relay: Some(self.relay),
-            autonat: Some(self.autonat),
-            relay_max_reservations: Some(self.relay_limits.max_reservations),
-            relay_max_reservations_per_peer: Some(self.relay_limits.max_reservations_per_peer),
-            relay_reservation_secs: Some(self.relay_limits.reservation_duration.as_secs()),
-            relay_max_circuits: Some(self.relay_limits.max_circuits),
-            relay_max_circuits_per_peer: Some(self.relay_limits.max_circuits_per_peer),
-            relay_max_circuit_secs: Some(self.relay_limits.max_circuit_duration.as_secs()),
-            relay_max_circuit_bytes: Some(self.relay_limits.max_circuit_bytes),
-            max_connections: Some(self.server_limits.max_connections),
-            max_inbound_connections: Some(self.server_limits.max_inbound_connections.unwrap_or(0)),
-            max_connections_per_peer: Some(self.server_limits.max_connections_per_peer),
-            max_connections_per_ip: Some(self.server_limits.max_connections_per_ip.unwrap_or(0)),
-            max_pending_incoming: Some(self.server_limits.max_pending_incoming),
-            max_pending_outgoing: Some(self.server_limits.max_pending_outgoing.unwrap_or(0)),
-            max_memory_mb: Some(self.server_limits.max_memory_bytes.unwrap_or(0) / (1024 * 1024)),
-            dht_max_provider_keys: Some(self.dht.max_provider_keys),
-            dht_max_providers_per_key: Some(self.dht.max_providers_per_key),
-            dht_provider_ttl_secs: Some(self.dht.provider_record_ttl.as_secs()),
-            dht_max_records: Some(self.dht.max_records),
             ..Settings::default()
         };
         self.care.fill(&mut settings);
+        self.operator.fill(&mut settings);
         settings
     }
 

@@ -584,7 +584,7 @@ fn bootstrap_takes_the_operators_preset_with_its_ports_and_limits() {
     assert_eq!(node.relay_server, preset.relay_server);
     assert_eq!(node.dht, preset.dht);
     assert!(node.dht_server && node.autonat_server && !node.mdns && !node.relay_client);
-    assert!(node.channels.is_empty() && config.join.is_empty());
+    assert!(node.channels.is_empty() && config.operator.join.is_empty());
     assert_eq!(node.metrics, None);
 
     let config = resolve(
@@ -624,7 +624,7 @@ fn bootstrap_takes_the_operators_preset_with_its_ports_and_limits() {
     assert_eq!(node.limits.max_connections_per_ip, None, "0 turns it off");
     assert_eq!(node.limits.max_memory_bytes, Some(64 * 1024 * 1024));
     assert_eq!(node.metrics, Some("[::1]:0".parse().unwrap()));
-    let join: Vec<&str> = config.join.iter().map(|c| c.as_str()).collect();
+    let join: Vec<&str> = config.operator.join.iter().map(|c| c.as_str()).collect();
     assert_eq!(join, ["grief", "anxiety"]);
 
     // `--listen-ip` replaces every interface; `listen` is not read.
@@ -654,9 +654,15 @@ fn bootstrap_takes_the_operators_preset_with_its_ports_and_limits() {
 fn port_sets_both_ports_at_its_layer_and_the_higher_layer_wins() {
     let file = Some("port = 4100\nquic_port = 4101\n");
     let config = resolve(&["bootstrap"], &[], file).unwrap();
-    assert_eq!((config.tcp_port, config.quic_port), (4100, 4101));
+    assert_eq!(
+        (config.operator.tcp_port, config.operator.quic_port),
+        (4100, 4101)
+    );
     let config = resolve(&["bootstrap"], &[("HEARTH_PORT", "4200")], file).unwrap();
-    assert_eq!((config.tcp_port, config.quic_port), (4200, 4200));
+    assert_eq!(
+        (config.operator.tcp_port, config.operator.quic_port),
+        (4200, 4200)
+    );
     assert_eq!(
         config.origin("quic_port"),
         Some(&Origin::Env("HEARTH_PORT".into()))
@@ -667,7 +673,10 @@ fn port_sets_both_ports_at_its_layer_and_the_higher_layer_wins() {
         file,
     )
     .unwrap();
-    assert_eq!((config.tcp_port, config.quic_port), (4300, 4200));
+    assert_eq!(
+        (config.operator.tcp_port, config.operator.quic_port),
+        (4300, 4200)
+    );
     assert_eq!(
         config.origin("tcp_port"),
         Some(&Origin::Flag("--tcp-port".into()))
@@ -748,7 +757,7 @@ fn config_show_shows_the_operators_settings_with_their_sources() {
     assert_eq!(again, config.to_settings());
     let rebuilt = resolve(&["bootstrap"], &[], Some(&text)).unwrap();
     assert_eq!(rebuilt.bootstrap_node_config().listen.len(), 4);
-    assert_eq!(rebuilt.tcp_port, 4002);
+    assert_eq!(rebuilt.operator.tcp_port, 4002);
 }
 
 #[test]
