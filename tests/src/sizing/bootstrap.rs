@@ -107,6 +107,10 @@ impl Bootstrap {
             .args(["--network", network, "--json", "--log", "warn", "bootstrap"])
             .args(["--listen-ip", "127.0.0.1", "--port", "0"])
             .args(["--metrics", "127.0.0.1:0"])
+            // Everything runs on loopback: without this the node announces
+            // no address, serves no relay slot and keeps no provider record
+            // whose only address is a loopback one.
+            .arg("--announce-private")
             .args(["--max-connections", &number(limits.max_connections)])
             // 0: no limit of their own (the total above applies).
             .args(["--max-inbound-connections", "0"])
