@@ -109,7 +109,8 @@ fuzz_target!(|data: &[u8]| {
 
             if post.nonce == 0 {
                 let mut draft =
-                    PostDraft::new(post.channel.clone(), post.body.clone(), post.created_ms);
+                    PostDraft::new(post.channel.clone(), post.body.clone(), post.created_ms)
+                        .with_persona_stamp(post.persona_stamp);
                 if let Some(e) = post.expires_ms {
                     draft = draft.with_expiry(e);
                 }
