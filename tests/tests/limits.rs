@@ -91,20 +91,31 @@ async fn inbound_and_relay_limits_hold_and_show_in_the_metrics() {
     .await;
 
     let mut held = 0;
-    let mut connected = 0;
     for node in &people {
-        let status = node.status().await.unwrap();
-        held += status.relay_reservations;
-        connected += usize::from(
-            node.peers()
-                .await
-                .unwrap()
-                .iter()
-                .any(|p| p.peer == bootstrap.peer_id()),
-        );
+        held += node.status().await.unwrap().relay_reservations;
     }
     assert_eq!(held, 1, "one relay slot, one holder");
-    assert_eq!(connected, 4, "four connections let in");
+    // A refused person briefly sees its connection before the bootstrap
+    // closes it (and again at each redial), so its own view settles a
+    // moment after the bootstrap's (whose own count, above, never passed
+    // four).
+    eventually(
+        "four people to hold a connection to the bootstrap",
+        || async {
+            let mut connected = 0;
+            for node in &people {
+                connected += usize::from(
+                    node.peers()
+                        .await
+                        .unwrap()
+                        .iter()
+                        .any(|p| p.peer == bootstrap.peer_id()),
+                );
+            }
+            connected == 4
+        },
+    )
+    .await;
 
     // libp2p's own metrics are there too, and the bootstrap's status.
     let m = scrape(endpoint).await;
