@@ -339,8 +339,10 @@ fn crisis_card_with_the_network_off_and_a_post_sent_only_when_confirmed() {
     tmux.type_text(draft);
     tmux.wait_screen("the draft", |s| input_line(s) == format!("> {draft}"));
     tmux.press("Enter");
+    // Both the question and its keys: a screen read mid-draw can hold one.
     let screen = tmux.wait_screen("the question before sending", |s| {
-        flat(s).contains("Your post isn't sent yet")
+        let text = flat(s);
+        text.contains("Your post isn't sent yet") && text.contains("Esc goes back to editing")
     });
     let text = flat(&screen);
     assert!(text.contains("Samaritans: call 116 123"), "{text}");
@@ -435,6 +437,24 @@ fn hearth_json(args: &[&str]) -> Value {
 /// more per post here, so posts typed just before quitting are still being
 /// stamped when the window closes.
 const SLOW_CHANNEL: &str = "support=21";
+/// Waits for `hearth chat` in `tmux` to exit with status 0, having said on
+/// the terminal that `n` posts wait for peers.
+fn exits_saying_posts_wait(tmux: &Tmux, n: usize) {
+    let screen = tmux.wait_screen("`hearth` to exit", |s| {
+        s.iter().any(|row| row.starts_with(EXITED))
+    });
+    assert!(
+        screen.iter().any(|row| *row == format!("{EXITED}0")),
+        "{}",
+        screen.join("\n")
+    );
+    assert!(
+        screen.iter().any(|row| *row == waiting_line(n)),
+        "no word of the posts waiting:\n{}",
+        screen.join("\n")
+    );
+}
+
 /// The line `hearth chat` prints after the chat screen when `n` of the
 /// user's posts wait for peers.
 fn waiting_line(n: usize) -> String {
@@ -545,19 +565,7 @@ fn quit_with_posts_being_signed_keeps_them_and_the_next_start_sends_them() {
     type_lines(&tmux, &lines);
     tmux.type_text("/quit");
     tmux.press("Enter");
-    let screen = tmux.wait_screen("`hearth` to exit", |s| {
-        s.iter().any(|row| row.starts_with(EXITED))
-    });
-    assert!(
-        screen.iter().any(|row| *row == format!("{EXITED}0")),
-        "{}",
-        screen.join("\n")
-    );
-    assert!(
-        screen.iter().any(|row| *row == waiting_line(3)),
-        "no word of the posts waiting:\n{}",
-        screen.join("\n")
-    );
+    exits_saying_posts_wait(&tmux, 3);
     let signing = signing_at_close(&tmux.log);
     eprintln!("{signing} of 3 posts were still being signed at /quit");
     assert!(
@@ -627,19 +635,7 @@ fn sigterm_and_a_closed_terminal_keep_posts_being_signed() {
         if how == "SIGTERM" {
             nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)
                 .expect("SIGTERM is sent");
-            let screen = tmux.wait_screen("`hearth` to exit", |s| {
-                s.iter().any(|row| row.starts_with(EXITED))
-            });
-            assert!(
-                screen.iter().any(|row| *row == format!("{EXITED}0")),
-                "{}",
-                screen.join("\n")
-            );
-            assert!(
-                screen.iter().any(|row| *row == waiting_line(3)),
-                "{}",
-                screen.join("\n")
-            );
+            exits_saying_posts_wait(&tmux, 3);
         } else {
             // Closing the terminal: tmux hangs up the pane's terminal.
             tmux.run(&["kill-server"]);
