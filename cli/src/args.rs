@@ -576,6 +576,12 @@ pub(crate) enum Command {
     /// Your own blocklist: what you do not want to see or relay
     #[command(subcommand)]
     Block(BlockCommand),
+    /// Moderating: your moderator key, and the moderators you follow
+    ///
+    /// A moderator is a key, not a person's persona: its lists hide posts
+    /// for the people who follow it, in the channels they follow it for.
+    #[command(subcommand)]
+    Moderator(ModeratorCommand),
     /// Print the stored posts of a channel
     History(HistoryArgs),
     /// List the connected peers of the running node
@@ -617,6 +623,32 @@ pub(crate) enum PersonaCommand {
         #[arg(value_name = "CHANNEL")]
         channel: String,
     },
+}
+
+/// `hearth moderator …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModeratorCommand {
+    /// Show your moderator key (created at the first use), the key people
+    /// follow to take your lists
+    Key,
+    /// Follow a moderator: their lists hide posts for you, in one channel
+    /// (and its sub-channels) or everywhere
+    Follow {
+        /// The moderator's key (64 hex digits).
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// Follow them only in this channel [default: every channel]
+        #[arg(long, value_name = "CHANNEL")]
+        channel: Option<String>,
+    },
+    /// Stop following a moderator; their entries stop applying at once
+    Unfollow {
+        /// The moderator's key (64 hex digits).
+        #[arg(value_name = "KEY")]
+        key: String,
+    },
+    /// List the moderators you follow
+    Following,
 }
 
 /// What a block entry matches.

@@ -31,7 +31,9 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::codec::FramedRead;
 
 use crate::config::Config;
-use crate::json::{self, BlockEntryJson, JsonEvent, PeerJson, PersonaJson, StatusJson};
+use crate::json::{
+    self, BlockEntryJson, FollowJson, JsonEvent, ModeratorJson, PeerJson, PersonaJson, StatusJson,
+};
 use crate::lines::{BadLine, BoundedLines};
 
 /// The socket's file name inside the data directory.
@@ -107,6 +109,23 @@ pub(crate) enum Request {
     Peers,
     /// The node's state.
     Status,
+    /// The node's moderator key, created if there is none.
+    Moderator,
+    /// Follow a moderator.
+    Follow {
+        /// The moderator's key (hex).
+        key: String,
+        /// Only in this channel; every channel if absent.
+        #[serde(default)]
+        channel: Option<String>,
+    },
+    /// Stop following a moderator.
+    Unfollow {
+        /// The moderator's key (hex).
+        key: String,
+    },
+    /// The followed moderators.
+    Follows,
 }
 
 impl Request {
@@ -121,6 +140,7 @@ impl Request {
                 | Request::History { .. }
                 | Request::Peers
                 | Request::Status
+                | Request::Follows
         )
     }
 }
@@ -175,6 +195,21 @@ pub(crate) enum Reply {
     Status {
         /// The state.
         status: StatusJson,
+    },
+    /// The node's moderator identity.
+    Moderator {
+        /// The moderator.
+        moderator: ModeratorJson,
+    },
+    /// The result of a follow or unfollow.
+    Followed {
+        /// Whether anything changed.
+        changed: bool,
+    },
+    /// The followed moderators.
+    Follows {
+        /// The follows.
+        follows: Vec<FollowJson>,
     },
 }
 
@@ -280,6 +315,29 @@ pub(crate) async fn execute(
         Request::Peers => Reply::Peers {
             peers: handle.peers().await?.iter().map(json::peer).collect(),
         },
+        Request::Moderator => Reply::Moderator {
+            moderator: json::moderator(&handle.moderator().await?),
+        },
+        Request::Follow { key, channel } => {
+            let key = moderator_key(&key)?;
+            let scope = match channel.as_deref() {
+                None => hearth_protocol::Scope::All,
+                Some(c) => hearth_protocol::Scope::Channel(channel_name(c)?),
+            };
+            let changed = !handle
+                .follows()
+                .await?
+                .iter()
+                .any(|(k, s)| *k == key && *s == scope);
+            handle.follow(key, scope).await?;
+            Reply::Followed { changed }
+        }
+        Request::Unfollow { key } => Reply::Followed {
+            changed: handle.unfollow(moderator_key(&key)?).await?,
+        },
+        Request::Follows => Reply::Follows {
+            follows: handle.follows().await?.iter().map(json::follow).collect(),
+        },
         Request::Status => {
             let status = handle.status().await?;
             Reply::Status {
@@ -291,6 +349,13 @@ pub(crate) async fn execute(
 
 fn channel_name(input: &str) -> anyhow::Result<ChannelName> {
     Ok(ChannelName::parse(input)?)
+}
+
+fn moderator_key(input: &str) -> anyhow::Result<hearth_protocol::PublicKey> {
+    input
+        .trim()
+        .parse()
+        .map_err(|e| anyhow!("not a moderator key ({e}): give the 64 hex digits it is shown as"))
 }
 
 /// The server side, running inside a `chat` or `run` process. The socket

@@ -208,6 +208,26 @@ pub(crate) struct PersonaJson {
     pub created_ms: u64,
 }
 
+/// A moderator identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ModeratorJson {
+    /// Its public key: what people follow.
+    pub key: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A followed moderator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FollowJson {
+    /// The moderator's key.
+    pub key: String,
+    /// The moderator's name.
+    pub name: String,
+    /// The channel they are followed in; every channel if absent.
+    pub channel: Option<String>,
+}
+
 /// A connected peer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PeerJson {
@@ -466,6 +486,26 @@ pub(crate) fn persona(info: &PersonaInfo) -> PersonaJson {
         key: info.key.to_string(),
         name: info.name.clone(),
         created_ms: info.created_ms,
+    }
+}
+
+/// The JSON form of a moderator identity.
+pub(crate) fn moderator(info: &hearth_node::ModeratorInfo) -> ModeratorJson {
+    ModeratorJson {
+        key: info.key.to_string(),
+        name: info.name.clone(),
+    }
+}
+
+/// The JSON form of a follow.
+pub(crate) fn follow((key, scope): &(hearth_protocol::PublicKey, Scope)) -> FollowJson {
+    FollowJson {
+        key: key.to_string(),
+        name: key.name(),
+        channel: match scope {
+            Scope::All => None,
+            Scope::Channel(c) => Some(c.to_string()),
+        },
     }
 }
 

@@ -537,6 +537,50 @@ fn block_add_reaches_the_running_node_through_its_socket() {
 }
 
 #[test]
+fn a_moderator_key_is_kept_and_follows_are_listed_and_undone() {
+    let place = Place::new(&unique_network());
+    let json = |args: &[&str]| {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let output = run(&mut place.command(&args));
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "{args:?} failed: {stderr}");
+        assert_no_panic("moderator", &stderr);
+        json_lines(&output)
+    };
+    let first = json(&["moderator", "key"]);
+    let key = first[0]["key"].as_str().expect("a key").to_owned();
+    assert_eq!(key.len(), 64, "{first:?}");
+    // The same key at the next start: followers keep their moderator.
+    assert_eq!(json(&["moderator", "key"]), first);
+
+    let other = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+    assert_eq!(
+        json(&["moderator", "follow", other, "--channel", CHANNEL]),
+        [serde_json::json!({"followed": true})]
+    );
+    assert_eq!(
+        json(&["moderator", "follow", other, "--channel", CHANNEL]),
+        [serde_json::json!({"followed": false})]
+    );
+    let follows = json(&["moderator", "following"]);
+    assert_eq!(follows.len(), 1, "{follows:?}");
+    assert_eq!(follows[0]["key"], other);
+    assert_eq!(follows[0]["channel"], CHANNEL);
+    let listed = text(&run(&mut place.command(&["moderator", "following"])).stdout);
+    assert!(listed.contains(&format!("#{CHANNEL}")), "{listed}");
+    assert_eq!(
+        json(&["moderator", "unfollow", other]),
+        [serde_json::json!({"unfollowed": true})]
+    );
+    assert!(json(&["moderator", "following"]).is_empty());
+
+    let bad = run(&mut place.command(&["moderator", "follow", "not-a-key"]));
+    assert_eq!(bad.status.code(), Some(2), "a bad key is a usage error");
+    assert!(text(&bad.stderr).contains("not a moderator key"));
+}
+
+#[test]
 fn sigterm_shuts_down_cleanly_and_loses_nothing() {
     let network = unique_network();
     let (place2, mut p2, place3, mut p3) = connected_pair(&network);

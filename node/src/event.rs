@@ -87,6 +87,16 @@ pub struct PersonaInfo {
     pub created_ms: u64,
 }
 
+/// The node's moderator identity as the embedder sees it: never the secret
+/// key. People follow a moderator by [`ModeratorInfo::key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeratorInfo {
+    /// The moderator's public key.
+    pub key: PublicKey,
+    /// Its human-readable name (the same scheme as persona names).
+    pub name: String,
+}
+
 /// A connected peer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerInfo {

@@ -19,8 +19,8 @@ use tracing::Instrument;
 
 use crate::error::NodeError;
 use crate::event::{
-    ChannelInfo, Event, EventStream, PeerInfo, PersonaInfo, PostRecord, ProviderInfo, Published,
-    Status,
+    ChannelInfo, Event, EventStream, ModeratorInfo, PeerInfo, PersonaInfo, PostRecord,
+    ProviderInfo, Published, Status,
 };
 use crate::metrics::http::Endpoint;
 
@@ -112,6 +112,7 @@ pub(crate) enum Command {
     Follow(PublicKey, Scope, Reply<()>),
     Unfollow(PublicKey, Reply<bool>),
     Follows(Reply<Vec<(PublicKey, Scope)>>),
+    Moderator(Reply<ModeratorInfo>),
     PublishList(Vec<u8>, Reply<usize>),
     Status(Reply<Status>),
     Shutdown(Reply<()>),
@@ -140,6 +141,7 @@ impl Command {
             Command::Follow(..) => "follow",
             Command::Unfollow(..) => "unfollow",
             Command::Follows(..) => "follows",
+            Command::Moderator(..) => "moderator",
             Command::PublishList(..) => "publish_list",
             Command::Status(..) => "status",
             Command::Shutdown(..) => "shutdown",
@@ -353,6 +355,13 @@ impl NodeHandle {
     /// The followed moderators and where each applies.
     pub async fn follows(&self) -> Result<Vec<(PublicKey, Scope)>, NodeError> {
         self.request(Command::Follows).await
+    }
+
+    /// This node's moderator identity, created (and kept in the store) at
+    /// the first call. Its key signs what this node publishes as a
+    /// moderator; people follow it with [`NodeHandle::follow`].
+    pub async fn moderator(&self) -> Result<ModeratorInfo, NodeError> {
+        self.request(Command::Moderator).await
     }
 
     /// Publishes a moderator list signed with

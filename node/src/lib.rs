@@ -48,8 +48,8 @@ pub use config::{
 };
 pub use error::{EntryError, HeldListError, NodeError, SetupError};
 pub use event::{
-    ChannelInfo, Event, EventStream, Origin, PeerInfo, PersonaInfo, PostRecord, ProviderInfo,
-    Published, Status, SyncReport, UndeliveredReason,
+    ChannelInfo, Event, EventStream, ModeratorInfo, Origin, PeerInfo, PersonaInfo, PostRecord,
+    ProviderInfo, Published, Status, SyncReport, UndeliveredReason,
 };
 pub use handle::{HistoryQuery, NodeHandle, PostOptions, Submitted};
 pub use libp2p::{Multiaddr, PeerId};

@@ -4,6 +4,10 @@
 //! their name in a channel they come back to; in [`PersonaMode::Ephemeral`]
 //! only in memory. Keys come from `rand::rng()` (a CSPRNG seeded from the
 //! operating system) and are never derived from the libp2p key.
+//!
+//! The node's moderator key lives here too: one key per node, always kept
+//! in the store (even with ephemeral personas), because people follow a
+//! moderator by that key and a moderator whose key changed is a stranger.
 
 use std::collections::HashMap;
 
@@ -16,6 +20,7 @@ use crate::store::{PersonaRecord, Store, StoreError};
 pub(crate) struct Personas {
     mode: PersonaMode,
     cache: HashMap<ChannelName, (Keypair, u64)>,
+    moderator: Option<Keypair>,
 }
 
 impl Personas {
@@ -23,7 +28,25 @@ impl Personas {
         Self {
             mode,
             cache: HashMap::new(),
+            moderator: None,
         }
+    }
+
+    /// The node's moderator key, created and stored at the first call.
+    pub(crate) fn moderator(&mut self, store: &Store) -> Result<Keypair, StoreError> {
+        if let Some(key) = &self.moderator {
+            return Ok(key.clone());
+        }
+        let key = match store.moderator_secret()? {
+            Some(secret) => Keypair::from_secret_bytes(secret),
+            None => {
+                let key = Keypair::generate(&mut rand::rng());
+                store.set_moderator_secret(&key.secret_bytes())?;
+                key
+            }
+        };
+        self.moderator = Some(key.clone());
+        Ok(key)
     }
 
     /// The persona of `channel`, created (and stored) if there is none.

@@ -20,6 +20,7 @@ pub(crate) mod crisis;
 pub(crate) mod docs;
 pub(crate) mod history;
 pub(crate) mod info;
+pub(crate) mod moderator;
 pub(crate) mod node;
 pub(crate) mod persona;
 pub(crate) mod wipe;
@@ -71,6 +72,11 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&global, SettingArgs::default())?;
             logging::to_stderr(&config.log, config.log_format);
             block_on(block::run(command, config, json))
+        }
+        Command::Moderator(command) => {
+            let config = Config::load(&global, SettingArgs::default())?;
+            logging::to_stderr(&config.log, config.log_format);
+            block_on(moderator::run(command, config, json))
         }
         Command::History(args) => {
             let config = Config::load(&global, SettingArgs::default())?;

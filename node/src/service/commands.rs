@@ -20,7 +20,8 @@ use super::{Channel, Service, dial_address};
 use crate::clock::now_ms;
 use crate::error::{EntryError, NodeError};
 use crate::event::{
-    ChannelInfo, Event, Origin, PeerInfo, PersonaInfo, PostRecord, ProviderInfo, Status,
+    ChannelInfo, Event, ModeratorInfo, Origin, PeerInfo, PersonaInfo, PostRecord, ProviderInfo,
+    Status,
 };
 use crate::handle::{Command, HistoryQuery};
 use crate::personas;
@@ -137,6 +138,21 @@ impl Service {
             }
             Command::Follows(reply) => {
                 let _ = reply.send(self.store.follows().map_err(Into::into));
+            }
+            Command::Moderator(reply) => {
+                let result = self
+                    .personas
+                    .moderator(&self.store)
+                    .map(|key| {
+                        let key = key.public();
+                        ModeratorInfo {
+                            key,
+                            name: key.name(),
+                        }
+                    })
+                    .map_err(NodeError::from);
+                let result = self.flushed(result).await;
+                let _ = reply.send(result);
             }
             Command::Status(reply) => {
                 let _ = reply.send(self.status());

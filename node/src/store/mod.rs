@@ -94,6 +94,8 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 const SCHEMA_KEY: &[u8] = b"schema";
 const PEER_KEY: &[u8] = b"peer_key";
+/// The node's moderator signing key (32 secret bytes).
+const MODERATOR_KEY: &[u8] = b"moderator_key";
 const NETWORK_KEY: &[u8] = b"network";
 const GENERATION_KEY: &[u8] = b"generation";
 

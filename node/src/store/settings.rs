@@ -8,8 +8,8 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionResult;
 
 use super::{
-    MAX_KNOWN_PEERS, NETWORK_KEY, PEER_KEY, PeerRecord, PersonaRecord, Store, StoreError, encode,
-    keys, sha256,
+    MAX_KNOWN_PEERS, MODERATOR_KEY, NETWORK_KEY, PEER_KEY, PeerRecord, PersonaRecord, Store,
+    StoreError, encode, keys, sha256,
 };
 
 impl Store {
@@ -259,6 +259,26 @@ impl Store {
     /// Stores the libp2p keypair (protobuf encoding).
     pub fn set_peer_key(&self, bytes: &[u8]) -> Result<(), StoreError> {
         self.inner.meta.insert(PEER_KEY, bytes)?;
+        Ok(())
+    }
+
+    // ---- the moderator key ----
+
+    /// The stored moderator secret key, if one was created. A value of the
+    /// wrong length is corruption, not "none": the key must never be
+    /// silently replaced, or the moderator's followers lose them.
+    pub fn moderator_secret(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        let Some(value) = self.inner.meta.get(MODERATOR_KEY)? else {
+            return Ok(None);
+        };
+        <[u8; 32]>::try_from(value.as_ref())
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("moderator key of {} bytes", value.len())))
+    }
+
+    /// Stores the moderator secret key.
+    pub fn set_moderator_secret(&self, secret: &[u8; 32]) -> Result<(), StoreError> {
+        self.inner.meta.insert(MODERATOR_KEY, secret.as_slice())?;
         Ok(())
     }
 }
