@@ -220,8 +220,8 @@ fn gossipsub(
         .heartbeat_interval(Duration::from_secs(1))
         // Gossipsub's default. Only messages on held topics get here (the
         // gate drops the rest), and replays older than this are caught by
-        // the store's seen set before any signature check; a longer cache
-        // only held more ids of a flood for longer.
+        // the store's seen set (at the cost of one validation each); a
+        // longer cache only held more ids of a flood for longer.
         .duplicate_cache_time(DUPLICATE_CACHE_TIME)
         .build()
         .map_err(SetupError::GossipsubConfig)?;
