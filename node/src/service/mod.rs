@@ -57,6 +57,7 @@ use crate::metrics::node::NodeMetrics;
 use crate::moderation::Moderation;
 use crate::personas::Personas;
 use crate::store::Store;
+use crate::swarm::gossip_gate::{GateEvent, Offence};
 use crate::swarm::{Behaviour, BehaviourEvent};
 
 use discovery::LookupSchedule;
@@ -513,10 +514,13 @@ impl Service {
 
     fn on_behaviour_event(&mut self, event: BehaviourEvent) {
         match event {
-            BehaviourEvent::Gossipsub(event) => {
+            BehaviourEvent::Gossipsub(GateEvent::Gossip(event)) => {
                 self.metrics.gossipsub(&event);
                 self.on_gossip(event);
                 self.wake_joined_peers();
+            }
+            BehaviourEvent::Gossipsub(GateEvent::Offence { peer, offence }) => {
+                self.on_gossip_offence(peer, offence);
             }
             BehaviourEvent::Identify(event) => {
                 self.metrics.identify(&event);
@@ -562,7 +566,23 @@ impl Service {
             _ => {}
         }
     }
+
+    /// The gossip gate caught `peer` over an allowance (foreign-topic
+    /// messages or subscription churn) and dropped the excess. The offence
+    /// weighs like [`GATE_OFFENCES`] invalid messages in its gossip score,
+    /// which puts it under the graylist at once, so gossipsub ignores it
+    /// and the next tick bans it (`maintenance::ban_low_scores`); the gate
+    /// reports a peer at most once a second.
+    fn on_gossip_offence(&mut self, peer: PeerId, offence: Offence) {
+        tracing::info!(%peer, offence = offence.as_str(), "gossip offence");
+        self.penalise(peer, GATE_OFFENCES);
+    }
 }
+
+/// Invalid-message equivalents one gossip-gate offence costs: 5² × -10 =
+/// -250, under the graylist (-80) even for a peer at the top of the
+/// positive score hearth's topic parameters allow (about +26).
+const GATE_OFFENCES: usize = 5;
 
 fn moderator_topic(network: &NetworkId, moderator: PublicKey) -> IdentTopic {
     IdentTopic::new(
