@@ -212,6 +212,19 @@ pub(crate) fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<Stri
                 _ => format!("* stopped reading input after an error: {lines} line{s} read"),
             }
         }
+        JsonEvent::Paced {
+            channel, queued: 0, ..
+        } => format!("* every line you wrote in #{channel} has gone out"),
+        JsonEvent::Paced {
+            channel,
+            queued,
+            next_in_ms,
+        } => format!(
+            "* {} of yours {} in #{channel} so the channel is not flooded; the next goes out in {} s",
+            count(*queued, "line"),
+            if *queued == 1 { "waits" } else { "wait" },
+            next_in_ms.div_ceil(1_000),
+        ),
         JsonEvent::Backlog { channel, posts } => format!(
             "* {} you wrote before hearth last stopped {} for peers of #{channel}; {} out \
              when someone is there",

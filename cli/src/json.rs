@@ -75,12 +75,29 @@ pub(crate) enum JsonEvent {
         peers: usize,
     },
     /// Received bytes were refused (invalid, forged, rate-limited…).
+    /// Aggregated per peer, channel and reason: the first of a kind at
+    /// once, then one line every 5 s with how many there were meanwhile.
     Refused {
         /// The channel it arrived on, if any.
         #[serde(default)]
         channel: Option<String>,
         /// Why.
         reason: String,
+        /// How many messages this line stands for (1 for the first of a
+        /// kind; lines without it, from older versions, mean 1).
+        #[serde(default = "one")]
+        count: u64,
+    },
+    /// Own posts wait so that the channel's per-persona rate limit is not
+    /// exceeded: they are stored and shown already and go out as it
+    /// allows. `queued` 0: none wait any more.
+    Paced {
+        /// The channel.
+        channel: String,
+        /// Own posts of the channel waiting to be sent.
+        queued: usize,
+        /// When the next one goes, in ms from now (0 when none wait).
+        next_in_ms: u64,
     },
     /// Own posts written before this start, kept in the store because they
     /// had reached nobody, wait for peers of a joined channel again; they
@@ -338,6 +355,11 @@ impl BlocklistFile {
 
 /// The JSON line for a node event, or `None` for events `--json` does not
 /// print.
+/// The count of a `refused` line that does not say.
+fn one() -> u64 {
+    1
+}
+
 pub(crate) fn from_event(event: &Event) -> Option<JsonEvent> {
     Some(match event {
         Event::Listening { address } => listening(address),
@@ -373,9 +395,23 @@ pub(crate) fn from_event(event: &Event) -> Option<JsonEvent> {
             channel: channel.to_string(),
             peers: *peers,
         },
-        Event::Refused { channel, reason } => JsonEvent::Refused {
+        Event::Refused {
+            channel,
+            reason,
+            count,
+        } => JsonEvent::Refused {
             channel: channel.as_ref().map(ToString::to_string),
             reason: reason.clone(),
+            count: *count,
+        },
+        Event::Paced {
+            channel,
+            queued,
+            next_in_ms,
+        } => JsonEvent::Paced {
+            channel: channel.to_string(),
+            queued: *queued,
+            next_in_ms: *next_in_ms,
         },
         Event::Backlog { channel, posts } => JsonEvent::Backlog {
             channel: channel.to_string(),

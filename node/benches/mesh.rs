@@ -21,7 +21,7 @@ async fn node(network: &NetworkId) -> NodeHandle {
     };
     let limits = NodeLimits {
         per_persona: unlimited,
-        per_peer: unlimited,
+        newcomer: unlimited,
         ..NodeLimits::default()
     };
     Node::builder()

@@ -92,10 +92,33 @@ pub struct NodeLimits {
     pub max_memory_bytes: Option<u64>,
     /// The time window for received messages.
     pub messages: Limits,
-    /// Posts accepted per persona.
+    /// Posts accepted per established persona (see
+    /// [`NodeLimits::newcomer`]): a burst of 20, then 40 a minute. A post
+    /// over the limit is not shown, stored or forwarded; the node's own
+    /// posts are paced to stay within it instead (`Event::Paced`).
     pub per_persona: Rate,
-    /// Posts accepted per forwarding peer.
-    pub per_peer: Rate,
+    /// Posts accepted per newcomer persona: a burst of 8, then 12 a
+    /// minute. A persona is a newcomer until it has had
+    /// [`NodeLimits::newcomer_posts`] posts accepted and
+    /// [`NodeLimits::newcomer_for`] has passed since its first post was
+    /// seen.
+    pub newcomer: Rate,
+    /// Posts a persona must have had accepted to be established (20).
+    pub newcomer_posts: u32,
+    /// How long after its first post a persona is still a newcomer at the
+    /// least (10 minutes).
+    pub newcomer_for: Duration,
+    /// KiB of messages taken from one peer, counted before anything is
+    /// decoded: a ceiling on raw bytes (32 MiB a minute, burst 8 MiB), far
+    /// above what an honest relay forwards. Never a count of posts: a
+    /// relay carries everyone's posts, so a post count per peer would
+    /// judge the relay for its authors.
+    pub per_peer_kib: Rate,
+    /// Invalid messages taken from one peer (burst 10, 10 a minute). Past
+    /// it, the peer's messages are dropped before they are decoded. Only
+    /// the peer that sent invalid bytes is charged: an honest relay never
+    /// forwards them.
+    pub per_peer_invalid: Rate,
     /// How long a peer whose gossip score fell below the graylist stays
     /// disconnected and refused.
     pub ban_duration: Duration,
@@ -135,12 +158,22 @@ impl Default for NodeLimits {
                 max_age_ms: 7 * 24 * 60 * 60 * 1000,
             },
             per_persona: Rate {
-                per_minute: 30,
-                burst: 10,
+                per_minute: 40,
+                burst: 20,
             },
-            per_peer: Rate {
-                per_minute: 3000,
-                burst: 500,
+            newcomer: Rate {
+                per_minute: 12,
+                burst: 8,
+            },
+            newcomer_posts: 20,
+            newcomer_for: Duration::from_secs(10 * 60),
+            per_peer_kib: Rate {
+                per_minute: 32 * 1024,
+                burst: 8 * 1024,
+            },
+            per_peer_invalid: Rate {
+                per_minute: 10,
+                burst: 10,
             },
             ban_duration: Duration::from_secs(10 * 60),
             default_difficulty: 0,

@@ -157,6 +157,15 @@ pub enum NodeError {
     /// The operation needs the node to be in the channel first.
     #[error("not in channel {0}; join it first")]
     NotJoined(ChannelName),
+    /// Too many own posts of the channel wait to be sent (for peers, or
+    /// for the rate limit); the post was not taken. Try again later.
+    #[error("{queued} posts of channel {channel} still wait to be sent; try again in a minute")]
+    QueueFull {
+        /// The channel.
+        channel: ChannelName,
+        /// How many wait.
+        queued: usize,
+    },
     /// The node has shut down; the handle can no longer reach it.
     #[error("the node has shut down")]
     Stopped,

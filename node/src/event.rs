@@ -355,12 +355,18 @@ pub enum Event {
         peers: usize,
     },
     /// Received bytes were refused. Reported so tools can count abuse; the
-    /// sender is not shown to the user.
+    /// sender is not shown to the user. Refusals are aggregated per peer,
+    /// channel and reason: the first of a kind is reported at once with
+    /// `count` 1, later ones every 5 seconds as one event with how many
+    /// there were meanwhile, so a flood costs a few events, not one each.
     Refused {
         /// The channel topic it arrived on, if it was a channel.
         channel: Option<ChannelName>,
         /// Why.
         reason: String,
+        /// How many messages were refused for this reason (from one peer)
+        /// since the last report of it.
+        count: u64,
     },
     /// A followed moderator's list (or one published here) was taken in,
     /// replacing an older one; the policy now applies it.
@@ -374,6 +380,20 @@ pub enum Event {
     },
     /// A history sync with a peer ended, complete or not.
     Synced(Box<SyncReport>),
+    /// Own posts of a channel wait because sending them now would exceed
+    /// the per-persona rate limit that peers apply (a newcomer's burst of
+    /// 8 and 12 a minute; see `NodeLimits::newcomer`): they are stored and
+    /// shown already, and go out, oldest first, as the limit allows. Sent
+    /// when a post starts waiting and whenever waiting ones go out;
+    /// `queued` 0 says the queue is empty again. Nothing is dropped.
+    Paced {
+        /// The channel.
+        channel: ChannelName,
+        /// Own posts of the channel waiting to be sent.
+        queued: usize,
+        /// When the next one can go, in ms from now (0 when none wait).
+        next_in_ms: u64,
+    },
     /// This subscriber fell behind and missed events.
     Lagged {
         /// How many.

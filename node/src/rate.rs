@@ -13,10 +13,47 @@ use std::hash::Hash;
 
 use crate::config::Rate;
 
+pub(crate) mod authors;
+
+/// One token bucket: `tokens` as of `last_ms` (monotonic).
 #[derive(Debug, Clone, Copy)]
-struct Bucket {
+pub(crate) struct Bucket {
     tokens: f64,
     last_ms: u64,
+}
+
+impl Bucket {
+    /// A full bucket of `rate` at `now_ms`.
+    pub(crate) fn full(rate: Rate, now_ms: u64) -> Self {
+        Self {
+            tokens: f64::from(rate.burst),
+            last_ms: now_ms,
+        }
+    }
+
+    /// Takes `n` tokens at `now_ms`; false, taking none, when it has fewer.
+    pub(crate) fn take(&mut self, rate: Rate, n: u32, now_ms: u64) -> bool {
+        take(self, rate, n, now_ms)
+    }
+
+    /// Milliseconds from `now_ms` until it holds a whole token (0 when it
+    /// does now; `u64::MAX` for a rate that never refills).
+    pub(crate) fn next_in_ms(&self, rate: Rate, now_ms: u64) -> u64 {
+        let missing = 1.0 - refilled(self, rate, now_ms);
+        if missing <= 0.0 {
+            return 0;
+        }
+        if rate.per_minute == 0 {
+            return u64::MAX;
+        }
+        let per_ms = f64::from(rate.per_minute) / 60_000.0;
+        // Rounded up, so that a caller waking after this long finds the
+        // token there. Positive and at most 60 000 (a whole token at one a
+        // minute), so the conversion is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ms = (missing / per_ms).ceil() as u64;
+        ms
+    }
 }
 
 /// Rate limits for many keys.
@@ -64,6 +101,17 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             &mut self.overflow
         };
         take(bucket, rate, n, now_ms)
+    }
+
+    /// Whether `key` holds at least one token at `now_ms`, taking none.
+    pub(crate) fn has_token(&self, key: &K, now_ms: u64) -> bool {
+        let bucket = match self.buckets.get(key) {
+            Some(bucket) => bucket,
+            // A new key starts full, unless it would share the overflow.
+            None if self.buckets.len() < self.max_keys => return self.rate.burst >= 1,
+            None => &self.overflow,
+        };
+        refilled(bucket, self.rate, now_ms) >= 1.0
     }
 
     fn evict_idle(&mut self, now_ms: u64) {
@@ -115,6 +163,32 @@ mod tests {
         assert!(limiter.allow(&"a", 1_000));
         // Other keys are independent.
         assert!(limiter.allow(&"b", 1_000));
+    }
+
+    #[test]
+    fn a_key_can_be_asked_without_taking_a_token() {
+        let mut limiter = RateLimiter::new(RATE, 10);
+        assert!(limiter.has_token(&"a", 0));
+        assert!((0..3).all(|_| limiter.allow(&"a", 0)));
+        assert!(!limiter.has_token(&"a", 0));
+        assert!(limiter.has_token(&"a", 1_000));
+        assert!(limiter.has_token(&"a", 1_000), "asking took nothing");
+    }
+
+    #[test]
+    fn a_bucket_says_when_its_next_token_comes() {
+        let mut bucket = Bucket::full(RATE, 0);
+        assert_eq!(bucket.next_in_ms(RATE, 0), 0);
+        assert!((0..3).all(|_| bucket.take(RATE, 1, 0)));
+        assert_eq!(bucket.next_in_ms(RATE, 0), 1_000);
+        assert_eq!(bucket.next_in_ms(RATE, 400), 600);
+        let frozen = Rate {
+            per_minute: 0,
+            burst: 1,
+        };
+        let mut empty = Bucket::full(frozen, 0);
+        assert!(empty.take(frozen, 1, 0));
+        assert_eq!(empty.next_in_ms(frozen, 5), u64::MAX);
     }
 
     #[test]

@@ -456,7 +456,9 @@ async fn hostile_gossipsub_peer_is_refused_scored_down_and_banned() {
     let refused: Vec<&str> = attack
         .iter()
         .filter_map(|e| match e {
-            Event::Refused { channel, reason } => {
+            Event::Refused {
+                channel, reason, ..
+            } => {
                 assert_eq!(channel.as_ref(), Some(&anxiety), "refused on the channel");
                 Some(reason.as_str())
             }

@@ -153,8 +153,18 @@ fn other_events_have_fixed_field_names() {
             Event::Refused {
                 channel: Some(channel.clone()),
                 reason: "bad signature".into(),
+                count: 12,
             },
-            json!({"type": "refused", "channel": "anxiety", "reason": "bad signature"}),
+            json!({"type": "refused", "channel": "anxiety", "reason": "bad signature",
+                   "count": 12}),
+        ),
+        (
+            Event::Paced {
+                channel: channel.clone(),
+                queued: 3,
+                next_in_ms: 4_200,
+            },
+            json!({"type": "paced", "channel": "anxiety", "queued": 3, "next_in_ms": 4200}),
         ),
         (
             Event::Backlog {

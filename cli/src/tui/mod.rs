@@ -300,6 +300,9 @@ fn convert(event: Event) -> Option<NodeEvent> {
         Event::ChannelPeers { channel, peers } => NodeEvent::ChannelPeers { channel, peers },
         Event::Lagged { missed } => NodeEvent::Lagged(missed),
         Event::Backlog { channel, posts } => NodeEvent::Backlog { channel, posts },
+        Event::Paced {
+            channel, queued, ..
+        } => NodeEvent::Paced { channel, queued },
         Event::BacklogSent { channel, posts, .. } => NodeEvent::BacklogSent { channel, posts },
         Event::PersonaStamping { channel, .. } => NodeEvent::PersonaStamping { channel },
         Event::PersonaReady { channel, elapsed } => NodeEvent::PersonaReady { channel, elapsed },

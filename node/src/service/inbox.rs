@@ -2,13 +2,25 @@
 //! out.
 //!
 //! [`Inbox::judge`] decides, for one received message, in this order:
-//! topic → rate of the forwarding peer → validation → seen before → rate
-//! of the author → local policy. It returns a [`Decision`]: what to tell
+//! topic → raw bytes and invalid messages of the forwarding peer →
+//! validation → seen before → rate of the author → local policy. It returns a [`Decision`]: what to tell
 //! gossipsub (Accept, Ignore, Reject) and what to store and which event to
 //! emit. It reads the node's state only through [`NodeView`] and takes
 //! both clock readings as a parameter, so it is tested without a swarm or
 //! a store. The `impl Service` below builds the view, asks, and carries the
 //! decision out.
+//!
+//! Rate limits judge authors, not relays: a relay carries everyone's
+//! posts, so the forwarding peer is charged only for raw bytes (a ceiling
+//! far above any honest relay's traffic) and for invalid messages (which
+//! an honest relay never forwards). Posts are counted per persona
+//! ([`Authors`]: a newcomer tier and an established one). A post over its
+//! author's limit is `Ignore`d, which neither forwards it nor penalises
+//! the relay; a peer that delivers posts beyond the author's limit *and*
+//! its tolerance (which an honest relay, applying the same limits,
+//! refuses itself) gets a strike, and a peer out of strikes is a flooder:
+//! [`Decision::penalise`] tells the shell to sink its gossip score, so it
+//! is graylisted, disconnected and banned.
 //!
 //! The rate limiters run on monotonic time ([`Now::mono_ms`]); the time
 //! window of a post is judged on wall time ([`Now::wall_ms`]), because
@@ -41,10 +53,28 @@ use crate::error::HeldListError;
 use crate::event::{Event, Origin, PostRecord};
 use crate::moderation::Moderation;
 use crate::rate::RateLimiter;
+use crate::rate::authors::{Authors, Judged, Tiers};
 use crate::store::{Store, StoreError, StoredPost};
 
 /// Most keys each rate limiter tracks.
 const RATE_KEYS: usize = 50_000;
+
+/// Deliveries beyond an author's tolerance a peer may make before it is
+/// taken for a flooder: a burst of 20, refilled at 20 a minute. An honest
+/// relay makes none unless one persona posts through three or more entry
+/// points at its full rate; this absorbs that.
+pub(crate) const FLOOD_STRIKES: crate::config::Rate = crate::config::Rate {
+    per_minute: 20,
+    burst: 20,
+};
+
+/// The application score given to a flooder: times gossipsub's
+/// application weight (10) it is -1000, far under the graylist (-80).
+pub(crate) const FLOODER_SCORE: f64 = -100.0;
+
+/// Why a post over its author's rate is refused. One text for every
+/// author, so that refusals aggregate ([`Event::Refused::count`]).
+pub(crate) const OVER_RATE: &str = "rate limit exceeded by its author";
 
 /// What the inbox needs to know about the node to judge a message.
 pub(crate) trait NodeView {
@@ -69,6 +99,10 @@ pub(crate) struct Decision {
     pub acceptance: MessageAcceptance,
     /// What the shell does.
     pub action: Action,
+    /// The forwarding peer is a flooder: it delivered posts beyond their
+    /// authors' limits and tolerance, more often than
+    /// [`FLOOD_STRIKES`] allows. The shell sinks its gossip score.
+    pub penalise: bool,
 }
 
 /// What the shell does with a received message.
@@ -125,6 +159,7 @@ impl Decision {
         Self {
             acceptance,
             action: Action::Nothing,
+            penalise: false,
         }
     }
 }
@@ -146,16 +181,20 @@ pub(crate) struct Inbox {
     retention: Retention,
     /// The time window of posts taken by history sync.
     sync_limits: hearth_protocol::Limits,
-    per_peer: RateLimiter<PeerId>,
-    per_persona: RateLimiter<PublicKey>,
+    per_peer_kib: RateLimiter<PeerId>,
+    per_peer_invalid: RateLimiter<PeerId>,
+    authors: Authors<PublicKey>,
+    strikes: RateLimiter<PeerId>,
     per_server: RateLimiter<PeerId>,
 }
 
 impl Inbox {
     pub(super) fn new(network: NetworkId, limits: NodeLimits) -> Self {
         Self {
-            per_peer: RateLimiter::new(limits.per_peer, RATE_KEYS),
-            per_persona: RateLimiter::new(limits.per_persona, RATE_KEYS),
+            per_peer_kib: RateLimiter::new(limits.per_peer_kib, RATE_KEYS),
+            per_peer_invalid: RateLimiter::new(limits.per_peer_invalid, RATE_KEYS),
+            authors: Authors::new(Tiers::of(&limits), RATE_KEYS),
+            strikes: RateLimiter::new(FLOOD_STRIKES, RATE_KEYS),
             per_server: RateLimiter::new(limits.sync.posts_per_peer, RATE_KEYS),
             sync_limits: limits.messages.clone(),
             network,
@@ -215,7 +254,7 @@ impl Inbox {
         now: Now,
         view: &impl NodeView,
     ) -> Decision {
-        self.judge_post(channel, data, now, view, Route::Sync)
+        self.judge_post(None, channel, data, now, view, Route::Sync)
     }
 
     /// Judges a moderator list fetched by history sync, whoever signed it
@@ -259,20 +298,31 @@ impl Inbox {
             _ => return Decision::quiet(MessageAcceptance::Ignore),
         };
         // Charged before validation, so a flood of junk costs a hash-map
-        // lookup per message instead of a signature check.
-        if !self.per_peer.allow(source, now.mono_ms) {
+        // lookup per message instead of a signature check. Bytes, not
+        // posts: see the module documentation.
+        let kib = u32::try_from(data.len().div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        if !self.per_peer_kib.allow_n(source, kib, now.mono_ms)
+            || !self.per_peer_invalid.has_token(source, now.mono_ms)
+        {
             return Decision::quiet(MessageAcceptance::Ignore);
         }
-        match topic {
+        let decision = match topic {
             Topic::Channel { channel, .. } => {
-                self.judge_post(&channel, data, now, view, Route::Gossip)
+                self.judge_post(Some(source), &channel, data, now, view, Route::Gossip)
             }
             Topic::Moderator { moderator, .. } => self.judge_list(&moderator, data, now, view),
+        };
+        if decision.acceptance == MessageAcceptance::Reject {
+            self.per_peer_invalid.allow(source, now.mono_ms);
         }
+        decision
     }
 
     fn judge_post(
         &mut self,
+        source: Option<&PeerId>,
         channel: &ChannelName,
         data: &[u8],
         now: Now,
@@ -304,6 +354,7 @@ impl Inbox {
                         channel: Some(channel.clone()),
                         reason: e.to_string(),
                     },
+                    penalise: false,
                 };
             }
         };
@@ -327,14 +378,23 @@ impl Inbox {
         }
         // History arrives in bulk: a persona's week of posts must not trip
         // the live rate limit. The serving peer's limit bounds sync.
-        if route == Route::Gossip && !self.per_persona.allow(&post.author, now.mono_ms) {
-            return Decision {
-                acceptance: MessageAcceptance::Ignore,
-                action: Action::Refuse {
-                    channel: Some(channel.clone()),
-                    reason: format!("rate limit exceeded by {}", post.author.name()),
-                },
-            };
+        if route == Route::Gossip {
+            let judged = self.authors.judge(&post.author, now.mono_ms);
+            if judged != Judged::Accept {
+                tracing::debug!(%channel, author = %post.author.name(), ?judged, "post over its author's rate");
+                // Only deliveries beyond the tolerance count against the
+                // peer: an honest relay never makes them.
+                let penalise = judged == Judged::Flood
+                    && source.is_some_and(|peer| !self.strikes.allow(peer, now.mono_ms));
+                return Decision {
+                    acceptance: MessageAcceptance::Ignore,
+                    action: Action::Refuse {
+                        channel: Some(channel.clone()),
+                        reason: OVER_RATE.to_owned(),
+                    },
+                    penalise,
+                };
+            }
         }
         let verdict = view.verdict(&id, &post);
         // Locally hidden posts are not relayed, but honest relays with other
@@ -372,6 +432,7 @@ impl Inbox {
                 seen_until,
                 record,
             })),
+            penalise: false,
         }
     }
 
@@ -416,6 +477,7 @@ impl Inbox {
                 list,
                 bytes: verified.bytes,
             },
+            penalise: false,
         }
     }
 }
@@ -480,11 +542,18 @@ impl Service {
         let decision = self
             .inbox
             .judge(&source, message.topic.as_str(), &message.data, now, &view);
-        let acceptance = self.carry_out(decision);
-        self.swarm
-            .behaviour_mut()
-            .gossipsub
-            .report_message_validation_result(message_id, &source, acceptance);
+        let penalise = decision.penalise;
+        let acceptance = self.carry_out(Some(source), decision);
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        gossipsub.report_message_validation_result(message_id, &source, acceptance);
+        if penalise {
+            // Under the graylist at once: gossipsub stops listening to it
+            // and the next tick disconnects and bans it. Only this peer:
+            // `Ignore` above kept the relays that also carry the post
+            // from being counted.
+            tracing::info!(peer = %source, "peer delivers posts far over their authors' limits");
+            gossipsub.set_application_score(&source, FLOODER_SCORE);
+        }
     }
 
     /// Judges a post of `channel` fetched by history sync and carries the
@@ -512,7 +581,7 @@ impl Service {
         );
         let refuse = matches!(decision.action, Action::Refuse { .. });
         let invalid = decision.acceptance == MessageAcceptance::Reject;
-        let stored = self.carry_out_action(decision.action);
+        let stored = self.carry_out_action(None, decision.action);
         match () {
             _ if invalid => Taken::Invalid,
             _ if store && stored => Taken::Stored,
@@ -522,19 +591,25 @@ impl Service {
     }
 
     /// Does what a decision says; returns what to report to gossipsub.
-    fn carry_out(&mut self, decision: Decision) -> MessageAcceptance {
-        if self.carry_out_action(decision.action) {
+    fn carry_out(&mut self, from: Option<PeerId>, decision: Decision) -> MessageAcceptance {
+        if self.carry_out_action(from, decision.action) {
             decision.acceptance
         } else {
             MessageAcceptance::Ignore
         }
     }
 
-    /// Does what an action says; false when a store write failed.
-    fn carry_out_action(&mut self, action: Action) -> bool {
+    /// Does what an action says (`from` is the peer the message came
+    /// from, if known); false when a store write failed.
+    fn carry_out_action(&mut self, from: Option<PeerId>, action: Action) -> bool {
         match action {
             Action::Nothing => {}
-            Action::Refuse { channel, reason } => self.emit(Event::Refused { channel, reason }),
+            Action::Refuse { channel, reason } => {
+                let now = self.uptime.now_ms();
+                if let Some(report) = self.refusals.refuse(from, channel, reason, now) {
+                    self.report_refusals(report);
+                }
+            }
             Action::StorePost(new) => {
                 let NewPost {
                     id,
@@ -562,6 +637,25 @@ impl Service {
             }
         }
         true
+    }
+}
+
+impl Service {
+    /// Emits one aggregated refusal report.
+    pub(super) fn report_refusals(&mut self, report: super::refusals::Report) {
+        self.emit(Event::Refused {
+            channel: report.channel,
+            reason: report.reason,
+            count: report.count,
+        });
+    }
+
+    /// Emits the refusals counted in windows that closed (the 1 s tick).
+    pub(super) fn flush_refusals(&mut self) {
+        let now = self.uptime.now_ms();
+        for report in self.refusals.flush(now) {
+            self.report_refusals(report);
+        }
     }
 }
 

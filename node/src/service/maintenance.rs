@@ -181,7 +181,16 @@ impl Service {
         self.ban_low_scores(now);
         for peer in self.bans.lift_expired(now) {
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+            // A flooder's application score served its ban; gossipsub
+            // keeps score state for an hour after a disconnect, which
+            // would ban it again at once.
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .set_application_score(&peer, 0.0);
         }
+        self.pace_tick();
+        self.flush_refusals();
         self.run_lookups(now);
         self.reach_tick(now);
         let due = self.chores.due(now);

@@ -19,6 +19,7 @@
 //! | `reach.rs` | [`reach::Reach`]: reachable or not, when to reserve relay slots; which relayed connections to close | announced addresses, AutoNAT, relay client and server, DCUtR |
 //! | `maintenance.rs` | [`maintenance::Bans`], [`maintenance::Every`]: bans and periodic chores | the 1 s tick |
 //! | `sync.rs` | [`crate::sync`]: reconciliation, sessions, the sync schedule, serving budgets | history sync: asking peers, answering them |
+//! | `refusals.rs` | [`refusals::Refusals`]: which refusals to report now, which to count into one later event | `Event::Refused` |
 
 mod commands;
 mod discovery;
@@ -27,6 +28,7 @@ mod lists;
 mod maintenance;
 mod outbox;
 mod reach;
+mod refusals;
 mod stamping;
 mod sync;
 
@@ -65,6 +67,7 @@ use inbox::Inbox;
 use maintenance::{Bans, Chores, Sweep};
 use outbox::Outbox;
 use reach::Reach;
+use refusals::Refusals;
 
 /// Received posts are flushed in groups this far apart.
 const FLUSH_DELAY: Duration = Duration::from_millis(5);
@@ -124,6 +127,8 @@ pub(crate) struct Service {
     moderation: Moderation,
     inbox: Inbox,
     outbox: Outbox,
+    /// Refusals gathered into one event per kind and window.
+    refusals: Refusals,
     channels: HashMap<ChannelName, Channel>,
     moderators: HashSet<PublicKey>,
     listen_addrs: Vec<Multiaddr>,
@@ -187,7 +192,8 @@ impl Service {
             inbox: Inbox::new(config.network.clone(), config.limits.clone())
                 .with_retention(config.retention.clone())
                 .with_sync_window(duration_ms(config.retention.max_age)),
-            outbox: Outbox::new(config.limits.messages.max_age_ms),
+            outbox: Outbox::new(&config.limits),
+            refusals: Refusals::default(),
             events,
             channels: HashMap::new(),
             moderators: HashSet::new(),

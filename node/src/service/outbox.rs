@@ -12,6 +12,15 @@
 //! author-chosen expiry passes or it grows older than peers accept
 //! (`NodeLimits::messages.max_age_ms`): it would be refused anyway. It is
 //! never dropped silently.
+//!
+//! The outbox also paces: own posts go out no faster than the per-persona
+//! limit peers apply ([`crate::rate::authors`]), with one token of margin
+//! so that network jitter never puts a post over a peer's limit. A post
+//! that would exceed it waits in the outbox like one without peers (stored,
+//! shown, marked pending in the store) and goes out, oldest first, as
+//! tokens return; the person is told with [`Event::Paced`]. At most
+//! [`MAX_QUEUED`] posts wait per channel; past that a publish fails with
+//! [`NodeError::QueueFull`], so nothing is lost without a word.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -19,9 +28,11 @@ use hearth_protocol::{BuildError, ChannelName, MessageId, PostDraft, SignedMessa
 
 use super::{Reply, Service, Signed, subscribed_peers};
 use crate::clock::now_ms;
+use crate::config::NodeLimits;
 use crate::error::NodeError;
 use crate::event::{Event, Origin, PostRecord, Published, UndeliveredReason};
 use crate::handle::PostOptions;
+use crate::rate::authors::{Authors, Tiers};
 use crate::store::StoredPost;
 
 /// An own post waiting for peers of its channel.
@@ -65,20 +76,60 @@ struct Sent {
     earlier: bool,
 }
 
-/// Own posts waiting for peers, per channel.
+/// Most own posts that wait in one channel.
+pub(crate) const MAX_QUEUED: usize = 1_000;
+
+/// Most channels whose own pace is remembered.
+const PACED_CHANNELS: usize = 1_024;
+
+/// Own posts waiting for peers or for the rate limit, per channel.
 #[derive(Debug)]
 pub(crate) struct Outbox {
     max_age_ms: u64,
     waiting: HashMap<ChannelName, BTreeSet<Pending>>,
+    /// The own persona's pace in each channel (one persona per channel).
+    pace: Authors<ChannelName>,
 }
 
 impl Outbox {
-    /// An empty outbox; posts older than `max_age_ms` are given up.
-    pub(super) fn new(max_age_ms: u64) -> Self {
+    /// An empty outbox; posts older than `max_age_ms` are given up, posts
+    /// are paced by the per-persona limits of `limits`.
+    pub(super) fn new(limits: &NodeLimits) -> Self {
         Self {
-            max_age_ms,
+            max_age_ms: limits.messages.max_age_ms,
             waiting: HashMap::new(),
+            pace: Authors::new(Tiers::of(limits).with_margin(1), PACED_CHANNELS),
         }
+    }
+
+    /// Takes a token to send one own post in `channel` at monotonic
+    /// `mono_ms`, or says in how many ms the next comes. Never when posts
+    /// already wait there: they go first.
+    pub(super) fn pace(&mut self, channel: &ChannelName, mono_ms: u64) -> Result<(), u64> {
+        if self.waiting.contains_key(channel) {
+            return Err(self.next_in_ms(channel, mono_ms));
+        }
+        self.pace.take(channel, mono_ms)
+    }
+
+    /// When the next own post of `channel` may go, in ms from `mono_ms`.
+    pub(super) fn next_in_ms(&self, channel: &ChannelName, mono_ms: u64) -> u64 {
+        self.pace.next_in_ms(channel, mono_ms)
+    }
+
+    /// Whether `channel` has room for another waiting post.
+    pub(super) fn has_room(&self, channel: &ChannelName) -> bool {
+        self.waiting.get(channel).map_or(0, BTreeSet::len) < MAX_QUEUED
+    }
+
+    /// How many posts wait in `channel`.
+    pub(super) fn waiting(&self, channel: &ChannelName) -> usize {
+        self.waiting.get(channel).map_or(0, BTreeSet::len)
+    }
+
+    /// The channels where posts wait.
+    pub(super) fn channels(&self) -> Vec<ChannelName> {
+        self.waiting.keys().cloned().collect()
     }
 
     /// An own post of `channel` that reached no peer starts waiting.
@@ -89,23 +140,30 @@ impl Outbox {
             .insert(post);
     }
 
-    /// `channel` has `peers` peers at `now_ms`: the posts to give up, then
-    /// (with peers) the rest to send, oldest first.
+    /// `channel` has `peers` peers at wall-clock `now_ms` and monotonic
+    /// `mono_ms`: the posts to give up, then (with peers) the rest to send,
+    /// oldest first, as many as the pace allows.
     pub(super) fn on_peers(
         &mut self,
         channel: &ChannelName,
         peers: usize,
         now_ms: u64,
+        mono_ms: u64,
     ) -> Vec<Step> {
         let Some(posts) = self.waiting.get_mut(channel) else {
             return Vec::new();
         };
         let mut steps = give_up(channel, posts, self.max_age_ms, now_ms);
         if peers > 0 {
-            steps.extend(posts.iter().map(|post| Step::Send {
-                channel: channel.clone(),
-                id: post.id,
-            }));
+            for post in posts.iter() {
+                if self.pace.take(channel, mono_ms).is_err() {
+                    break;
+                }
+                steps.push(Step::Send {
+                    channel: channel.clone(),
+                    id: post.id,
+                });
+            }
         }
         if posts.is_empty() {
             self.waiting.remove(channel);
@@ -138,12 +196,6 @@ impl Outbox {
     /// loaded again at the next join.
     pub(super) fn forget(&mut self, channel: &ChannelName) {
         self.waiting.remove(channel);
-    }
-
-    /// How many posts wait in `channel`.
-    #[cfg(test)]
-    pub(super) fn waiting(&self, channel: &ChannelName) -> usize {
-        self.waiting.get(channel).map_or(0, BTreeSet::len)
     }
 }
 
@@ -201,6 +253,11 @@ impl Service {
     ) {
         if !self.channels.contains_key(&channel) {
             let _ = reply.send(Err(NodeError::NotJoined(channel)));
+            return;
+        }
+        if !self.outbox.has_room(&channel) {
+            let queued = self.outbox.waiting(&channel);
+            let _ = reply.send(Err(NodeError::QueueFull { channel, queued }));
             return;
         }
         let now = own_time(now_ms(), self.last_own_ms);
@@ -300,11 +357,17 @@ impl Service {
             .mark_seen(&signed.id, self.inbox.seen_until(post.created_ms))?;
         // While stopping, the swarm is not polled again: a gossiped post
         // could be counted as sent and never leave the machine. It waits
-        // in the store instead, and goes out after the next start.
+        // in the store instead, and goes out after the next start. Over
+        // the pace peers accept, it waits too, and goes out as it allows.
+        let mono_ms = self.uptime.now_ms();
+        let mut paced = false;
         let peers = if self.stopping {
             0
-        } else {
+        } else if self.outbox.pace(channel, mono_ms).is_ok() {
             self.gossip(channel, &signed.id, &signed.bytes)
+        } else {
+            paced = true;
+            0
         };
         if peers == 0 {
             self.store.add_pending(channel, &signed.id)?;
@@ -332,6 +395,13 @@ impl Service {
                 id: signed.id,
                 channel: channel.clone(),
                 peers,
+            });
+        } else if paced && self.channel_peers(channel) > 0 {
+            // Waiting for the pace, not for peers: say so, and when.
+            self.emit(Event::Paced {
+                channel: channel.clone(),
+                queued: self.outbox.waiting(channel),
+                next_in_ms: self.outbox.next_in_ms(channel, mono_ms),
             });
         }
         Ok(Published {
@@ -402,9 +472,42 @@ impl Service {
     /// Sends the posts of `channel` that wait for peers, if it has any now,
     /// and gives up those that aged out.
     pub(super) fn send_pending(&mut self, channel: &ChannelName) {
-        let peers = self.channels.get(channel).map_or(0, |c| c.lookups.peers());
-        let steps = self.outbox.on_peers(channel, peers, now_ms());
+        let peers = self.channel_peers(channel);
+        let steps = self
+            .outbox
+            .on_peers(channel, peers, now_ms(), self.uptime.now_ms());
         self.outbox_steps(steps);
+    }
+
+    /// Peers of `channel` as its lookups count them.
+    fn channel_peers(&self, channel: &ChannelName) -> usize {
+        self.channels.get(channel).map_or(0, |c| c.lookups.peers())
+    }
+
+    /// Sends what the pace allows of the posts waiting in channels with
+    /// peers (the 1 s tick), and tells how many still wait where some
+    /// went out.
+    pub(super) fn pace_tick(&mut self) {
+        for channel in self.outbox.channels() {
+            if self.channel_peers(&channel) == 0 {
+                continue;
+            }
+            let before = self.outbox.waiting(&channel);
+            self.send_pending(&channel);
+            let queued = self.outbox.waiting(&channel);
+            if queued < before {
+                let next_in_ms = if queued == 0 {
+                    0
+                } else {
+                    self.outbox.next_in_ms(&channel, self.uptime.now_ms())
+                };
+                self.emit(Event::Paced {
+                    channel,
+                    queued,
+                    next_in_ms,
+                });
+            }
+        }
     }
 
     /// Gives up own posts that aged out while waiting, in every channel.
@@ -531,37 +634,40 @@ mod tests {
     #[test]
     fn an_own_post_waiting_for_peers_goes_out_when_the_first_peer_subscribes() {
         let grief = channel("grief");
-        let mut outbox = Outbox::new(WEEK);
+        let mut outbox = Outbox::new(&NodeLimits::default());
         let p = post(1, T0, None);
         outbox.hold(&grief, p);
-        assert_eq!(outbox.on_peers(&grief, 0, T0 + 1_000), []);
-        assert_eq!(outbox.on_peers(&grief, 1, T0 + 2_000), [send(&grief, &p)]);
+        assert_eq!(outbox.on_peers(&grief, 0, T0 + 1_000, 0), []);
+        assert_eq!(
+            outbox.on_peers(&grief, 1, T0 + 2_000, 0),
+            [send(&grief, &p)]
+        );
         outbox.remove(&grief, &p.id);
-        assert_eq!(outbox.on_peers(&grief, 2, T0 + 3_000), []);
+        assert_eq!(outbox.on_peers(&grief, 2, T0 + 3_000, 0), []);
     }
 
     #[test]
     fn a_post_that_did_not_get_out_is_offered_again_at_the_next_peer() {
         let grief = channel("grief");
-        let mut outbox = Outbox::new(WEEK);
+        let mut outbox = Outbox::new(&NodeLimits::default());
         let p = post(1, T0, None);
         outbox.hold(&grief, p);
         // The gossip found nobody after all: not removed, so sent again.
-        assert_eq!(outbox.on_peers(&grief, 1, T0), [send(&grief, &p)]);
-        assert_eq!(outbox.on_peers(&grief, 1, T0 + 1), [send(&grief, &p)]);
+        assert_eq!(outbox.on_peers(&grief, 1, T0, 0), [send(&grief, &p)]);
+        assert_eq!(outbox.on_peers(&grief, 1, T0 + 1, 0), [send(&grief, &p)]);
     }
 
     #[test]
     fn waiting_posts_go_out_oldest_first_and_only_in_their_channel() {
         let (grief, other) = (channel("grief"), channel("anxiety"));
-        let mut outbox = Outbox::new(WEEK);
+        let mut outbox = Outbox::new(&NodeLimits::default());
         let (late, early, elsewhere) =
             (post(1, T0 + 5, None), post(2, T0, None), post(3, T0, None));
         outbox.hold(&grief, late);
         outbox.hold(&grief, early);
         outbox.hold(&other, elsewhere);
         assert_eq!(
-            outbox.on_peers(&grief, 1, T0 + 10),
+            outbox.on_peers(&grief, 1, T0 + 10, 0),
             [send(&grief, &early), send(&grief, &late)]
         );
         assert_eq!(outbox.waiting(&other), 1);
@@ -570,7 +676,7 @@ mod tests {
     #[test]
     fn an_own_post_that_ages_out_while_alone_is_given_up_with_a_reason() {
         let grief = channel("grief");
-        let mut outbox = Outbox::new(WEEK);
+        let mut outbox = Outbox::new(&NodeLimits::default());
         let p = post(1, T0, None);
         outbox.hold(&grief, p);
         assert_eq!(outbox.give_up_aged(T0 + WEEK), []);
@@ -590,13 +696,13 @@ mod tests {
     #[test]
     fn an_expired_post_is_given_up_instead_of_sent_when_peers_come() {
         let grief = channel("grief");
-        let mut outbox = Outbox::new(WEEK);
+        let mut outbox = Outbox::new(&NodeLimits::default());
         let expiring = post(1, T0, Some(T0 + HOUR));
         let lasting = post(2, T0, None);
         outbox.hold(&grief, expiring);
         outbox.hold(&grief, lasting);
         assert_eq!(
-            outbox.on_peers(&grief, 3, T0 + HOUR),
+            outbox.on_peers(&grief, 3, T0 + HOUR, 0),
             [
                 Step::GiveUp {
                     channel: grief.clone(),
@@ -622,9 +728,71 @@ mod tests {
     }
 
     #[test]
+    fn own_posts_over_the_pace_wait_and_go_out_oldest_first_as_tokens_return() {
+        let grief = channel("grief");
+        // Burst 3, one a second; the outbox keeps a margin of one.
+        let limits = NodeLimits {
+            newcomer: crate::config::Rate {
+                per_minute: 60,
+                burst: 3,
+            },
+            ..NodeLimits::default()
+        };
+        let mut outbox = Outbox::new(&limits);
+        assert_eq!(outbox.pace(&grief, 0), Ok(()));
+        assert_eq!(outbox.pace(&grief, 0), Ok(()));
+        assert_eq!(outbox.pace(&grief, 0), Err(1_000));
+        let (a, b, c) = (
+            post(1, T0, None),
+            post(2, T0 + 1, None),
+            post(3, T0 + 2, None),
+        );
+        for p in [a, b, c] {
+            outbox.hold(&grief, p);
+        }
+        // While posts wait, a new one never jumps the queue.
+        assert_eq!(outbox.pace(&grief, 5_000), Err(0));
+        assert_eq!(outbox.on_peers(&grief, 1, T0, 500), []);
+        assert_eq!(outbox.on_peers(&grief, 1, T0, 1_000), [send(&grief, &a)]);
+        outbox.remove(&grief, &a.id);
+        assert_eq!(outbox.next_in_ms(&grief, 1_000), 1_000);
+        assert_eq!(
+            outbox.on_peers(&grief, 1, T0, 3_000),
+            [send(&grief, &b), send(&grief, &c)]
+        );
+        outbox.remove(&grief, &b.id);
+        outbox.remove(&grief, &c.id);
+        assert_eq!(outbox.waiting(&grief), 0);
+        assert_eq!(outbox.pace(&grief, 3_000), Err(1_000));
+    }
+
+    #[test]
+    fn the_queue_of_a_channel_is_bounded() {
+        let grief = channel("grief");
+        let mut outbox = Outbox::new(&NodeLimits::default());
+        for n in 0..MAX_QUEUED {
+            assert!(outbox.has_room(&grief));
+            outbox.hold(
+                &grief,
+                Pending {
+                    created_ms: T0 + n as u64,
+                    id: {
+                        let mut id = [0; 32];
+                        id[..8].copy_from_slice(&(n as u64).to_le_bytes());
+                        MessageId(id)
+                    },
+                    expires_ms: None,
+                },
+            );
+        }
+        assert!(!outbox.has_room(&grief));
+        assert!(outbox.has_room(&channel("anxiety")));
+    }
+
+    #[test]
     fn leaving_a_channel_forgets_its_posts_without_giving_them_up() {
         let grief = channel("grief");
-        let mut outbox = Outbox::new(WEEK);
+        let mut outbox = Outbox::new(&NodeLimits::default());
         outbox.hold(&grief, post(1, T0, None));
         outbox.forget(&grief);
         assert_eq!(outbox.waiting(&grief), 0);

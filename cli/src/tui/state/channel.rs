@@ -175,6 +175,9 @@ pub struct ChannelView {
     pub opened: HashSet<MessageId>,
     /// The ids of the posts in `items`.
     pub(super) ids: HashSet<MessageId>,
+    /// Own posts waiting to go out at the channel's pace (the status line
+    /// says so).
+    pub paced: usize,
 }
 
 impl ChannelView {
@@ -193,6 +196,7 @@ impl ChannelView {
             earlier: None,
             opened: HashSet::new(),
             ids: HashSet::new(),
+            paced: 0,
         }
     }
 

@@ -38,6 +38,11 @@ impl App {
                     c.peers = peers;
                 }
             }
+            NodeEvent::Paced { channel, queued } => {
+                if let Some(c) = self.channel_mut(&channel) {
+                    c.paced = queued;
+                }
+            }
             NodeEvent::Backlog { channel, posts } => {
                 let (what, wait, go) = if posts == 1 {
                     ("1 post".to_owned(), "is", "It goes")

@@ -212,6 +212,13 @@ pub enum NodeEvent {
         /// Peers now.
         peers: usize,
     },
+    /// Own posts of a channel wait for the rate limit (0: none any more).
+    Paced {
+        /// The channel.
+        channel: ChannelName,
+        /// How many wait.
+        queued: usize,
+    },
     /// Own posts written before this start wait for peers of a channel.
     Backlog {
         /// The channel.

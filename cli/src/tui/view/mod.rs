@@ -224,6 +224,16 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect, show_unread: bool) 
                 format!("{} peer{s} here", channel.peers),
                 base,
             ));
+            if channel.paced > 0 {
+                // Said where the person looks: their lines are not lost,
+                // they go out at the pace the channel accepts.
+                spans.push(sep.clone());
+                let s = if channel.paced == 1 { "" } else { "s" };
+                spans.push(Span::styled(
+                    format!("{} line{s} queued, going out slowly", channel.paced),
+                    base.fg(WARN),
+                ));
+            }
         }
         None => spans.push(Span::styled("no channel", base.fg(DIM))),
     }

@@ -106,6 +106,28 @@ fn the_screen_shows_posts_status_and_prompt() {
 }
 
 #[test]
+fn the_status_line_says_when_own_lines_are_queued_for_the_pace() {
+    let mut app = app();
+    let anxiety = hearth_protocol::ChannelName::parse("anxiety").unwrap();
+    app.on_event(NodeEvent::Paced {
+        channel: anxiety.clone(),
+        queued: 3,
+    });
+    let (rows, _) = render(&mut app, 160, 12);
+    assert!(
+        rows[10].contains("3 lines queued, going out slowly"),
+        "{}",
+        rows[10]
+    );
+    app.on_event(NodeEvent::Paced {
+        channel: anxiety,
+        queued: 0,
+    });
+    let (rows, _) = render(&mut app, 160, 12);
+    assert!(!rows[10].contains("queued"), "{}", rows[10]);
+}
+
+#[test]
 fn typed_text_stays_while_posts_arrive() {
     let mut app = app();
     for c in "still typing héllo 🙂".chars() {

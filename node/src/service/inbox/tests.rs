@@ -103,13 +103,20 @@ fn test_limits() -> NodeLimits {
     }
 }
 
-fn limits(per_persona: Rate, per_peer: Rate) -> NodeLimits {
+/// Limits where every persona, newcomer or not, has `per_persona`.
+fn limits(per_persona: Rate) -> NodeLimits {
     NodeLimits {
         per_persona,
-        per_peer,
+        newcomer: per_persona,
         ..test_limits()
     }
 }
+
+/// Two posts at once, then one a second.
+const TWO: Rate = Rate {
+    per_minute: 60,
+    burst: 2,
+};
 
 fn inbox(s: &Setup) -> Inbox {
     Inbox::new(s.network.clone(), test_limits())
@@ -310,24 +317,77 @@ fn a_hidden_post_is_stored_with_its_verdict_and_not_relayed_without_punishing_th
 // ----- rates ------------------------------------------------------------------
 
 #[test]
-fn a_flooding_peer_is_ignored_before_its_bytes_are_even_validated() {
+fn a_peer_past_its_invalid_messages_is_ignored_before_anything_is_validated() {
     let s = setup();
-    let per_peer = Rate {
-        per_minute: 60,
-        burst: 2,
-    };
     let mut inbox = Inbox::new(
         s.network.clone(),
-        limits(NodeLimits::default().per_persona, per_peer),
+        NodeLimits {
+            per_peer_invalid: TWO,
+            ..test_limits()
+        },
     );
     let forged = s.forged();
     for _ in 0..2 {
         let decision = s.judge(&mut inbox, &forged, at(T, 0));
         assert_eq!(decision.acceptance, MessageAcceptance::Reject);
     }
-    // Over the rate: not validated, so neither rejected nor reported.
+    // Out of invalid messages: not validated, so neither rejected nor
+    // reported; its valid posts are dropped unread as well.
     assert_eq!(
         s.judge(&mut inbox, &forged, at(T, 0)),
+        Decision::quiet(MessageAcceptance::Ignore)
+    );
+    let valid = s.post("valid", T);
+    assert_eq!(
+        s.judge(&mut inbox, &valid.bytes, at(T, 0)),
+        Decision::quiet(MessageAcceptance::Ignore)
+    );
+    // Another peer, relaying the same valid post, is not charged for it.
+    let relay = PeerId::random();
+    let decision = inbox.judge(&relay, &s.topic(), &valid.bytes, at(T, 0), &s.view);
+    assert_eq!(decision.acceptance, MessageAcceptance::Accept);
+}
+
+#[test]
+fn a_relay_is_never_limited_by_how_many_valid_posts_it_carries() {
+    // The old per-peer post limit was 500 at once: one relay carries more
+    // than that here, from 100 personas each within its newcomer burst.
+    let s = setup();
+    let mut inbox = inbox(&s);
+    let burst = NodeLimits::default().newcomer.burst;
+    for persona in 0..100 {
+        let author = Keypair::generate(&mut rand::rng());
+        for n in 0..burst {
+            let post = PostDraft::new(s.channel.clone(), format!("{persona}/{n}"), T)
+                .sign(&author, &s.network, 0)
+                .unwrap();
+            let decision = s.judge(&mut inbox, &post.bytes, at(T, 0));
+            assert_eq!(decision.acceptance, MessageAcceptance::Accept);
+        }
+    }
+}
+
+#[test]
+fn a_raw_byte_flood_is_ignored_before_it_is_decoded() {
+    let s = setup();
+    let one_kib = Rate {
+        per_minute: 60,
+        burst: 1,
+    };
+    let mut inbox = Inbox::new(
+        s.network.clone(),
+        NodeLimits {
+            per_peer_kib: one_kib,
+            ..test_limits()
+        },
+    );
+    let post = s.post("short", T);
+    assert!(post.bytes.len() <= 1024);
+    let decision = s.judge(&mut inbox, &post.bytes, at(T, 0));
+    assert_eq!(decision.acceptance, MessageAcceptance::Accept);
+    let next = s.post("next", T);
+    assert_eq!(
+        s.judge(&mut inbox, &next.bytes, at(T, 0)),
         Decision::quiet(MessageAcceptance::Ignore)
     );
 }
@@ -335,14 +395,7 @@ fn a_flooding_peer_is_ignored_before_its_bytes_are_even_validated() {
 #[test]
 fn an_author_over_its_rate_is_refused_with_a_reason() {
     let s = setup();
-    let per_persona = Rate {
-        per_minute: 60,
-        burst: 2,
-    };
-    let mut inbox = Inbox::new(
-        s.network.clone(),
-        limits(per_persona, NodeLimits::default().per_peer),
-    );
+    let mut inbox = Inbox::new(s.network.clone(), limits(TWO));
     for n in 0..2 {
         let post = s.post(&format!("post {n}"), T);
         assert_eq!(
@@ -354,19 +407,64 @@ fn an_author_over_its_rate_is_refused_with_a_reason() {
     let decision = s.judge(&mut inbox, &third.bytes, at(T, 0));
     assert_eq!(decision.acceptance, MessageAcceptance::Ignore);
     assert!(refused(&decision).is_some_and(|r| r.contains("rate limit")));
+    assert!(!decision.penalise, "within the tolerance: nobody blamed");
+}
+
+#[test]
+fn a_newcomer_is_held_to_the_newcomer_rate_an_established_persona_is_not() {
+    let s = setup();
+    let limits = NodeLimits {
+        newcomer_for: Duration::from_secs(60),
+        newcomer_posts: 3,
+        ..test_limits()
+    };
+    let mut inbox = Inbox::new(s.network.clone(), limits.clone());
+    let judge = |inbox: &mut Inbox, n: u32, mono: u64| {
+        let post = s.post(&format!("post {n}"), T + mono);
+        s.judge(inbox, &post.bytes, at(T + mono, mono)).acceptance
+    };
+    // A newcomer: its burst, then refused.
+    let burst = limits.newcomer.burst;
+    assert!((0..burst).all(|n| judge(&mut inbox, n, 0) == MessageAcceptance::Accept));
+    assert_eq!(judge(&mut inbox, burst, 0), MessageAcceptance::Ignore);
+    // A minute later it is established: the bigger burst.
+    let later = 60_000 + 60 * 60_000;
+    let big = limits.per_persona.burst;
+    assert!((0..big).all(|n| judge(&mut inbox, 100 + n, later) == MessageAcceptance::Accept));
+    assert_eq!(judge(&mut inbox, 200, later), MessageAcceptance::Ignore);
+}
+
+#[test]
+fn only_a_peer_delivering_far_over_an_authors_limit_is_taken_for_a_flooder() {
+    let s = setup();
+    let mut inbox = Inbox::new(s.network.clone(), limits(TWO));
+    let (flooder, relay) = (PeerId::random(), PeerId::random());
+    let topic = s.topic();
+    let deliver = |inbox: &mut Inbox, from: &PeerId, n: u32| {
+        let post = s.post(&format!("post {n}"), T);
+        inbox.judge(from, &topic, &post.bytes, at(T, 0), &s.view)
+    };
+    // Burst two, tolerance two: four posts blame nobody, from anyone.
+    for n in 0..4 {
+        assert!(!deliver(&mut inbox, &relay, n).penalise);
+    }
+    // Beyond the tolerance each delivery is a strike against the peer
+    // that made it; out of strikes, it is a flooder.
+    let strikes = FLOOD_STRIKES.burst;
+    for n in 0..strikes {
+        let decision = deliver(&mut inbox, &flooder, 10 + n);
+        assert_eq!(decision.acceptance, MessageAcceptance::Ignore);
+        assert!(!decision.penalise, "strike {n}");
+    }
+    assert!(deliver(&mut inbox, &flooder, 99).penalise);
+    // The relay's strikes are its own.
+    assert!(!deliver(&mut inbox, &relay, 100).penalise);
 }
 
 #[test]
 fn rate_buckets_keep_refilling_across_a_backward_wall_clock_step() {
     let s = setup();
-    let per_persona = Rate {
-        per_minute: 60,
-        burst: 2,
-    };
-    let mut inbox = Inbox::new(
-        s.network.clone(),
-        limits(per_persona, NodeLimits::default().per_peer),
-    );
+    let mut inbox = Inbox::new(s.network.clone(), limits(TWO));
     for n in 0..2 {
         let post = s.post(&format!("before {n}"), T);
         let decision = s.judge(&mut inbox, &post.bytes, at(T, 0));
@@ -602,16 +700,10 @@ fn synced_posts_go_through_the_same_checks_as_gossip() {
 #[test]
 fn a_personas_history_arrives_at_once_but_the_serving_peer_is_rate_limited() {
     let s = setup();
-    let mut limits = limits(
-        Rate {
-            per_minute: 30,
-            burst: 10,
-        },
-        Rate {
-            per_minute: 3000,
-            burst: 500,
-        },
-    );
+    let mut limits = limits(Rate {
+        per_minute: 30,
+        burst: 10,
+    });
     limits.sync.posts_per_peer = Rate {
         per_minute: 60,
         burst: 20,
