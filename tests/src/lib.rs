@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hearth_node::metrics::exposition;
 use hearth_node::{
-    Event, EventStream, Multiaddr, Node, NodeBuilder, NodeHandle, RelayServerLimits,
+    Event, EventStream, Multiaddr, Node, NodeBuilder, NodeHandle, NodeLimits, RelayServerLimits,
 };
 use hearth_protocol::{ChannelName, NetworkId};
 use rand::RngExt;
@@ -59,6 +59,16 @@ pub fn test_node(network: &NetworkId) -> NodeBuilder {
         // The raw libp2p peers of the tests sign with stamp 0; the stamps
         // themselves are tested in `tests/stamps.rs`.
         .persona_stamp_bits(0)
+}
+
+/// The node's default limits with the test nodes' persona-stamp level
+/// (none): for tests that set limits of their own with
+/// [`NodeBuilder::limits`], which replaces them all.
+pub fn test_limits() -> NodeLimits {
+    NodeLimits {
+        persona_stamp_bits: 0,
+        ..NodeLimits::default()
+    }
 }
 
 /// A builder for a test bootstrap node, like an operator's: a DHT server,

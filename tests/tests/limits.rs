@@ -17,7 +17,8 @@ use hearth_node::{
 };
 use hearth_protocol::NetworkId;
 use hearth_tests::{
-    address, bootstrap_node, channel, eventually, init_tracing, scrape, test_node, unique_network,
+    address, bootstrap_node, channel, eventually, init_tracing, scrape, test_limits, test_node,
+    unique_network,
 };
 
 fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
@@ -45,7 +46,7 @@ async fn inbound_and_relay_limits_hold_and_show_in_the_metrics() {
     let network = unique_network();
     let limits = NodeLimits {
         max_inbound_connections: Some(4),
-        ..NodeLimits::default()
+        ..test_limits()
     };
     let relay = RelayServerLimits {
         max_reservations: 1,
@@ -149,7 +150,7 @@ async fn one_ip_address_gets_at_most_its_share() {
     let network = unique_network();
     let limits = NodeLimits {
         max_connections_per_ip: Some(2),
-        ..NodeLimits::default()
+        ..test_limits()
     };
     let bootstrap = bootstrap_node(&network)
         .limits(limits)

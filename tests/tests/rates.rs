@@ -29,8 +29,8 @@ use futures::StreamExt;
 use hearth_node::{Event, EventStream, NodeHandle, NodeLimits, PeerId, Rate};
 use hearth_protocol::{ChannelName, Keypair, MessageId, NetworkId, PostDraft, PublicKey};
 use hearth_tests::{
-    DEADLINE, EventLog, address, channel, init_tracing, now_ms, start, test_node, unique_network,
-    wait_channel_peers,
+    DEADLINE, EventLog, address, channel, init_tracing, now_ms, start, test_limits, test_node,
+    unique_network, wait_channel_peers,
 };
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
 use libp2p::swarm::SwarmEvent;
@@ -362,7 +362,7 @@ async fn twenty_lines_written_at_once_all_arrive_paced() {
             per_minute: 120,
             burst: NodeLimits::default().newcomer.burst,
         },
-        ..NodeLimits::default()
+        ..test_limits()
     };
     let a = test_node(&network)
         .limits(limits.clone())

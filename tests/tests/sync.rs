@@ -10,16 +10,16 @@ use std::time::Duration;
 use futures::StreamExt;
 use hearth_node::sync::{Items, Request, Response, SyncCodec, protocol_name, respond};
 use hearth_node::{
-    Event, EventStream, HistoryQuery, Node, NodeBuilder, NodeHandle, NodeLimits, Origin, PeerId,
-    PostRecord, SyncReport,
+    Event, EventStream, HistoryQuery, Node, NodeBuilder, NodeHandle, Origin, PeerId, PostRecord,
+    SyncReport,
 };
 use hearth_protocol::{
     BlockEntry, BlockTarget, ChannelName, Keypair, MessageId, ModeratorList, NetworkId, PostDraft,
     Scope,
 };
 use hearth_tests::{
-    DEADLINE, address, channel, init_tracing, now_ms, start, test_node, unique_network,
-    wait_channel_peers, wait_for,
+    DEADLINE, address, channel, init_tracing, now_ms, start, test_limits, test_node,
+    unique_network, wait_channel_peers, wait_for,
 };
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
 use libp2p::request_response::{self, ProtocolSupport};
@@ -275,7 +275,7 @@ async fn blocked_posts_are_neither_served_nor_fetched_again() {
     // Never fetched: D blocks the spam by its id before it joins, then
     // syncs with A and C again and again. A still advertises the spam (it
     // holds it, hidden); D never asks anyone for it.
-    let mut limits = NodeLimits::default();
+    let mut limits = test_limits();
     limits.sync.interval = Duration::from_millis(500);
     limits.sync.jitter = Duration::ZERO;
     let d = test_node(&network)

@@ -80,11 +80,7 @@ fn setup() -> Setup {
     view.joined.insert(channel.clone());
     let network = NetworkId::default();
     let author = Keypair::generate(&mut rand::rng());
-    let StampSearch::Found(stamp) =
-        stamp_persona(&author.public(), &network, STAMP_BITS, 0, u64::MAX)
-    else {
-        unreachable!("an unbounded search ends with a stamp")
-    };
+    let stamp = stamp_of(&author, &network);
     Setup {
         network,
         channel,
@@ -93,6 +89,16 @@ fn setup() -> Setup {
         peer: PeerId::random(),
         view,
     }
+}
+
+/// A stamp of `author` at the tests' level.
+fn stamp_of(author: &Keypair, network: &NetworkId) -> PersonaStamp {
+    let StampSearch::Found(stamp) =
+        stamp_persona(&author.public(), network, STAMP_BITS, 0, u64::MAX)
+    else {
+        unreachable!("an unbounded search ends with a stamp")
+    };
+    stamp
 }
 
 /// The node's defaults, at the tests' stamp level.
@@ -357,8 +363,10 @@ fn a_relay_is_never_limited_by_how_many_valid_posts_it_carries() {
     let burst = NodeLimits::default().newcomer.burst;
     for persona in 0..100 {
         let author = Keypair::generate(&mut rand::rng());
+        let stamp = stamp_of(&author, &s.network);
         for n in 0..burst {
             let post = PostDraft::new(s.channel.clone(), format!("{persona}/{n}"), T)
+                .with_persona_stamp(stamp)
                 .sign(&author, &s.network, 0)
                 .unwrap();
             let decision = s.judge(&mut inbox, &post.bytes, at(T, 0));
