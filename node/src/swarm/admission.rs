@@ -11,9 +11,9 @@
 //! Those decide, with time as a parameter; this file is the shell that
 //! reads the clock and the swarm's events. The node task tells it who was
 //! banned ([`Behaviour::ban`]) and the peers' gossip scores
-//! ([`Behaviour::set_scores`]); peers this node dialled, and peers that
-//! once had a positive score, are *known*: address bans never refuse them
-//! and they are never pushed out of a slot. Every table is bounded by
+//! ([`Behaviour::set_scores`]); peers this node dialled, and peers whose
+//! score once passed [`GOOD_SCORE`], are *known*: address bans never
+//! refuse them and they are never pushed out of a slot. Every table is bounded by
 //! [`AdmissionLimits::max_tracked`].
 //!
 //! Like `ip_limit`, it counts a connection only once the swarm reports it
@@ -201,7 +201,7 @@ impl Behaviour {
     }
 
     /// The connected peers' gossip scores at `now` (replacing the last
-    /// ones). A positive score makes a peer known to be good.
+    /// ones). A score above [`GOOD_SCORE`] makes a peer known to be good.
     pub(crate) fn set_scores(
         &mut self,
         scores: impl IntoIterator<Item = (PeerId, f64)>,
@@ -211,7 +211,7 @@ impl Behaviour {
         let good: Vec<PeerId> = self
             .scores
             .iter()
-            .filter(|(_, s)| **s > 0.0)
+            .filter(|(_, s)| **s > GOOD_SCORE)
             .map(|(p, _)| *p)
             .collect();
         for peer in good {
@@ -323,6 +323,11 @@ impl Behaviour {
         self.slots.len()
     }
 }
+
+/// A score above this makes a peer known to be good: more than time in a
+/// channel's mesh alone earns (at most 6 with hearth's topic parameters),
+/// so the peer delivered valid posts first.
+pub(crate) const GOOD_SCORE: f64 = 7.0;
 
 /// A connection that lasted this long was not a refusal.
 const STABLE: Duration = Duration::from_secs(30);
@@ -479,7 +484,7 @@ mod tests {
         let nat = addr("/ip4/203.0.113.9/tcp/5000");
         let (honest, attacker) = (PeerId::random(), PeerId::random());
         come_in(&mut b, honest, &nat).unwrap();
-        b.set_scores([(honest, 2.0), (attacker, 0.0)], Instant::now());
+        b.set_scores([(honest, 12.0), (attacker, 0.5)], Instant::now());
         come_in(&mut b, attacker, &nat).unwrap();
         let set = b.ban(attacker, Instant::now());
         assert_eq!(set.len(), 1);
@@ -501,7 +506,7 @@ mod tests {
         let (good, idle) = (PeerId::random(), PeerId::random());
         come_in(&mut b, good, &remote).unwrap();
         let idle_conn = come_in(&mut b, idle, &remote).unwrap();
-        b.set_scores([(good, 1.0), (idle, 0.0)], Instant::now());
+        b.set_scores([(good, 10.0), (idle, 0.5)], Instant::now());
         let newcomer = PeerId::random();
         come_in(&mut b, newcomer, &remote).unwrap();
         assert_eq!(b.inbound(), 2);

@@ -4,12 +4,15 @@
 //! slot: 126 connections from fresh peer ids held all of a node's slots
 //! for a whole attack, and a person who came later was refused again and
 //! again. Here, when every inbound slot is taken, a newcomer takes the slot
-//! of the inbound peer with the worst standing instead: the lowest gossip
-//! score, then a peer not known to be good, then the one connected
-//! longest. Peers that earned a positive score, peers the node knows to be
-//! good, and connections younger than a grace period (so a newcomer has
-//! time to show it is useful before the next one pushes it out) are never
-//! pushed out; when nobody else can go, the newcomer is refused.
+//! of the inbound peer with the worst standing instead: a negative gossip
+//! score first (the most negative), then the peer connected longest. Peers
+//! the node knows to be good (it dialled them, or they delivered valid
+//! posts: see [`super::GOOD_SCORE`]) and connections younger than a grace
+//! period (so a newcomer has time to show it is useful before the next one
+//! pushes it out) are never pushed out; when nobody else can go, the
+//! newcomer is refused. A small positive score is no protection: a peer
+//! earns it by sitting in a mesh, and ordering by it would push out the
+//! newest (honest) peer before the idle old ones.
 //!
 //! Outbound connections never count here: the room between the inbound
 //! cap and the total cap stays for the peers the node chose itself, so
@@ -27,8 +30,8 @@ use libp2p::swarm::ConnectionId;
 pub(crate) struct Standing {
     /// Its gossipsub score (0 when it has none).
     pub score: f64,
-    /// The node knows it to be good (it dialled it, or it earned a positive
-    /// score before).
+    /// The node knows it to be good (it dialled it, or it delivered valid
+    /// posts before).
     pub known: bool,
 }
 
@@ -92,9 +95,10 @@ impl Slots {
             .iter()
             .filter(|(_, slot)| now.saturating_duration_since(slot.since) >= self.grace)
             .map(|(id, slot)| (id, slot, standing(&slot.peer)))
-            .filter(|(_, _, s)| s.score <= 0.0 && !s.known)
+            .filter(|(_, _, s)| !s.known)
             .min_by(|(_, a, sa), (_, b, sb)| {
-                sa.score.total_cmp(&sb.score).then(a.since.cmp(&b.since))
+                let (worse_a, worse_b) = (sa.score.min(0.0), sb.score.min(0.0));
+                worse_a.total_cmp(&worse_b).then(a.since.cmp(&b.since))
             })
             .map(|(id, slot, _)| (*id, slot.peer))
     }
@@ -146,14 +150,15 @@ mod tests {
         slots.opened(id(2), good, t0);
         assert_eq!(slots.admit(t0, |_| Standing::default()), Admit::Free);
         slots.opened(id(3), idle_new, t0 + secs(5));
-        let scores: HashMap<PeerId, f64> = [(good, 3.5)].into_iter().collect();
+        let scores: HashMap<PeerId, f64> = [(good, 9.5), (idle_new, 0.3)].into_iter().collect();
         let standing = |p: &PeerId| Standing {
             score: scores.get(p).copied().unwrap_or(0.0),
-            known: false,
+            known: *p == good,
         };
         // Everyone is still within the grace period.
         assert_eq!(slots.admit(t0 + secs(9), standing), Admit::Full);
-        // The idle peer connected longest goes first; the scored one never.
+        // The idle peer connected longest goes first (a little score from
+        // sitting in a mesh is no protection); the known one never.
         assert_eq!(
             slots.admit(t0 + secs(12), standing),
             Admit::Evict(id(1), idle_old)
