@@ -86,12 +86,12 @@ impl Raw {
         *self.swarm.local_peer_id()
     }
 
-    fn record(&mut self, event: SwarmEvent<gossipsub::Event>) {
+    fn record(&mut self, event: &SwarmEvent<gossipsub::Event>) {
         let seen = match event {
-            SwarmEvent::ConnectionEstablished { peer_id, .. } => Seen::Connected(peer_id),
-            SwarmEvent::ConnectionClosed { peer_id, .. } => Seen::Closed(peer_id),
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => Seen::Connected(*peer_id),
+            SwarmEvent::ConnectionClosed { peer_id, .. } => Seen::Closed(*peer_id),
             SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) => {
-                Seen::Subscribed(peer_id)
+                Seen::Subscribed(*peer_id)
             }
             _ => return,
         };
@@ -104,7 +104,7 @@ impl Raw {
         let found = tokio::time::timeout(DEADLINE, async {
             while !self.log.contains(&seen) {
                 let event = self.swarm.select_next_some().await;
-                self.record(event);
+                self.record(&event);
             }
         })
         .await;
@@ -134,7 +134,7 @@ async fn driving<F: Future>(raws: &mut [&mut Raw], future: F) -> F::Output {
             out = &mut future => return out,
             (event, i, _) = polls => {
                 if let Some(raw) = raws.get_mut(i) {
-                    raw.record(event);
+                    raw.record(&event);
                 }
             }
         }
@@ -363,13 +363,12 @@ async fn the_byte_budget_keeps_a_channels_honest_history_under_a_max_size_flood(
     }
     let mut from_b = Vec::new();
     for n in 0..5 {
-        let id = loop {
-            // B's first post waits until B sees V in the channel.
-            match b.publish(anxiety.clone(), &format!("B's line {n}")).await {
-                Ok(p) => break p.id,
-                Err(e) => panic!("B publishes: {e}"),
-            }
-        };
+        // Stored and sent as soon as B sees V in the channel.
+        let id = b
+            .publish(anxiety.clone(), &format!("B's line {n}"))
+            .await
+            .expect("B publishes")
+            .id;
         from_b.push(id);
     }
     let mut missing = from_b.clone();

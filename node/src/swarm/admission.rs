@@ -236,6 +236,11 @@ impl Behaviour {
         self.known.insert(peer, now);
     }
 
+    /// Whether some connection to `peer` is open.
+    fn connected(&self, peer: &PeerId) -> bool {
+        self.links.values().any(|l| l.peer == *peer)
+    }
+
     fn standing(&self, peer: &PeerId) -> Standing {
         Standing {
             score: self.scores.get(peer).copied().unwrap_or(0.0),
@@ -366,7 +371,11 @@ impl NetworkBehaviour for Behaviour {
         _: &[Multiaddr],
         _: Endpoint,
     ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
+        // A peer with an open connection is being reached another way
+        // (hole punching dials while the relayed connection stands), not
+        // redialled after a refusal.
         if let Some(peer) = peer
+            && !self.connected(&peer)
             && let Some(wait) = self.redial.must_wait(&peer, Instant::now())
         {
             return Err(ConnectionDenied::new(RedialBackoff { peer, wait }));
@@ -394,7 +403,7 @@ impl NetworkBehaviour for Behaviour {
                 peer_id: Some(peer),
                 error: DialError::Transport(_) | DialError::WrongPeerId { .. },
                 ..
-            }) => {
+            }) if !self.connected(&peer) => {
                 self.redial.failed(peer, now);
             }
             _ => {}
@@ -568,6 +577,11 @@ mod tests {
         assert_eq!(denied.downcast_ref::<RedialBackoff>().unwrap().peer, peer);
         // Dials without a peer id (an address the user gave) always go.
         b.handle_pending_outbound_connection(next_id(), None, &[], Endpoint::Dialer)
+            .unwrap();
+        // So do dials to a peer with an open connection (hole punching
+        // beside a relayed one).
+        come_in(&mut b, peer, &addr("/ip4/192.0.2.1/tcp/2")).unwrap();
+        b.handle_pending_outbound_connection(next_id(), Some(peer), &[], Endpoint::Dialer)
             .unwrap();
     }
 }

@@ -7,7 +7,10 @@
 //! connection that ended within [`Policy::stable`] of opening, doubles the
 //! wait before the next dial to that peer, up to a bound; a connection that
 //! lasted clears it. The table is bounded: when full, the entry whose wait
-//! ends first goes.
+//! ends first goes. Dials to a peer that has an open connection (hole
+//! punching dials beside the relayed one) are neither held back nor
+//! counted (the behaviour checks that), and neither are dials of a bare
+//! address, which carry no peer id: what the user asked for goes.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
