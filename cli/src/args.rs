@@ -233,6 +233,18 @@ pub struct GlobalArgs {
         hide_short_help = true
     )]
     pub cache_mb: Option<String>,
+    /// The persona-stamp level asked of posts and made for own personas,
+    /// in leading zero bits [default: 25, the protocol's]; lower only in a
+    /// private or test network
+    #[arg(
+        long,
+        global = true,
+        value_name = "BITS",
+        env = "HEARTH_PERSONA_STAMP_BITS",
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub persona_stamp_bits: Option<String>,
     /// The crisis card's country and what the chat folds.
     #[command(flatten)]
     pub care: crate::care::args::CareArgs,

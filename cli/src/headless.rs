@@ -228,6 +228,16 @@ pub(crate) fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<Stri
             count(*posts, "post"),
             count(*peers, "peer")
         ),
+        JsonEvent::PersonaStamping { channel, .. } => format!(
+            "* preparing your name in #{channel} (a one-time proof of work, a few seconds); \
+             lines typed meanwhile are posted when it is done"
+        ),
+        JsonEvent::PersonaReady { channel, ms } => {
+            format!(
+                "* your name in #{channel} is ready ({:.1} s)",
+                *ms as f64 / 1000.0
+            )
+        }
         JsonEvent::Stopped { pending_posts: 0 } => return None,
         JsonEvent::Stopped { pending_posts } => format!(
             "* stopped: {} of yours {} for peers; {} out the next time hearth runs",

@@ -91,6 +91,21 @@ pub(crate) enum JsonEvent {
         /// How many posts wait.
         posts: usize,
     },
+    /// The channel's persona needs its stamp, a one-time proof of work of
+    /// a few seconds; posts written meanwhile wait for it.
+    PersonaStamping {
+        /// The channel.
+        channel: String,
+        /// The level searched for (leading zero bits).
+        bits: u8,
+    },
+    /// The channel's persona has its stamp; waiting posts go out.
+    PersonaReady {
+        /// The channel.
+        channel: String,
+        /// How long the search took, in ms.
+        ms: u64,
+    },
     /// Own posts written before this start went out to peers now (each
     /// also has its `sent` line).
     BacklogSent {
@@ -373,6 +388,14 @@ pub(crate) fn from_event(event: &Event) -> Option<JsonEvent> {
         Event::Backlog { channel, posts } => JsonEvent::Backlog {
             channel: channel.to_string(),
             posts: *posts,
+        },
+        Event::PersonaStamping { channel, bits } => JsonEvent::PersonaStamping {
+            channel: channel.to_string(),
+            bits: *bits,
+        },
+        Event::PersonaReady { channel, elapsed } => JsonEvent::PersonaReady {
+            channel: channel.to_string(),
+            ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         },
         Event::BacklogSent {
             channel,

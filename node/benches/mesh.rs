@@ -25,6 +25,7 @@ async fn node(network: &NetworkId) -> NodeHandle {
         ..NodeLimits::default()
     };
     Node::builder()
+        .persona_stamp_bits(0)
         .in_memory()
         .listen("/ip4/127.0.0.1/tcp/0".parse().expect("address"))
         .mdns(false)

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hearth_protocol::{ChannelName, Limits, NetworkId};
+use hearth_protocol::{ChannelName, DEFAULT_PERSONA_STAMP_BITS, Limits, NetworkId};
 use libp2p::Multiaddr;
 
 use crate::sync::SyncLimits;
@@ -104,6 +104,16 @@ pub struct NodeLimits {
     pub default_difficulty: u8,
     /// Per-channel proof-of-work difficulty.
     pub channel_difficulty: HashMap<ChannelName, u8>,
+    /// The persona-stamp level (leading zero bits, `docs/protocol.md`
+    /// section 12.2) the node asks of every post it accepts and stamps its
+    /// own personas to: the protocol's
+    /// [`DEFAULT_PERSONA_STAMP_BITS`] unless changed. Lower it only for a
+    /// private or test network: a node asking less shows posts that the
+    /// rest of the network refuses, and the rest refuses its own posts. A
+    /// higher value stamps own personas harder but never asks more than the
+    /// protocol's level of others, so the node never refuses a post that
+    /// follows the spec.
+    pub persona_stamp_bits: u8,
     /// History sync: how often, with how many peers, and how much.
     pub sync: SyncLimits,
     /// Address bans, inbound slots and redial backoff.
@@ -137,6 +147,7 @@ impl Default for NodeLimits {
             ban_duration: Duration::from_secs(10 * 60),
             default_difficulty: 0,
             channel_difficulty: HashMap::new(),
+            persona_stamp_bits: DEFAULT_PERSONA_STAMP_BITS,
             sync: SyncLimits::default(),
             admission: AdmissionLimits::default(),
         }
@@ -167,6 +178,12 @@ impl NodeLimits {
             .get(channel)
             .copied()
             .unwrap_or(self.default_difficulty)
+    }
+
+    /// The persona-stamp level the node asks of the posts it accepts: the
+    /// configured level, never above the protocol's.
+    pub fn accepted_stamp_bits(&self) -> u8 {
+        self.persona_stamp_bits.min(DEFAULT_PERSONA_STAMP_BITS)
     }
 }
 
@@ -546,6 +563,11 @@ pub struct AdmissionLimits {
     /// The most address ranges, redialled peers and known peers remembered
     /// (each; 4096).
     pub max_tracked: u32,
+    /// Ban loopback addresses too (off by default): every process of the
+    /// machine comes from them (several nodes on one machine, tests), so a
+    /// ban there would refuse the honest ones, and it stops nobody who can
+    /// run a process on the machine anyway.
+    pub ban_loopback: bool,
 }
 
 impl Default for AdmissionLimits {
@@ -559,6 +581,7 @@ impl Default for AdmissionLimits {
             redial_first: Duration::from_secs(1),
             redial_max: Duration::from_secs(5 * 60),
             max_tracked: 4096,
+            ban_loopback: false,
         }
     }
 }

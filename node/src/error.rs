@@ -120,6 +120,10 @@ pub enum NodeError {
     /// cancelled; the post was not stored.
     #[error("the proof-of-work task failed")]
     Signing(#[source] JoinError),
+    /// The persona has no stamp, so the post could not be signed; it was
+    /// not stored.
+    #[error("cannot publish: {0}")]
+    PersonaStamp(#[from] StampFailed),
     /// Bytes handed to the node (a signed list, an imported file) are not
     /// a valid message.
     #[error("invalid message: {0}")]
@@ -234,4 +238,16 @@ pub enum HeldListError {
     /// The stored bytes are a valid message, but not a moderator list.
     #[error("the stored record is not a moderator list")]
     NotAList,
+}
+
+/// Why a persona has no stamp (`docs/protocol.md` section 12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StampFailed {
+    /// The node stopped before the search ended.
+    #[error("the node stopped before the persona stamp was found")]
+    Cancelled,
+    /// The search task panicked.
+    #[error("the persona-stamp search failed: {0}")]
+    Task(String),
 }

@@ -257,6 +257,25 @@ pub enum Event {
         /// Peers they went to.
         peers: usize,
     },
+    /// The persona of a channel needs its stamp (`docs/protocol.md`
+    /// section 12.2), a one-time proof of work of a few seconds, and the
+    /// node started searching for it. Posts written meanwhile wait and go
+    /// out once it is found ([`Event::PersonaReady`]).
+    PersonaStamping {
+        /// The channel.
+        channel: ChannelName,
+        /// The level searched for (leading zero bits); each bit doubles the
+        /// expected work.
+        bits: u8,
+    },
+    /// The persona of a channel has its stamp and can post; stored
+    /// personas keep it, so this happens once per persona.
+    PersonaReady {
+        /// The channel.
+        channel: ChannelName,
+        /// How long the search took.
+        elapsed: std::time::Duration,
+    },
     /// The node has stopped: every post handed to it is stored and the
     /// store is flushed. The last event of a node.
     ShutDown {

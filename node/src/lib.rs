@@ -46,7 +46,7 @@ pub use config::{
     AdmissionLimits, ChannelRetention, DhtLimits, IdentityMode, Keep, NodeConfig, NodeLimits,
     PersonaMode, Rate, RelayServerLimits, Retention, Storage,
 };
-pub use error::{EntryError, HeldListError, NodeError, SetupError};
+pub use error::{EntryError, HeldListError, NodeError, SetupError, StampFailed};
 pub use event::{
     ChannelInfo, Event, EventStream, ModeratorInfo, Origin, PeerInfo, PersonaInfo, PostRecord,
     ProviderInfo, Published, Status, SyncReport, UndeliveredReason,

@@ -200,6 +200,14 @@ impl NodeBuilder {
         self
     }
 
+    /// Sets the persona-stamp level (see [`NodeLimits::persona_stamp_bits`]):
+    /// the protocol's level by default; lower only in a private or test
+    /// network.
+    pub fn persona_stamp_bits(mut self, bits: u8) -> Self {
+        self.config.limits.persona_stamp_bits = bits;
+        self
+    }
+
     /// Sets how long posts are kept.
     pub fn retention(mut self, retention: Retention) -> Self {
         self.config.retention = retention;

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use hearth_protocol::{ChannelName, Keypair};
+use hearth_protocol::{ChannelName, Keypair, PersonaStamp, PublicKey};
 
 use crate::config::PersonaMode;
 use crate::event::PersonaInfo;
@@ -20,6 +20,8 @@ use crate::store::{PersonaRecord, Store, StoreError};
 pub(crate) struct Personas {
     mode: PersonaMode,
     cache: HashMap<ChannelName, (Keypair, u64)>,
+    /// Stamps found for personas of this run; stored ones are in the store.
+    stamps: HashMap<PublicKey, PersonaStamp>,
     moderator: Option<Keypair>,
 }
 
@@ -28,6 +30,7 @@ impl Personas {
         Self {
             mode,
             cache: HashMap::new(),
+            stamps: HashMap::new(),
             moderator: None,
         }
     }
@@ -86,6 +89,13 @@ impl Personas {
         now_ms: u64,
     ) -> Result<(Keypair, u64), StoreError> {
         let key = Keypair::generate(&mut rand::rng());
+        if let Some((old, _)) = self.cache.get(channel) {
+            let old = old.public();
+            self.stamps.remove(&old);
+            if self.mode == PersonaMode::Stored {
+                store.remove_persona_stamp(&old)?;
+            }
+        }
         if self.mode == PersonaMode::Stored {
             store.put_persona(
                 channel,
@@ -97,6 +107,41 @@ impl Personas {
         }
         self.cache.insert(channel.clone(), (key.clone(), now_ms));
         Ok((key, now_ms))
+    }
+
+    /// The stamp found for `persona`, if any: in memory, or in the store
+    /// for stored personas.
+    pub(crate) fn stamp(
+        &mut self,
+        store: &Store,
+        persona: &PublicKey,
+    ) -> Result<Option<PersonaStamp>, StoreError> {
+        if let Some(stamp) = self.stamps.get(persona) {
+            return Ok(Some(*stamp));
+        }
+        if self.mode != PersonaMode::Stored {
+            return Ok(None);
+        }
+        let stamp = store.persona_stamp(persona)?;
+        if let Some(stamp) = stamp {
+            self.stamps.insert(*persona, stamp);
+        }
+        Ok(stamp)
+    }
+
+    /// Keeps the stamp found for `persona`: in the store for stored
+    /// personas, so that it is searched for once, not at every start.
+    pub(crate) fn set_stamp(
+        &mut self,
+        store: &Store,
+        persona: &PublicKey,
+        stamp: PersonaStamp,
+    ) -> Result<(), StoreError> {
+        self.stamps.insert(*persona, stamp);
+        if self.mode == PersonaMode::Stored {
+            store.set_persona_stamp(persona, stamp)?;
+        }
+        Ok(())
     }
 
     /// Every persona: stored ones and those only in memory.

@@ -6,6 +6,7 @@
 //! the behaviours after them (rust-libp2p#4870).
 
 pub(crate) mod admission;
+pub(crate) mod gossip_gate;
 mod guard;
 pub(crate) mod ip_limit;
 pub(crate) mod wake;
@@ -35,6 +36,7 @@ use prometheus_client::registry::Registry;
 use crate::config::{DhtLimits, NodeConfig, NodeLimits, RelayServerLimits};
 use crate::error::{NodeError, SetupError};
 use crate::sync::SyncCodec;
+use gossip_gate::GossipGate;
 use guard::{Guard, Guarded};
 
 /// The gossipsub behaviour with hearth's subscription filter.
@@ -60,7 +62,9 @@ pub(crate) struct Behaviour {
     pub dcutr: Toggle<dcutr::Behaviour>,
     pub autonat: Toggle<AutoNat>,
     pub wake: wake::Behaviour,
-    pub gossipsub: Gossipsub,
+    // Gossipsub behind the gate that drops foreign-topic messages and
+    // subscription churn before gossipsub records them (`gossip_gate.rs`).
+    pub gossipsub: GossipGate,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
     pub kad: Guarded<kad::Behaviour<MemoryStore>>,
@@ -163,6 +167,41 @@ pub(crate) fn topic_filter(network: &NetworkId) -> Result<RegexSubscriptionFilte
         .map_err(SetupError::TopicFilter)
 }
 
+/// How long gossipsub remembers a message id.
+pub(crate) const DUPLICATE_CACHE_TIME: Duration = Duration::from_secs(60);
+
+/// Protobuf framing of one gossiped message around its data: the frame's
+/// length prefix, the RPC's and the message's field tags and lengths, and
+/// the topic (at most 9 + 32 + 9 + 64 bytes for a channel, less for a
+/// moderator topic). Generous: the exact figure is about 140 bytes.
+pub(crate) const FRAME_OVERHEAD: usize = 1024;
+
+/// What the gossipsub decoder may find in its buffer beyond one frame:
+/// asynchronous-codec reads a stream 8 KiB at a time and hands the whole
+/// buffer to the decoder, which checks the *buffer's* length against
+/// `max_transmit_size`. A frame of the largest legal message followed
+/// closely by the next frame would otherwise be over the limit, and the
+/// stream between two honest peers dropped.
+pub(crate) const READ_CHUNK: usize = 8 * 1024;
+
+/// Gossipsub's frame limit: the largest legal message (a moderator list)
+/// plus its framing, plus one read of the next frame.
+pub(crate) const MAX_TRANSMIT_SIZE: usize = MAX_MESSAGE_BYTES + FRAME_OVERHEAD + READ_CHUNK;
+
+/// Subscriptions a node announces in one RPC. Gossipsub sends every
+/// subscription of a node in one RPC when a peer connects, so this is the
+/// most topics (channels and followed moderators) a node can hold and
+/// still be heard by its peers; the gate's churn allowance
+/// (`gossip_gate::CHURN`) has the same burst.
+pub(crate) const MAX_SUBSCRIPTIONS_PER_REQUEST: usize = 512;
+
+/// Gossipsub's limit on the subscriptions and control messages of one RPC
+/// (default 16 KiB, about 140 subscriptions to hearth topics of the
+/// longest names: a node in more channels than that lost its whole
+/// subscription announcement). Room for [`MAX_SUBSCRIPTIONS_PER_REQUEST`]
+/// subscriptions of the longest topic (114 bytes plus 6 of framing each).
+pub(crate) const MAX_CONTROL_MESSAGE_SIZE: usize = MAX_SUBSCRIPTIONS_PER_REQUEST * 128;
+
 fn gossipsub(
     network: &NetworkId,
     registry: Option<&mut Registry>,
@@ -173,7 +212,8 @@ fn gossipsub(
         .validate_messages()
         // The protocol's content hash is the message id everywhere.
         .message_id_fn(|message| gossipsub::MessageId::new(MessageId::of(&message.data).as_bytes()))
-        .max_transmit_size(MAX_MESSAGE_BYTES + 4096)
+        .max_transmit_size(MAX_TRANSMIT_SIZE)
+        .max_control_message_size(MAX_CONTROL_MESSAGE_SIZE)
         .mesh_n(MESH.mesh_n)
         .mesh_n_low(MESH.mesh_n_low)
         .mesh_n_high(MESH.mesh_n_high)
@@ -181,9 +221,11 @@ fn gossipsub(
         .gossip_lazy(MESH.gossip_lazy)
         .flood_publish(true)
         .heartbeat_interval(Duration::from_secs(1))
-        // Longer than the clock-skew window; older replays are caught by
-        // the store's record of seen ids.
-        .duplicate_cache_time(Duration::from_secs(10 * 60))
+        // Gossipsub's default. Only messages on held topics get here (the
+        // gate drops the rest), and replays older than this are caught by
+        // the store's seen set (at the cost of one validation each); a
+        // longer cache only held more ids of a flood for longer.
+        .duplicate_cache_time(DUPLICATE_CACHE_TIME)
         .build()
         .map_err(SetupError::GossipsubConfig)?;
     let filter = MaxCountSubscriptionFilter {
@@ -191,7 +233,7 @@ fn gossipsub(
         // Far above the default 100, so a node can be in many channels and
         // follow many moderators.
         max_subscribed_topics: 10_000,
-        max_subscriptions_per_request: 2_000,
+        max_subscriptions_per_request: MAX_SUBSCRIPTIONS_PER_REQUEST,
     };
     let mut behaviour =
         Gossipsub::new_with_subscription_filter(MessageAuthenticity::Anonymous, config, filter)
@@ -369,7 +411,7 @@ struct Parts {
     relay_server: Toggle<relay::Behaviour>,
     dcutr: Toggle<dcutr::Behaviour>,
     autonat: Toggle<AutoNat>,
-    gossipsub: Gossipsub,
+    gossipsub: GossipGate,
     identify: identify::Behaviour,
     kad: Guarded<kad::Behaviour<MemoryStore>>,
     mdns: Toggle<mdns::tokio::Behaviour>,
@@ -380,7 +422,7 @@ impl Parts {
     fn new(
         key: &Keypair,
         config: &NodeConfig,
-        registry: Option<&mut Registry>,
+        mut registry: Option<&mut Registry>,
     ) -> Result<Self, SetupError> {
         let peer_id = key.public().to_peer_id();
         let mdns = if config.mdns {
@@ -420,7 +462,10 @@ impl Parts {
                 .then(|| dcutr::Behaviour::new(peer_id))
                 .into(),
             autonat: autonat(peer_id, config).into(),
-            gossipsub: gossipsub(&config.network, registry)?,
+            gossipsub: GossipGate::new(
+                gossipsub(&config.network, registry.as_deref_mut())?,
+                registry,
+            ),
             identify: identify::Behaviour::new(identify),
             kad: kademlia(peer_id, config)?,
             mdns: mdns.into(),
@@ -555,6 +600,53 @@ mod tests {
             gossip_lazy: 4,
         };
         assert!(bad.check().is_err());
+    }
+
+    /// Bytes of a protobuf varint of `n`.
+    fn varint_len(mut n: usize) -> usize {
+        let mut len = 1;
+        while n >= 0x80 {
+            n >>= 7;
+            len += 1;
+        }
+        len
+    }
+
+    /// The longest topic the subscription filter admits.
+    fn longest_topic() -> String {
+        use hearth_protocol::limits::{MAX_CHANNEL_LEN, MAX_NETWORK_ID_LEN};
+        format!(
+            "hearth/1/{}/channel/{}",
+            "n".repeat(MAX_NETWORK_ID_LEN),
+            "c".repeat(MAX_CHANNEL_LEN)
+        )
+    }
+
+    #[test]
+    fn the_largest_legal_frame_and_the_next_read_fit_gossipsubs_frame_limit() {
+        // Rpc { publish: [Message { data = 2, topic = 4 }] }, length-prefixed.
+        let topic = longest_topic().len();
+        let message =
+            1 + varint_len(MAX_MESSAGE_BYTES) + MAX_MESSAGE_BYTES + 1 + varint_len(topic) + topic;
+        let rpc = 1 + varint_len(message) + message;
+        let frame = varint_len(rpc) + rpc;
+        assert!(frame <= MAX_MESSAGE_BYTES + FRAME_OVERHEAD, "{frame}");
+        // The decoder's buffer: the whole frame and at most one read short
+        // of a byte of the next.
+        assert!(frame + READ_CHUNK - 1 <= MAX_TRANSMIT_SIZE);
+    }
+
+    #[test]
+    fn a_node_announcing_the_most_topics_fits_one_frame_and_the_gates_burst() {
+        // Rpc { subscriptions = 1: [SubOpts { subscribe = 1, topic_id = 2 }] }
+        let topic = longest_topic().len();
+        let sub_opts = 2 + 1 + varint_len(topic) + topic;
+        let per_subscription = 1 + varint_len(sub_opts) + sub_opts;
+        assert!(per_subscription * MAX_SUBSCRIPTIONS_PER_REQUEST <= MAX_CONTROL_MESSAGE_SIZE);
+        assert_eq!(
+            usize::try_from(gossip_gate::CHURN.burst).unwrap(),
+            MAX_SUBSCRIPTIONS_PER_REQUEST
+        );
     }
 
     #[test]

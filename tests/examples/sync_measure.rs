@@ -71,6 +71,7 @@ fn fill(
 
 async fn start(dir: &Path, network: &NetworkId) -> NodeHandle {
     Node::builder()
+        .persona_stamp_bits(0)
         .data_dir(dir)
         .listen("/ip4/127.0.0.1/tcp/0".parse().expect("an address"))
         .mdns(false)

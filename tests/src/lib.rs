@@ -28,6 +28,8 @@ use tokio::sync::Notify;
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
 #[cfg(target_os = "linux")]
+pub mod attack_lab;
+#[cfg(target_os = "linux")]
 pub mod netlab;
 #[cfg(target_os = "linux")]
 pub mod sizing;
@@ -44,7 +46,7 @@ pub fn channel(name: &str) -> ChannelName {
 }
 
 /// A builder for a test node: in memory, TCP on 127.0.0.1 with an OS port,
-/// no mDNS, in `network`. It may announce loopback addresses once an
+/// no mDNS, in `network`, asking no persona stamp. It may announce loopback addresses once an
 /// AutoNAT server confirmed them (`announce_private`): on loopback nothing
 /// else is reachable.
 pub fn test_node(network: &NetworkId) -> NodeBuilder {
@@ -54,6 +56,9 @@ pub fn test_node(network: &NetworkId) -> NodeBuilder {
         .mdns(false)
         .network(network.clone())
         .announce_private(true)
+        // The raw libp2p peers of the tests sign with stamp 0; the stamps
+        // themselves are tested in `tests/stamps.rs`.
+        .persona_stamp_bits(0)
 }
 
 /// A builder for a test bootstrap node, like an operator's: a DHT server,

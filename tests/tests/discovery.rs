@@ -142,8 +142,10 @@ async fn a_default_node_announces_no_loopback_or_private_address_of_its_own() {
     let boot_log = EventLog::record(bootstrap.events());
     let boot_addr = address(&bootstrap).await;
 
-    // A person's node as it comes, but on loopback and without mDNS.
+    // A person's node as it comes, but on loopback, without mDNS and
+    // asking no persona stamp (the test nodes make none).
     let default = Node::builder()
+        .persona_stamp_bits(0)
         .in_memory()
         .listen("/ip4/127.0.0.1/tcp/0".parse().unwrap())
         .mdns(false)

@@ -178,7 +178,12 @@ async fn a_banned_attacker_back_under_a_new_peer_id_is_refused_and_a_known_peer_
     let network = unique_network();
     let anxiety = channel("anxiety");
     let topic = anxiety.topic(&network).to_string();
-    let v = test_node(&network)
+    // Everything here is on loopback, which is not banned by default.
+    let builder = test_node(&network);
+    let mut limits = builder.config().limits.clone();
+    limits.admission.ban_loopback = true;
+    let v = builder
+        .limits(limits)
         .metrics("127.0.0.1:0".parse().expect("an address"))
         .start()
         .await
@@ -260,19 +265,16 @@ async fn a_late_joiner_gets_a_slot_while_fresh_ids_hold_every_inbound_slot() {
     let network = unique_network();
     let anxiety = channel("anxiety");
     let topic = anxiety.topic(&network).to_string();
+    let builder = test_node(&network);
     let limits = NodeLimits {
         max_inbound_connections: Some(4),
         admission: AdmissionLimits {
             inbound_grace: Duration::from_secs(2),
             ..AdmissionLimits::default()
         },
-        ..NodeLimits::default()
+        ..builder.config().limits.clone()
     };
-    let v = test_node(&network)
-        .limits(limits)
-        .start()
-        .await
-        .expect("V starts");
+    let v = builder.limits(limits).start().await.expect("V starts");
     v.join(anxiety.clone()).await.expect("V joins");
     let v_addr = address(&v).await;
     let mut v_events = v.events();

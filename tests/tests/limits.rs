@@ -28,6 +28,7 @@ fn value(families: &[MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 
 /// A person's node on loopback that knows only `bootstrap`.
 fn person(network: &NetworkId, bootstrap: &Multiaddr) -> NodeBuilder {
     Node::builder()
+        .persona_stamp_bits(0)
         .in_memory()
         .listen("/ip4/127.0.0.1/tcp/0".parse().expect("a valid address"))
         .mdns(false)

@@ -43,6 +43,7 @@ impl NamespacedNode {
         let thread = namespace
             .spawn_runtime(move || async move {
                 let started = Node::builder()
+                    .persona_stamp_bits(0)
                     .in_memory()
                     .listen("/ip4/0.0.0.0/tcp/0".parse().expect("a valid address"))
                     .mdns(true)

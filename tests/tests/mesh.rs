@@ -256,6 +256,7 @@ async fn two_nodes_talk_over_quic() {
     let quic: hearth_node::Multiaddr = "/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap();
     let start_quic = || {
         hearth_node::Node::builder()
+            .persona_stamp_bits(0)
             .in_memory()
             .listen(quic.clone())
             .mdns(false)

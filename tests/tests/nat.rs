@@ -52,6 +52,7 @@ fn is_relayed(address: &Multiaddr) -> bool {
 /// person's node.
 fn person(network: &NetworkId, bootstrap: &Multiaddr, channel: &ChannelName) -> NodeBuilder {
     Node::builder()
+        .persona_stamp_bits(0)
         .in_memory()
         .listen("/ip4/0.0.0.0/tcp/0".parse().expect("a valid address"))
         .mdns(false)
@@ -84,6 +85,7 @@ async fn meet_behind_nats(test: &str, unsolicited: Unsolicited) -> Option<Outcom
     let bootstrap = LabNode::start(
         &public.ns,
         Node::builder()
+            .persona_stamp_bits(0)
             .in_memory()
             .listen(listen.clone())
             .mdns(false)

@@ -22,6 +22,7 @@ use hearth_tests::{
 /// A test node on a data directory: TCP on loopback, no mDNS.
 fn on_disk(dir: &Path, network: &NetworkId) -> NodeBuilder {
     Node::builder()
+        .persona_stamp_bits(0)
         .data_dir(dir)
         .listen("/ip4/127.0.0.1/tcp/0".parse().expect("a valid address"))
         .mdns(false)

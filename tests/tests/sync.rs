@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 /// again with what it stored).
 fn on_disk(dir: &Path, network: &NetworkId) -> NodeBuilder {
     Node::builder()
+        .persona_stamp_bits(0)
         .data_dir(dir)
         .listen("/ip4/127.0.0.1/tcp/0".parse().expect("a valid address"))
         .mdns(false)

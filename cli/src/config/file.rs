@@ -71,6 +71,9 @@ pub struct Settings {
     /// MiB of posts kept per channel (0: no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_channel_mb: Option<u64>,
+    /// The persona-stamp level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona_stamp_bits: Option<u8>,
     /// The log format on standard error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_format: Option<String>,
@@ -353,6 +356,13 @@ pub(crate) const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting i
 # Memory for the store's cache, in MiB.
 # Env: HEARTH_CACHE_MB. Flag: --cache-mb.
 # cache_mb = 32
+
+# The persona-stamp level (leading zero bits): the one-time proof of work
+# every persona pays for, asked of every post (docs/protocol.md 12.2). Keep
+# the protocol's 25 on the public network; lower it only in a private or
+# test network, whose nodes must all agree.
+# Env: HEARTH_PERSONA_STAMP_BITS. Flag: --persona-stamp-bits.
+# persona_stamp_bits = 25
 
 # Retention for single channels, overriding the two settings above: days,
 # and posts kept. A table of channel names, like {grief=7, "grief/es"=14}.

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use hearth_protocol::limits::MAX_POW_DIFFICULTY;
-use hearth_protocol::{ChannelName, NetworkId};
+use hearth_protocol::limits::{MAX_PERSONA_STAMP_BITS, MAX_POW_DIFFICULTY};
+use hearth_protocol::{ChannelName, DEFAULT_PERSONA_STAMP_BITS, NetworkId};
 use libp2p::Multiaddr;
 
 use super::file::Settings;
@@ -143,6 +143,12 @@ impl CliLayer {
                 &layer,
                 "max_channel_mb",
                 &global.max_channel_mb,
+                parse_number,
+            )?,
+            persona_stamp_bits: typed(
+                &layer,
+                "persona_stamp_bits",
+                &global.persona_stamp_bits,
                 parse_number,
             )?,
             channel_retention_days: pairs(
@@ -428,6 +434,18 @@ impl Layers {
             DEFAULT_MAX_CHANNEL_MB,
         );
         origins.insert("max_channel_mb", o);
+        let (persona_stamp_bits, o) = self.pick_or(
+            "persona_stamp_bits",
+            |s| s.persona_stamp_bits,
+            DEFAULT_PERSONA_STAMP_BITS,
+        );
+        if persona_stamp_bits > MAX_PERSONA_STAMP_BITS {
+            return Err(UsageError::new(format!(
+                "{} is {persona_stamp_bits}; use at most {MAX_PERSONA_STAMP_BITS}",
+                o.describe("persona_stamp_bits")
+            )));
+        }
+        origins.insert("persona_stamp_bits", o);
         let care = super::care::resolve(self, &mut origins)?;
 
         let (log_format, o) = self.pick_or("log_format", |s| s.log_format.clone(), "text".into());
@@ -506,6 +524,7 @@ impl Layers {
             max_posts_per_channel,
             cache_mb,
             max_channel_mb,
+            persona_stamp_bits,
             log_format,
             metrics,
             care,

@@ -130,6 +130,8 @@ pub struct Config {
     pub cache_mb: u64,
     /// MiB of posts kept per channel (0: no limit).
     pub max_channel_mb: u64,
+    /// The persona-stamp level (`NodeLimits::persona_stamp_bits`).
+    pub persona_stamp_bits: u8,
     /// How logs are written.
     pub log_format: LogFormat,
     /// Where to serve metrics, if anywhere.
@@ -243,6 +245,7 @@ impl Config {
                     .iter()
                     .map(|(c, bits)| (c.clone(), *bits))
                     .collect(),
+                persona_stamp_bits: self.persona_stamp_bits,
                 ..NodeLimits::default()
             },
             cache_bytes: self.cache_mb.saturating_mul(1024 * 1024),
@@ -266,7 +269,10 @@ impl Config {
             announce_listen_addrs: self.external.is_empty(),
             external_addrs: self.external.clone(),
             announce_private: self.announce_private,
-            limits: self.operator.server_limits.clone(),
+            limits: NodeLimits {
+                persona_stamp_bits: self.persona_stamp_bits,
+                ..self.operator.server_limits.clone()
+            },
             retention: Retention {
                 max_age: Duration::from_secs(u64::from(self.retention_days) * 24 * 60 * 60),
                 max_posts_per_channel: self.max_posts_per_channel,
@@ -364,6 +370,7 @@ impl Config {
             max_posts_per_channel: Some(self.max_posts_per_channel),
             cache_mb: Some(self.cache_mb),
             max_channel_mb: Some(self.max_channel_mb),
+            persona_stamp_bits: Some(self.persona_stamp_bits),
             channel_retention_days: Some(by_name(&self.channel_retention_days)),
             channel_max_posts: Some(by_name(&self.channel_max_posts)),
             channel_difficulty: Some(by_name(&self.channel_difficulty)),

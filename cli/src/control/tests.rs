@@ -51,6 +51,7 @@ async fn missing_and_stale_sockets_mean_no_node() {
 async fn a_running_node_answers_through_the_socket() {
     let dir = tempfile::tempdir().unwrap();
     let handle = hearth_node::Node::builder()
+        .persona_stamp_bits(8)
         .in_memory()
         .no_listen()
         .mdns(false)
@@ -140,6 +141,7 @@ async fn bad_request_lines_are_answered_and_the_socket_keeps_serving() {
 
     let dir = tempfile::tempdir().unwrap();
     let handle = hearth_node::Node::builder()
+        .persona_stamp_bits(8)
         .in_memory()
         .no_listen()
         .mdns(false)

@@ -301,6 +301,8 @@ fn convert(event: Event) -> Option<NodeEvent> {
         Event::Lagged { missed } => NodeEvent::Lagged(missed),
         Event::Backlog { channel, posts } => NodeEvent::Backlog { channel, posts },
         Event::BacklogSent { channel, posts, .. } => NodeEvent::BacklogSent { channel, posts },
+        Event::PersonaStamping { channel, .. } => NodeEvent::PersonaStamping { channel },
+        Event::PersonaReady { channel, elapsed } => NodeEvent::PersonaReady { channel, elapsed },
         _ => return None,
     })
 }

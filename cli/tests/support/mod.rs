@@ -48,6 +48,9 @@ pub(crate) fn unique_network() -> String {
     format!("test-{:016x}", RandomState::new().hash_one(seed))
 }
 
+/// The persona-stamp level of every test process.
+pub(crate) const TEST_STAMP_BITS: &str = "8";
+
 /// Takes out of `command` whatever of the environment of whoever runs the
 /// test could change what hearth does: `HEARTH_*` variables, a log filter,
 /// a backtrace request, the data directories (with a home directory that
@@ -59,6 +62,10 @@ pub(crate) fn clean_env(command: &mut Command) -> &mut Command {
         }
     }
     command
+        // A persona stamp at the protocol's level takes seconds; tests that
+        // start many personas ask a level that takes microseconds but
+        // still goes through the whole search and check.
+        .env("HEARTH_PERSONA_STAMP_BITS", TEST_STAMP_BITS)
         .env_remove("RUST_LOG")
         .env_remove("RUST_BACKTRACE")
         .env("HOME", "/nonexistent/hearth-test-home")

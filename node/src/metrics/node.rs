@@ -16,6 +16,7 @@
 //! | `hearth_addresses_announced` | | confirmed addresses in identify and provider records |
 //! | `hearth_dht_provider_records` | | provider records this node's DHT store holds (every 10 s) |
 //! | `hearth_dht_requests_served_total` | `request` | DHT requests answered (`find_node`, `get_providers`, `add_provider`, `add_provider_refused`, `other`) |
+//! | `hearth_gossip_gate_dropped_total` | `reason` (`foreign_topic`, `subscription_churn`) | gossip dropped by the gate before gossipsub saw it; registered and counted by `swarm/gossip_gate.rs` in the swarm task, not here |
 //!
 //! gossipsub's own metrics (`gossipsub_…`, per topic for joined channels
 //! and followed moderators only) and the bandwidth

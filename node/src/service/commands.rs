@@ -90,11 +90,15 @@ impl Service {
                 let _ = reply.send(self.personas.list(&self.store).map_err(Into::into));
             }
             Command::RotatePersona(channel, reply) => {
-                let result = self
-                    .personas
-                    .rotate(&self.store, &channel, now_ms())
-                    .map(|(key, created)| personas::info(&channel, &key, created))
-                    .map_err(NodeError::from);
+                let result = match self.personas.rotate(&self.store, &channel, now_ms()) {
+                    Ok((key, created)) => {
+                        if self.channels.contains_key(&channel) {
+                            self.prepare_persona(&channel, &key);
+                        }
+                        Ok(personas::info(&channel, &key, created))
+                    }
+                    Err(e) => Err(NodeError::from(e)),
+                };
                 let result = self.flushed(result).await;
                 let _ = reply.send(result);
             }
@@ -184,8 +188,8 @@ impl Service {
     /// Subscribes to a channel's topic, announces it and looks it up, and
     /// sends what waited for its peers.
     pub(super) fn join(&mut self, channel: &ChannelName) -> Result<PersonaInfo, NodeError> {
-        let (key, created) = self.personas.get(&self.store, channel, now_ms())?;
-        let persona = personas::info(channel, &key, created);
+        let (persona_key, created) = self.personas.get(&self.store, channel, now_ms())?;
+        let persona = personas::info(channel, &persona_key, created);
         if self.channels.contains_key(channel) {
             return Ok(persona);
         }
@@ -223,6 +227,7 @@ impl Service {
             channel: channel.clone(),
             persona: persona.clone(),
         });
+        self.prepare_persona(channel, &persona_key);
         self.load_pending(channel);
         // Connected peers may have announced the topic before this node
         // joined it, and gossipsub reports a subscription only once: count

@@ -288,7 +288,8 @@ impl Inbox {
         };
         let ctx = ValidationContext::new(&self.network, now.wall_ms, window)
             .channel(channel)
-            .difficulty(self.limits.difficulty(channel));
+            .difficulty(self.limits.difficulty(channel))
+            .persona_stamp_bits(self.limits.accepted_stamp_bits());
         let verified = match validate(data, &ctx) {
             Ok(verified) => verified,
             Err(e) => {

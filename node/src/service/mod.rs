@@ -27,6 +27,7 @@ mod lists;
 mod maintenance;
 mod outbox;
 mod reach;
+mod stamping;
 mod sync;
 
 use std::collections::{HashMap, HashSet};
@@ -35,7 +36,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
-use hearth_protocol::{BuildError, ChannelName, NetworkId, PublicKey, SignedMessage, Topic};
+use hearth_protocol::{ChannelName, NetworkId, PublicKey, SignedMessage, Topic};
 use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, IdentTopic, TopicHash};
 use libp2p::kad::RecordKey;
@@ -43,7 +44,6 @@ use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio::task::JoinError;
 use tokio::time::MissedTickBehavior;
 use tracing::Instrument;
 
@@ -57,6 +57,7 @@ use crate::metrics::node::NodeMetrics;
 use crate::moderation::Moderation;
 use crate::personas::Personas;
 use crate::store::Store;
+use crate::swarm::gossip_gate::{GateEvent, Offence};
 use crate::swarm::{Behaviour, BehaviourEvent};
 
 use discovery::LookupSchedule;
@@ -75,7 +76,7 @@ type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
 /// A post whose proof of work was stamped off the node task.
 struct Signed {
     channel: ChannelName,
-    result: Result<Result<SignedMessage, BuildError>, JoinError>,
+    result: Result<SignedMessage, NodeError>,
     reply: Reply<Published>,
 }
 
@@ -133,6 +134,8 @@ pub(crate) struct Service {
     pending_listeners: HashMap<ListenerId, Multiaddr>,
     ready: Option<oneshot::Sender<Result<(), NodeError>>>,
     signing: FuturesUnordered<BoxFuture<'static, Signed>>,
+    /// Searches for own personas' stamps.
+    stamping: stamping::Stamping,
     flush_due: Option<tokio::time::Instant>,
     /// The retention sweep, while one runs.
     sweep: Option<Sweep>,
@@ -196,6 +199,7 @@ impl Service {
             pending_listeners: listeners.into_iter().collect(),
             ready: Some(ready),
             signing: FuturesUnordered::new(),
+            stamping: stamping::Stamping::new(),
             flush_due: None,
             sweep: None,
             started_ms: now_ms(),
@@ -293,6 +297,9 @@ impl Service {
                     self.on_signed(signed).await;
                     self.wake_joined_peers();
                 }
+                stamped = self.stamping.next_done(), if self.stamping.is_running() => {
+                    self.on_stamped(stamped);
+                }
                 _ = tick.tick() => self.maintenance(std::time::Instant::now()),
                 swept = Sweep::done(&mut self.sweep), if self.sweep.is_some() => {
                     self.on_swept(swept);
@@ -328,6 +335,13 @@ impl Service {
         }
         while let Some(signed) = self.signing.next().await {
             self.on_signed(signed).await;
+        }
+        // Searches no post waits for any more are not worth waiting for;
+        // the stamps found meanwhile are kept.
+        self.stamping.cancel_all();
+        while self.stamping.is_running() {
+            let stamped = self.stamping.next_done().await;
+            self.on_stamped(stamped);
         }
         self.end_sweep().await;
         self.store.flush_async().await?;
@@ -500,10 +514,13 @@ impl Service {
 
     fn on_behaviour_event(&mut self, event: BehaviourEvent) {
         match event {
-            BehaviourEvent::Gossipsub(event) => {
+            BehaviourEvent::Gossipsub(GateEvent::Gossip(event)) => {
                 self.metrics.gossipsub(&event);
                 self.on_gossip(event);
                 self.wake_joined_peers();
+            }
+            BehaviourEvent::Gossipsub(GateEvent::Offence { peer, offence }) => {
+                self.on_gossip_offence(peer, offence);
             }
             BehaviourEvent::Identify(event) => {
                 self.metrics.identify(&event);
@@ -553,7 +570,23 @@ impl Service {
             _ => {}
         }
     }
+
+    /// The gossip gate caught `peer` over an allowance (foreign-topic
+    /// messages or subscription churn) and dropped the excess. The offence
+    /// weighs like [`GATE_OFFENCES`] invalid messages in its gossip score,
+    /// which puts it under the graylist at once, so gossipsub ignores it
+    /// and the next tick bans it (`maintenance::ban_low_scores`); the gate
+    /// reports a peer at most once a second.
+    fn on_gossip_offence(&mut self, peer: PeerId, offence: Offence) {
+        tracing::info!(%peer, offence = offence.as_str(), "gossip offence");
+        self.penalise(peer, GATE_OFFENCES);
+    }
 }
+
+/// Invalid-message equivalents one gossip-gate offence costs: 5² × -10 =
+/// -250, under the graylist (-80) even for a peer at the top of the
+/// positive score hearth's topic parameters allow (about +26).
+const GATE_OFFENCES: usize = 5;
 
 fn moderator_topic(network: &NetworkId, moderator: PublicKey) -> IdentTopic {
     IdentTopic::new(

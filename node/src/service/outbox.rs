@@ -226,35 +226,52 @@ impl Service {
             let ms = u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX);
             draft = draft.with_expiry(now.saturating_add(ms.max(1)));
         }
+        let stamp = match self.persona_stamp(&channel, &persona) {
+            Ok(stamp) => stamp,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
         let difficulty = self.config.limits.difficulty(&channel);
         let network = self.network.clone();
-        if difficulty == 0 {
-            let result = match draft.sign(&persona, &network, 0) {
-                Ok(signed) => self.send_own(&channel, signed).await,
-                Err(e) => Err(e.into()),
-            };
-            let _ = reply.send(result);
-        } else {
-            // Proof of work takes real CPU time: stamp it off the node task
-            // so the swarm keeps answering meanwhile.
-            let task =
-                tokio::task::spawn_blocking(move || draft.sign(&persona, &network, difficulty));
-            self.signing.push(Box::pin(async move {
+        match stamp.peek().cloned() {
+            Some(Ok(stamp)) if difficulty == 0 => {
+                let result = match draft.with_persona_stamp(stamp).sign(&persona, &network, 0) {
+                    Ok(signed) => self.send_own(&channel, signed).await,
+                    Err(e) => Err(e.into()),
+                };
+                let _ = reply.send(result);
+            }
+            // The persona's stamp is still being searched for, or proof of
+            // work takes real CPU time: sign off the node task so the swarm
+            // keeps answering meanwhile.
+            _ => self.signing.push(Box::pin(async move {
+                let result = match stamp.await {
+                    Ok(stamp) => tokio::task::spawn_blocking(move || {
+                        draft
+                            .with_persona_stamp(stamp)
+                            .sign(&persona, &network, difficulty)
+                    })
+                    .await
+                    .map_err(NodeError::Signing)
+                    .and_then(|signed| signed.map_err(NodeError::from)),
+                    Err(e) => Err(e.into()),
+                };
                 Signed {
                     channel,
-                    result: task.await,
+                    result,
                     reply,
                 }
-            }));
+            })),
         }
     }
 
-    /// A post stamped off the task: send it and answer the caller.
+    /// A post signed off the task: send it and answer the caller.
     pub(super) async fn on_signed(&mut self, signed: Signed) {
         let result = match signed.result {
-            Ok(Ok(message)) => self.send_own(&signed.channel, message).await,
-            Ok(Err(e)) => Err(e.into()),
-            Err(e) => Err(NodeError::Signing(e)),
+            Ok(message) => self.send_own(&signed.channel, message).await,
+            Err(e) => Err(e),
         };
         let _ = signed.reply.send(result);
     }

@@ -532,7 +532,7 @@ impl Service {
     /// Counts offences against `peer` into its gossip score; a peer that
     /// gossipsub does not score is banned here once the same score would
     /// put it under the graylist.
-    fn penalise(&mut self, peer: PeerId, offences: usize) {
+    pub(super) fn penalise(&mut self, peer: PeerId, offences: usize) {
         let mono = self.uptime.now_ms();
         let score = self.sync.penalties.offend(peer, offences, mono);
         let scored = self

@@ -12,6 +12,7 @@
 //! | `meta` | `"peer_key"` | the libp2p keypair, protobuf bytes as given |
 //! | `meta` | `"network"` | the network id the store belongs to, UTF-8 |
 //! | `meta` | `"generation"` | the number of the last flush, `u64` BE |
+//! | `meta` | `"persona_stamp/"` ++ persona key (32) | its persona stamp, `u64` BE |
 //! | `posts` | message id (32) | [`StoredPost`] |
 //! | `by_channel` | channel ++ `0x00` ++ created_ms BE ++ id | empty |
 //! | `expiry` | expires_ms BE ++ id | empty (posts with an expiry only) |
@@ -97,6 +98,8 @@ const SCHEMA_KEY: &[u8] = b"schema";
 const PEER_KEY: &[u8] = b"peer_key";
 /// The node's moderator signing key (32 secret bytes).
 const MODERATOR_KEY: &[u8] = b"moderator_key";
+/// Prefix of the `meta` keys holding the node's own personas' stamps.
+const PERSONA_STAMP_PREFIX: &[u8] = b"persona_stamp/";
 const NETWORK_KEY: &[u8] = b"network";
 const GENERATION_KEY: &[u8] = b"generation";
 

@@ -2,14 +2,14 @@
 //! moderators and their lists, joined channels, known peers and the
 //! persistent peer key.
 
-use hearth_protocol::{BlockEntry, ChannelName, PublicKey, Scope};
+use hearth_protocol::{BlockEntry, ChannelName, PersonaStamp, PublicKey, Scope};
 use libp2p::PeerId;
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionResult;
 
 use super::{
-    MAX_KNOWN_PEERS, MODERATOR_KEY, NETWORK_KEY, PEER_KEY, PeerRecord, PersonaRecord, Store,
-    StoreError, encode, keys, sha256,
+    MAX_KNOWN_PEERS, MODERATOR_KEY, NETWORK_KEY, PEER_KEY, PERSONA_STAMP_PREFIX, PeerRecord,
+    PersonaRecord, Store, StoreError, encode, keys, sha256,
 };
 
 impl Store {
@@ -281,4 +281,40 @@ impl Store {
         self.inner.meta.insert(MODERATOR_KEY, secret.as_slice())?;
         Ok(())
     }
+
+    // ---- persona stamps ----
+
+    /// The persona stamp found for `persona`, if one was kept.
+    pub fn persona_stamp(&self, persona: &PublicKey) -> Result<Option<PersonaStamp>, StoreError> {
+        let Some(value) = self.inner.meta.get(stamp_key(persona))? else {
+            return Ok(None);
+        };
+        <[u8; 8]>::try_from(value.as_ref())
+            .map(|bytes| Some(PersonaStamp(u64::from_be_bytes(bytes))))
+            .map_err(|_| StoreError::Corrupt(format!("persona stamp of {} bytes", value.len())))
+    }
+
+    /// Keeps the persona stamp found for `persona`, so that it is searched
+    /// for once per persona, not once per start.
+    pub fn set_persona_stamp(
+        &self,
+        persona: &PublicKey,
+        stamp: PersonaStamp,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .meta
+            .insert(stamp_key(persona), &stamp.0.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Forgets the persona stamp of a persona that was replaced.
+    pub fn remove_persona_stamp(&self, persona: &PublicKey) -> Result<(), StoreError> {
+        self.inner.meta.remove(stamp_key(persona))?;
+        Ok(())
+    }
+}
+
+/// The `meta` key of a persona's stamp: the prefix, then the 32-byte key.
+fn stamp_key(persona: &PublicKey) -> Vec<u8> {
+    [PERSONA_STAMP_PREFIX, persona.as_bytes().as_slice()].concat()
 }

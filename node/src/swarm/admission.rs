@@ -192,6 +192,7 @@ impl Behaviour {
             .values()
             .filter(|l| l.peer == peer)
             .filter_map(|l| l.ip)
+            .filter(|ip| self.limits.ban_loopback || !ip.is_loopback())
             .collect();
         ips.sort();
         ips.dedup();
@@ -506,6 +507,26 @@ mod tests {
         come_in(&mut b, honest, &nat).unwrap();
         // Another address is untouched.
         come_in(&mut b, PeerId::random(), &addr("/ip4/203.0.113.10/tcp/1")).unwrap();
+    }
+
+    #[test]
+    fn loopback_is_banned_only_when_asked() {
+        let local = addr("/ip4/127.0.0.1/tcp/5000");
+        let mut b = Behaviour::new(limits(), None);
+        let attacker = PeerId::random();
+        come_in(&mut b, attacker, &local).unwrap();
+        assert!(b.ban(attacker, Instant::now()).is_empty());
+        come_in(&mut b, PeerId::random(), &local).unwrap();
+        let mut strict = Behaviour::new(
+            AdmissionLimits {
+                ban_loopback: true,
+                ..limits()
+            },
+            None,
+        );
+        come_in(&mut strict, attacker, &local).unwrap();
+        assert_eq!(strict.ban(attacker, Instant::now()).len(), 1);
+        assert!(come_in(&mut strict, PeerId::random(), &local).is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ struct Setup {
 
 async fn setup() -> Setup {
     let handle = Node::builder()
+        .persona_stamp_bits(8)
         .in_memory()
         .no_listen()
         .mdns(false)

@@ -63,6 +63,19 @@ impl App {
                     Tone::Info,
                 );
             }
+            NodeEvent::PersonaStamping { channel } => self.notice(
+                format!(
+                    "Preparing your name in #{channel}: a one-time piece of work that keeps spammers from making names for free. It takes a few seconds; what you write meanwhile is sent when it is done."
+                ),
+                Tone::Info,
+            ),
+            NodeEvent::PersonaReady { channel, elapsed } => self.notice(
+                format!(
+                    "Your name in #{channel} is ready ({:.1} s).",
+                    elapsed.as_secs_f64()
+                ),
+                Tone::Info,
+            ),
             NodeEvent::Lagged(missed) => self.notice(
                 format!(
                     "{missed} updates were missed while things were busy; /history reloads this channel."

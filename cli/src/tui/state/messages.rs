@@ -226,6 +226,18 @@ pub enum NodeEvent {
         /// How many.
         posts: usize,
     },
+    /// The persona of a channel is being stamped (a few seconds, once).
+    PersonaStamping {
+        /// The channel.
+        channel: ChannelName,
+    },
+    /// The persona of a channel has its stamp.
+    PersonaReady {
+        /// The channel.
+        channel: ChannelName,
+        /// How long it took.
+        elapsed: std::time::Duration,
+    },
     /// Events were missed.
     Lagged(u64),
     /// The node stopped.

@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use hearth_protocol::{
-    BlockEntry, BlockTarget, Keypair, ListId, Policy, PolicyList, PostDraft, Scope, SignedMessage,
+    BlockEntry, BlockTarget, Keypair, ListId, PersonaStamp, Policy, PolicyList, PostDraft, Scope,
+    SignedMessage, StampSearch, stamp_persona,
 };
 
 use super::*;
@@ -14,6 +15,9 @@ use crate::config::{ChannelRetention, Rate};
 
 const T: u64 = 1_700_000_000_000;
 const HOUR: u64 = 3_600_000;
+/// The persona-stamp level of these tests: real stamps, found in
+/// microseconds.
+const STAMP_BITS: u8 = 8;
 
 /// The node's state as a test sets it.
 #[derive(Default)]
@@ -65,6 +69,7 @@ struct Setup {
     network: NetworkId,
     channel: ChannelName,
     author: Keypair,
+    stamp: PersonaStamp,
     peer: PeerId,
     view: FakeView,
 }
@@ -73,12 +78,28 @@ fn setup() -> Setup {
     let channel = ChannelName::parse("grief").unwrap();
     let mut view = FakeView::default();
     view.joined.insert(channel.clone());
+    let network = NetworkId::default();
+    let author = Keypair::generate(&mut rand::rng());
+    let StampSearch::Found(stamp) =
+        stamp_persona(&author.public(), &network, STAMP_BITS, 0, u64::MAX)
+    else {
+        unreachable!("an unbounded search ends with a stamp")
+    };
     Setup {
-        network: NetworkId::default(),
+        network,
         channel,
-        author: Keypair::generate(&mut rand::rng()),
+        author,
+        stamp,
         peer: PeerId::random(),
         view,
+    }
+}
+
+/// The node's defaults, at the tests' stamp level.
+fn test_limits() -> NodeLimits {
+    NodeLimits {
+        persona_stamp_bits: STAMP_BITS,
+        ..NodeLimits::default()
     }
 }
 
@@ -86,12 +107,12 @@ fn limits(per_persona: Rate, per_peer: Rate) -> NodeLimits {
     NodeLimits {
         per_persona,
         per_peer,
-        ..NodeLimits::default()
+        ..test_limits()
     }
 }
 
 fn inbox(s: &Setup) -> Inbox {
-    Inbox::new(s.network.clone(), NodeLimits::default())
+    Inbox::new(s.network.clone(), test_limits())
 }
 
 fn at(wall_ms: u64, mono_ms: u64) -> Now {
@@ -101,6 +122,7 @@ fn at(wall_ms: u64, mono_ms: u64) -> Now {
 impl Setup {
     fn post(&self, text: &str, created_ms: u64) -> SignedMessage {
         PostDraft::new(self.channel.clone(), text, created_ms)
+            .with_persona_stamp(self.stamp)
             .sign(&self.author, &self.network, 0)
             .unwrap()
     }
@@ -158,6 +180,31 @@ fn a_fresh_post_is_accepted_stored_remembered_and_announced() {
         new.seen_until,
         T + limits.max_age_ms + limits.max_clock_skew_ms
     );
+}
+
+#[test]
+fn a_post_whose_persona_did_not_pay_is_refused_without_punishing_the_relay() {
+    let s = setup();
+    // A stamp below the level: the first nonce that misses it.
+    let weak = (0..)
+        .map(PersonaStamp)
+        .find(|stamp| !stamp.meets(&s.network, &s.author.public(), STAMP_BITS))
+        .unwrap();
+    let post = PostDraft::new(s.channel.clone(), "free persona", T)
+        .with_persona_stamp(weak)
+        .sign(&s.author, &s.network, 0)
+        .unwrap();
+    let decision = s.judge(&mut inbox(&s), &post.bytes, at(T, 0));
+    assert_eq!(
+        decision.acceptance,
+        MessageAcceptance::Ignore,
+        "not relayed, and the relay is not penalised"
+    );
+    assert!(refused(&decision).unwrap().contains("persona stamp"));
+    // The same post with its stamp is taken.
+    let paid = s.post("free persona", T);
+    let decision = s.judge(&mut inbox(&s), &paid.bytes, at(T, 0));
+    assert!(stored(&decision).is_some());
 }
 
 #[test]
