@@ -188,6 +188,17 @@ pub struct GlobalArgs {
         hide_short_help = true
     )]
     pub max_posts_per_channel: Option<String>,
+    /// Keep at most this many MiB of posts per channel; over it, posts of
+    /// new personas go first, yours never (0: no limit) [default: 32]
+    #[arg(
+        long,
+        global = true,
+        value_name = "MIB",
+        env = "HEARTH_MAX_CHANNEL_MB",
+        help_heading = GLOBAL,
+        hide_short_help = true
+    )]
+    pub max_channel_mb: Option<String>,
     /// Delete one channel's stored posts older than DAYS, like grief=7
     /// (repeatable) [default: --retention-days]
     #[arg(

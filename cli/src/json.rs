@@ -168,6 +168,11 @@ pub(crate) struct PostJson {
     pub author_key: String,
     /// The author persona's name, derived from the key.
     pub author_name: String,
+    /// The author key's visual fingerprint, glyph then colour name
+    /// (`"◆ teal"`; `docs/protocol.md` section 11): two personas with the
+    /// same name still differ here.
+    #[serde(default)]
+    pub author_fingerprint: String,
     /// The nickname the author chose, if any.
     pub nickname: Option<String>,
     /// The text.
@@ -282,6 +287,9 @@ pub(crate) struct ChannelJson {
     pub peers: usize,
     /// This node's persona in it.
     pub persona: PersonaJson,
+    /// Bytes its stored posts take (at most the channel byte budget).
+    #[serde(default)]
+    pub stored_bytes: u64,
 }
 
 /// The node's state, as `status --json` prints it.
@@ -484,6 +492,7 @@ pub(crate) fn post(record: &PostRecord) -> PostJson {
         channel: p.channel.to_string(),
         author_key: p.author.to_string(),
         author_name: p.author.name(),
+        author_fingerprint: fingerprint_text(&p.author),
         nickname: p.nickname.clone(),
         text: p.body.clone(),
         time_ms: p.created_ms,
@@ -494,6 +503,12 @@ pub(crate) fn post(record: &PostRecord) -> PostJson {
         own: record.own,
         origin: origin(record.origin),
     }
+}
+
+/// A key's fingerprint as JSON carries it: glyph, space, colour name.
+pub(crate) fn fingerprint_text(key: &hearth_protocol::PublicKey) -> String {
+    let print = hearth_protocol::fingerprint(&key.0);
+    format!("{} {}", print.glyph, print.palette().name)
 }
 
 /// The `origin` field: known for events, not for stored posts.
@@ -598,6 +613,7 @@ pub(crate) fn status(status: &Status, running: bool, data_dir: &str) -> StatusJs
                 channel: c.channel.to_string(),
                 peers: c.peers,
                 persona: persona(&c.persona),
+                stored_bytes: c.stored_bytes,
             })
             .collect(),
         connected_peers: status.connected_peers,

@@ -799,10 +799,16 @@ fn post_needle(name: &str, nick: Option<&str>, text: &str, event: &Value) -> Str
     let id = event["id"].as_str().expect("a post id");
     let short = id.get(..8).expect("a 64-digit id");
     let nick = nick.map_or_else(String::new, |n| format!(" ({n})"));
-    format!("{name}{nick}: {text}  {short}")
+    // The name comes after its key's fingerprint glyph.
+    let glyph = event["author_fingerprint"]
+        .as_str()
+        .and_then(|f| f.chars().next())
+        .expect("a fingerprint");
+    format!("{glyph} {name}{nick}: {text}  {short}")
 }
 
-/// The row showing a post: `needle`, right after a `HH:MM ` time.
+/// The row showing a post: `needle` (from the fingerprint glyph on),
+/// right after a `HH:MM ` time.
 fn post_row(screen: &[String], needle: &str) -> Option<usize> {
     screen.iter().position(|row| {
         row.find(needle).is_some_and(|at| {

@@ -139,6 +139,8 @@ pub struct NodeLimits {
     pub persona_stamp_bits: u8,
     /// History sync: how often, with how many peers, and how much.
     pub sync: SyncLimits,
+    /// Address bans, inbound slots and redial backoff.
+    pub admission: AdmissionLimits,
 }
 
 impl Default for NodeLimits {
@@ -180,6 +182,7 @@ impl Default for NodeLimits {
             channel_difficulty: HashMap::new(),
             persona_stamp_bits: DEFAULT_PERSONA_STAMP_BITS,
             sync: SyncLimits::default(),
+            admission: AdmissionLimits::default(),
         }
     }
 }
@@ -197,6 +200,7 @@ impl NodeLimits {
             max_pending_incoming: 128,
             max_pending_outgoing: Some(64),
             max_memory_bytes: Some(512 * 1024 * 1024),
+            admission: AdmissionLimits::server(),
             ..Self::default()
         }
     }
@@ -237,6 +241,17 @@ pub struct Retention {
     pub sweep_interval: Duration,
     /// Limits for single channels, overriding the two above.
     pub channels: HashMap<ChannelName, ChannelRetention>,
+    /// At most this many bytes of stored posts per channel (32 MiB by
+    /// default; `0`: no byte budget), checked on insert. A channel over it
+    /// is trimmed to 90 % of it: first posts of personas first stored here
+    /// less than `established_after` ago, the largest holder first, then
+    /// those of established personas the same way; never the node's own
+    /// posts. So a flood cannot erase a channel's honest history.
+    pub max_bytes_per_channel: u64,
+    /// A persona whose first post in a channel was stored this long ago is
+    /// established there, and its posts go last when the channel is over
+    /// its byte budget (1 hour by default).
+    pub established_after: Duration,
 }
 
 /// Retention limits for one channel; `None` keeps the node-wide value.
@@ -266,6 +281,8 @@ impl Default for Retention {
             max_posts_per_channel: 10_000,
             sweep_interval: Duration::from_secs(60),
             channels: HashMap::new(),
+            max_bytes_per_channel: 32 * 1024 * 1024,
+            established_after: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -546,4 +563,70 @@ fn default_quic() -> Multiaddr {
     "/ip4/0.0.0.0/udp/0/quic-v1"
         .parse()
         .unwrap_or_else(|_| Multiaddr::empty())
+}
+
+/// Who may connect: bans that outlive a peer id, inbound slots that keep
+/// room for honest peers, and backoff for redials (see `docs/operators.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionLimits {
+    /// The first ban of an address range a banned peer connected from
+    /// (1 minute). It refuses only new incoming connections of peers the
+    /// node does not know; each further offence from the range doubles it.
+    pub address_ban_first: Duration,
+    /// The longest address ban (1 hour); a range is forgotten once it kept
+    /// quiet this long after its last ban.
+    pub address_ban_max: Duration,
+    /// Banned peers from this many different addresses of one /24 (IPv4)
+    /// or /56 (IPv6) ban the whole range (3).
+    pub subnet_after: u32,
+    /// When every inbound slot is taken, a newcomer takes the slot of the
+    /// inbound peer with the worst standing (an unscored or negative
+    /// gossip score, not known to be good, connected longest) instead of
+    /// being refused. On for people's nodes; off for operators' nodes,
+    /// whose peers have no gossip score to judge.
+    pub evict_inbound: bool,
+    /// An inbound connection younger than this is never pushed out (10 s):
+    /// time for a newcomer to show it is useful.
+    pub inbound_grace: Duration,
+    /// The wait before redialling a peer that refused or dropped this node,
+    /// after the first failure (1 s); doubled at each further one.
+    pub redial_first: Duration,
+    /// The longest wait before a redial (5 minutes).
+    pub redial_max: Duration,
+    /// The most address ranges, redialled peers and known peers remembered
+    /// (each; 4096).
+    pub max_tracked: u32,
+    /// Ban loopback addresses too (off by default): every process of the
+    /// machine comes from them (several nodes on one machine, tests), so a
+    /// ban there would refuse the honest ones, and it stops nobody who can
+    /// run a process on the machine anyway.
+    pub ban_loopback: bool,
+}
+
+impl Default for AdmissionLimits {
+    fn default() -> Self {
+        Self {
+            address_ban_first: Duration::from_secs(60),
+            address_ban_max: Duration::from_secs(60 * 60),
+            subnet_after: 3,
+            evict_inbound: true,
+            inbound_grace: Duration::from_secs(10),
+            redial_first: Duration::from_secs(1),
+            redial_max: Duration::from_secs(5 * 60),
+            max_tracked: 4096,
+            ban_loopback: false,
+        }
+    }
+}
+
+impl AdmissionLimits {
+    /// The admission limits of an operator's node: no eviction (people
+    /// have no gossip score on a bootstrap node, so eviction would only
+    /// churn them; the per-IP ceiling and large caps do that job there).
+    pub fn server() -> Self {
+        Self {
+            evict_inbound: false,
+            ..Self::default()
+        }
+    }
 }

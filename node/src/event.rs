@@ -129,6 +129,8 @@ pub struct ChannelInfo {
     pub peers: usize,
     /// This node's persona in it.
     pub persona: PersonaInfo,
+    /// Bytes its stored posts take (see `Retention::max_bytes_per_channel`).
+    pub stored_bytes: u64,
 }
 
 /// The outcome of a publish.
@@ -398,6 +400,28 @@ pub enum Event {
     Lagged {
         /// How many.
         missed: u64,
+    },
+    /// A peer was banned, and the address range it connected from is now
+    /// refused to new incoming connections of peers this node does not
+    /// know, so the peer cannot come straight back under a new peer id.
+    /// Peers already connected, peers this node dialled and peers known to
+    /// be good are never refused by it.
+    AddressBanned {
+        /// The range, such as `203.0.113.7/32` or `203.0.113.0/24`.
+        range: String,
+        /// How long this ban lasts.
+        duration: std::time::Duration,
+        /// Offences from the range that are remembered, this one included
+        /// (each one doubles the ban, up to a bound).
+        offences: u32,
+    },
+    /// Every inbound slot was taken, so this inbound peer (the one with the
+    /// worst standing) was disconnected to make room for a newcomer.
+    PeerEvicted {
+        /// The peer.
+        peer: PeerId,
+        /// Its gossip score.
+        score: f64,
     },
 }
 

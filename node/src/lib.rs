@@ -43,8 +43,8 @@ mod swarm;
 pub mod sync;
 
 pub use config::{
-    ChannelRetention, DhtLimits, IdentityMode, Keep, NodeConfig, NodeLimits, PersonaMode, Rate,
-    RelayServerLimits, Retention, Storage,
+    AdmissionLimits, ChannelRetention, DhtLimits, IdentityMode, Keep, NodeConfig, NodeLimits,
+    PersonaMode, Rate, RelayServerLimits, Retention, Storage,
 };
 pub use error::{EntryError, HeldListError, NodeError, SetupError, StampFailed};
 pub use event::{

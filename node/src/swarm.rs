@@ -5,6 +5,7 @@
 //! memory limits come first, so a connection they deny is never seen by
 //! the behaviours after them (rust-libp2p#4870).
 
+pub(crate) mod admission;
 pub(crate) mod gossip_gate;
 mod guard;
 pub(crate) mod ip_limit;
@@ -50,6 +51,8 @@ pub(crate) type AutoNat = Guarded<autonat::v1::Behaviour>;
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
     pub ip_limits: ip_limit::Behaviour,
+    // Address bans, inbound slots and redial backoff (admission.rs).
+    pub admission: admission::Behaviour,
     pub limits: connection_limits::Behaviour,
     pub memory: Toggle<memory_connection_limits::Behaviour>,
     pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
@@ -278,7 +281,8 @@ fn sync(config: &NodeConfig) -> Result<request_response::Behaviour<SyncCodec>, S
 fn connection_limits(limits: &NodeLimits) -> connection_limits::ConnectionLimits {
     connection_limits::ConnectionLimits::default()
         .with_max_established(Some(limits.max_connections))
-        .with_max_established_incoming(limits.max_inbound_connections)
+        // The inbound cap is admission's, which can make room for a
+        // newcomer (admission/slots.rs).
         .with_max_established_per_peer(Some(limits.max_connections_per_peer))
         .with_max_pending_incoming(Some(limits.max_pending_incoming))
         .with_max_pending_outgoing(limits.max_pending_outgoing)
@@ -400,6 +404,7 @@ pub(crate) const AUTONAT_BOOT_DELAY: Duration = Duration::from_secs(2);
 /// together with its transport.
 struct Parts {
     ip_limits: ip_limit::Behaviour,
+    admission: admission::Behaviour,
     limits: connection_limits::Behaviour,
     memory: Toggle<memory_connection_limits::Behaviour>,
     blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
@@ -440,6 +445,10 @@ impl Parts {
             .with_hide_listen_addrs(true);
         Ok(Self {
             ip_limits: ip_limit::Behaviour::new(config.limits.max_connections_per_ip),
+            admission: admission::Behaviour::new(
+                config.limits.admission,
+                config.limits.max_inbound_connections,
+            ),
             limits: connection_limits::Behaviour::new(connection_limits(&config.limits)),
             memory: memory.into(),
             blocked: allow_block_list::Behaviour::default(),
@@ -467,6 +476,7 @@ impl Parts {
     fn with_relay_client(self, relay_client: relay::client::Behaviour) -> Behaviour {
         Behaviour {
             ip_limits: self.ip_limits,
+            admission: self.admission,
             limits: self.limits,
             memory: self.memory,
             blocked: self.blocked,

@@ -113,6 +113,15 @@ impl FromStr for MessageId {
     }
 }
 
+/// The key an envelope names as its signer (a post's author), read
+/// within the size limits but without checking the signature or decoding
+/// the body. For local bookkeeping of bytes that were validated before
+/// they were stored (which persona holds how much of a channel's disk
+/// budget); never a reason to trust anything.
+pub fn signer_of(bytes: &[u8]) -> Result<PublicKey, ValidationError> {
+    RawEnvelope::parse(bytes).map(|raw| raw.signer)
+}
+
 /// An envelope split into its parts, borrowed from the input bytes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RawEnvelope<'a> {
@@ -293,6 +302,14 @@ mod tests {
     fn sealed() -> Vec<u8> {
         let key = Keypair::from_secret_bytes([9; 32]);
         seal(Kind::Post, &NetworkId::default(), &key, &[1, 2, 3])
+    }
+
+    #[test]
+    fn the_signer_is_read_without_verifying() {
+        let key = Keypair::from_secret_bytes([9; 32]);
+        let bytes = sealed();
+        assert_eq!(signer_of(&bytes).unwrap(), key.public());
+        assert!(signer_of(&bytes[..bytes.len() - 1]).is_err());
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub mod text;
 pub mod validate;
 
 pub use channel::{ChannelName, NetworkId, Topic};
-pub use envelope::{Kind, MessageId};
+pub use envelope::{Kind, MessageId, signer_of};
 pub use error::{BuildError, ChannelNameError, TextError, ValidationError};
 pub use keys::{Keypair, PublicKey};
 pub use limits::{DEFAULT_PERSONA_STAMP_BITS, Limits};

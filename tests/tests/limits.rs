@@ -13,7 +13,8 @@ use std::net::SocketAddr;
 
 use hearth_node::metrics::exposition::{self, MetricFamily};
 use hearth_node::{
-    DhtLimits, Multiaddr, Node, NodeBuilder, NodeHandle, NodeLimits, RelayServerLimits,
+    AdmissionLimits, DhtLimits, Multiaddr, Node, NodeBuilder, NodeHandle, NodeLimits,
+    RelayServerLimits,
 };
 use hearth_protocol::NetworkId;
 use hearth_tests::{
@@ -44,8 +45,11 @@ fn metrics_addr(node: &NodeHandle) -> SocketAddr {
 async fn inbound_and_relay_limits_hold_and_show_in_the_metrics() {
     init_tracing();
     let network = unique_network();
+    // The hard cap, as on an operator's node: no newcomer pushes anyone
+    // out (edges.rs tests eviction).
     let limits = NodeLimits {
         max_inbound_connections: Some(4),
+        admission: AdmissionLimits::server(),
         ..test_limits()
     };
     let relay = RelayServerLimits {

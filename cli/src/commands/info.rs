@@ -81,10 +81,11 @@ pub(crate) async fn status(config: Config, json: bool) -> anyhow::Result<()> {
         rows.push(vec![
             label.to_owned(),
             format!(
-                "#{} ({}, as {})",
+                "#{} ({}, as {}, {:.1} MiB stored)",
                 c.channel,
                 plural(c.peers, "peer"),
-                c.persona.name
+                c.persona.name,
+                mib(c.stored_bytes)
             ),
         ]);
     }
@@ -119,4 +120,12 @@ fn plural(n: usize, word: &str) -> String {
         (_, Some(stem)) => format!("{n} {stem}ies"),
         (_, None) => format!("{n} {word}s"),
     }
+}
+
+/// Bytes in MiB, for people.
+fn mib(bytes: u64) -> f64 {
+    // Exact below 2^53 bytes, far beyond any store.
+    #[allow(clippy::cast_precision_loss)]
+    let bytes = bytes as f64;
+    bytes / (1024.0 * 1024.0)
 }

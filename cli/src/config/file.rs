@@ -68,6 +68,9 @@ pub struct Settings {
     /// The store's cache in MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_mb: Option<u64>,
+    /// MiB of posts kept per channel (0: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_channel_mb: Option<u64>,
     /// The persona-stamp level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persona_stamp_bits: Option<u8>,
@@ -344,6 +347,11 @@ pub(crate) const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting i
 # At most this many posts are kept per channel.
 # Env: HEARTH_MAX_POSTS_PER_CHANNEL. Flag: --max-posts-per-channel.
 # max_posts_per_channel = 10000
+
+# At most this many MiB of posts are kept per channel (0: no limit). Over
+# it, posts of personas new to the channel go first, yours never.
+# Env: HEARTH_MAX_CHANNEL_MB. Flag: --max-channel-mb.
+# max_channel_mb = 32
 
 # Memory for the store's cache, in MiB.
 # Env: HEARTH_CACHE_MB. Flag: --cache-mb.

@@ -17,8 +17,8 @@ use super::values::{
     parse_number, parse_socket_addr,
 };
 use super::{
-    Config, DEFAULT_CACHE_MB, DEFAULT_LISTEN, DEFAULT_LOG, DEFAULT_MAX_POSTS_PER_CHANNEL,
-    DEFAULT_RETENTION_DAYS, LogFormat,
+    Config, DEFAULT_CACHE_MB, DEFAULT_LISTEN, DEFAULT_LOG, DEFAULT_MAX_CHANNEL_MB,
+    DEFAULT_MAX_POSTS_PER_CHANNEL, DEFAULT_RETENTION_DAYS, LogFormat,
 };
 use crate::args::{Given, GlobalArgs, SettingArgs};
 use crate::error::UsageError;
@@ -139,6 +139,12 @@ impl CliLayer {
                 parse_number,
             )?,
             cache_mb: typed(&layer, "cache_mb", &global.cache_mb, parse_number)?,
+            max_channel_mb: typed(
+                &layer,
+                "max_channel_mb",
+                &global.max_channel_mb,
+                parse_number,
+            )?,
             persona_stamp_bits: typed(
                 &layer,
                 "persona_stamp_bits",
@@ -422,6 +428,12 @@ impl Layers {
             )));
         }
         origins.insert("cache_mb", o);
+        let (max_channel_mb, o) = self.pick_or(
+            "max_channel_mb",
+            |s| s.max_channel_mb,
+            DEFAULT_MAX_CHANNEL_MB,
+        );
+        origins.insert("max_channel_mb", o);
         let (persona_stamp_bits, o) = self.pick_or(
             "persona_stamp_bits",
             |s| s.persona_stamp_bits,
@@ -511,6 +523,7 @@ impl Layers {
             retention_days,
             max_posts_per_channel,
             cache_mb,
+            max_channel_mb,
             persona_stamp_bits,
             log_format,
             metrics,

@@ -58,6 +58,8 @@ pub(crate) const DEFAULT_RETENTION_DAYS: u32 = 30;
 pub(crate) const DEFAULT_MAX_POSTS_PER_CHANNEL: usize = 10_000;
 /// Default store cache, in MiB.
 pub(crate) const DEFAULT_CACHE_MB: u64 = 32;
+/// MiB of posts kept per channel by default (`Retention::max_bytes_per_channel`).
+pub(crate) const DEFAULT_MAX_CHANNEL_MB: u64 = 32;
 
 /// How logs on standard error are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -126,6 +128,8 @@ pub struct Config {
     pub max_posts_per_channel: usize,
     /// The store's cache in MiB.
     pub cache_mb: u64,
+    /// MiB of posts kept per channel (0: no limit).
+    pub max_channel_mb: u64,
     /// The persona-stamp level (`NodeLimits::persona_stamp_bits`).
     pub persona_stamp_bits: u8,
     /// How logs are written.
@@ -272,6 +276,7 @@ impl Config {
             retention: Retention {
                 max_age: Duration::from_secs(u64::from(self.retention_days) * 24 * 60 * 60),
                 max_posts_per_channel: self.max_posts_per_channel,
+                max_bytes_per_channel: self.max_channel_mb.saturating_mul(1024 * 1024),
                 ..Retention::default()
             },
             cache_bytes: self.cache_mb.saturating_mul(1024 * 1024),
@@ -301,6 +306,7 @@ impl Config {
         Retention {
             max_age: days_to_duration(self.retention_days),
             max_posts_per_channel: self.max_posts_per_channel,
+            max_bytes_per_channel: self.max_channel_mb.saturating_mul(1024 * 1024),
             channels,
             ..Retention::default()
         }
@@ -363,6 +369,7 @@ impl Config {
             retention_days: Some(self.retention_days),
             max_posts_per_channel: Some(self.max_posts_per_channel),
             cache_mb: Some(self.cache_mb),
+            max_channel_mb: Some(self.max_channel_mb),
             persona_stamp_bits: Some(self.persona_stamp_bits),
             channel_retention_days: Some(by_name(&self.channel_retention_days)),
             channel_max_posts: Some(by_name(&self.channel_max_posts)),

@@ -10,6 +10,7 @@ fn plain_text_shows_posts_readably() {
         channel: "anxiety".into(),
         author_key: "cd".repeat(32),
         author_name: "calm-otter-3f2a".into(),
+        author_fingerprint: "◆ teal".into(),
         nickname: Some("sam".into()),
         text: "first\nsecond".into(),
         time_ms: 1_700_000_000_000,

@@ -38,6 +38,7 @@ fn post_lines_have_fixed_field_names() {
             "id": r.id.to_string(),
             "channel": "grief/es",
             "author_key": key,
+            "author_fingerprint": crate::json::fingerprint_text(&r.post.author),
             "author_name": r.post.author.name(),
             "nickname": "sam",
             "text": "I'm here too.",

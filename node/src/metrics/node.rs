@@ -5,7 +5,9 @@
 //! | metric | labels | what |
 //! |---|---|---|
 //! | `hearth_connections` | `direction` (inbound, outbound), `path` (direct, relayed) | open connections |
-//! | `hearth_connections_denied_total` | `direction`, `reason` | connections refused by a limit: `per_ip`, `pending_incoming`, `pending_outgoing`, `inbound`, `outbound`, `per_peer`, `total`, `memory`, `blocked`, `other` |
+//! | `hearth_connections_denied_total` | `direction`, `reason` | connections refused by a limit: `per_ip`, `pending_incoming`, `pending_outgoing`, `inbound`, `outbound`, `per_peer`, `total`, `memory`, `blocked`, `address_ban`, `redial_backoff`, `other` |
+//! | `hearth_address_bans_total` | `range` (host, subnet) | address ranges banned (or their bans lengthened) after a peer from them was banned |
+//! | `hearth_inbound_evictions_total` | | inbound peers pushed out to make room for a newcomer |
 //! | `hearth_relay_reservations_held` | | reservations this node holds on relays |
 //! | `hearth_relay_reservations_served` | | reservations this relay server holds for others |
 //! | `hearth_relay_circuits_served` | | circuits open through this relay server |
@@ -36,6 +38,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 
 use super::Metrics;
+use crate::swarm::admission::{AddressBanned, InboundFull, RedialBackoff};
 use crate::swarm::ip_limit::TooManyFromIp;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -48,6 +51,11 @@ struct Connection {
 struct Denied {
     direction: &'static str,
     reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Range {
+    range: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -75,6 +83,8 @@ pub(crate) struct NodeMetrics {
     addresses: Gauge,
     provider_records: Gauge,
     dht_requests: Family<Request, Counter>,
+    address_bans: Family<Range, Counter>,
+    evictions: Counter,
 }
 
 impl std::fmt::Debug for NodeMetrics {
@@ -128,6 +138,14 @@ impl NodeMetrics {
                 "dht_requests_served",
                 "DHT requests answered for other nodes",
             ),
+            address_bans: metrics.counter_family(
+                "address_bans",
+                "Address ranges banned after a peer connecting from them was banned",
+            ),
+            evictions: metrics.counter(
+                "inbound_evictions",
+                "Inbound peers pushed out to make room for a newcomer",
+            ),
         }
     }
 
@@ -171,6 +189,20 @@ impl NodeMetrics {
                 reason,
             })
             .inc();
+    }
+
+    /// An address range was banned (`host`: one address, else a subnet).
+    pub(crate) fn address_ban(&mut self, host: bool) {
+        self.address_bans
+            .get_or_create(&Range {
+                range: if host { "host" } else { "subnet" },
+            })
+            .inc();
+    }
+
+    /// An inbound peer was pushed out for a newcomer.
+    pub(crate) fn eviction(&mut self) {
+        self.evictions.inc();
     }
 
     pub(crate) fn identify(&mut self, event: &identify::Event) {
@@ -274,6 +306,15 @@ fn connection(outbound: bool, relayed: bool) -> Connection {
 pub(crate) fn denial_reason(cause: &ConnectionDenied) -> &'static str {
     if cause.downcast_ref::<TooManyFromIp>().is_some() {
         return "per_ip";
+    }
+    if cause.downcast_ref::<AddressBanned>().is_some() {
+        return "address_ban";
+    }
+    if cause.downcast_ref::<InboundFull>().is_some() {
+        return "inbound";
+    }
+    if cause.downcast_ref::<RedialBackoff>().is_some() {
+        return "redial_backoff";
     }
     if cause
         .downcast_ref::<memory_connection_limits::MemoryUsageLimitExceeded>()
@@ -382,6 +423,13 @@ mod tests {
             max: 1,
         });
         assert_eq!(denial_reason(&ip), "per_ip");
+        let full = ConnectionDenied::new(InboundFull { max: 1 });
+        assert_eq!(denial_reason(&full), "inbound");
+        let backoff = ConnectionDenied::new(RedialBackoff {
+            peer: PeerId::random(),
+            wait: std::time::Duration::from_secs(1),
+        });
+        assert_eq!(denial_reason(&backoff), "redial_backoff");
         let other = ConnectionDenied::new(std::io::Error::other("?"));
         assert_eq!(denial_reason(&other), "other");
     }

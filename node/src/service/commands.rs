@@ -312,10 +312,12 @@ impl Service {
         for channel in names {
             let peers = self.channels.get(&channel).map_or(0, |c| c.lookups.peers());
             let (key, created) = self.personas.get(&self.store, &channel, now)?;
+            let stored_bytes = self.store.channel_bytes(&channel)?;
             infos.push(ChannelInfo {
                 persona: personas::info(&channel, &key, created),
                 channel,
                 peers,
+                stored_bytes,
             });
         }
         Ok(infos)

@@ -179,6 +179,7 @@ impl Service {
     /// Everything the 1 s tick does, at monotonic `now`.
     pub(super) fn maintenance(&mut self, now: Instant) {
         self.ban_low_scores(now);
+        self.tell_admission(now);
         for peer in self.bans.lift_expired(now) {
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
             // A flooder's application score served its ban; gossipsub
@@ -275,7 +276,38 @@ impl Service {
             self.swarm.behaviour_mut().blocked.block_peer(peer);
             self.bans.ban(peer, now);
             self.emit(crate::event::Event::PeerBanned { peer, score });
+            self.ban_addresses(peer, now);
         }
+    }
+
+    /// Bans the address ranges `peer` (just banned) connected from, so it
+    /// cannot come straight back under a new peer id (see
+    /// `swarm/admission.rs`), and says so.
+    pub(super) fn ban_addresses(&mut self, peer: PeerId, now: Instant) {
+        let set = self.swarm.behaviour_mut().admission.ban(peer, now);
+        for ban in set {
+            tracing::info!(%peer, range = %ban.range, secs = ban.duration.as_secs(), offences = ban.offences, "address range banned");
+            self.metrics.address_ban(ban.range.is_host());
+            self.emit(crate::event::Event::AddressBanned {
+                range: ban.range.to_string(),
+                duration: ban.duration,
+                offences: ban.offences,
+            });
+        }
+    }
+
+    /// Gives the admission behaviour the connected peers' gossip scores
+    /// (its measure of standing) and lets it forget what aged out.
+    fn tell_admission(&mut self, now: Instant) {
+        let gossipsub = &self.swarm.behaviour().gossipsub;
+        let scores: Vec<(PeerId, f64)> = self
+            .connections
+            .keys()
+            .filter_map(|peer| gossipsub.peer_score(peer).map(|s| (*peer, s)))
+            .collect();
+        let admission = &mut self.swarm.behaviour_mut().admission;
+        admission.set_scores(scores, now);
+        admission.tick(now);
     }
 }
 

@@ -546,6 +546,10 @@ impl Service {
             BehaviourEvent::Autonat(event) => self.on_autonat(event),
             BehaviourEvent::RelayClient(event) => self.on_relay_client(&event),
             BehaviourEvent::RelayServer(event) => self.on_relay_server(&event),
+            BehaviourEvent::Admission(crate::swarm::admission::Event::Evicted { peer, score }) => {
+                self.metrics.eviction();
+                self.emit(Event::PeerEvicted { peer, score });
+            }
             BehaviourEvent::Dcutr(event) => {
                 self.metrics.dcutr(&event);
                 self.on_dcutr(event);

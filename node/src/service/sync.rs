@@ -551,6 +551,7 @@ impl Service {
                 peer,
                 score: score * APP_SCORE_WEIGHT,
             });
+            self.ban_addresses(peer, Instant::now());
         }
     }
 

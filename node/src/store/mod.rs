@@ -56,6 +56,7 @@
 //! directory, in memory (`/dev/shm`) on Linux, deleted when the store is
 //! dropped.
 
+mod budget;
 mod keys;
 mod posts;
 mod settings;
@@ -251,6 +252,8 @@ struct Inner {
     generation: AtomicU64,
     /// The generation the witness file names.
     witnessed: Mutex<u64>,
+    /// The per-channel byte budget and running byte counts (budget.rs).
+    budget: Mutex<budget::Tracker>,
     /// Last, so it runs after every sled handle above has been dropped.
     _cleanup: RemoveOnDrop,
 }
@@ -449,6 +452,7 @@ impl Store {
             corrupt: AtomicU64::new(0),
             generation: AtomicU64::new(generation.saturating_add(1)),
             witnessed: Mutex::new(witness.unwrap_or(0)),
+            budget: Mutex::new(budget::Tracker::default()),
             path,
             db,
             _cleanup: cleanup,

@@ -17,7 +17,7 @@ use super::{Store, StoreError, StoredPost, decode, encode, keys};
 use crate::config::{Keep, Retention};
 
 /// How many deletions [`Store::sweep`] groups into one transaction.
-const SWEEP_CHUNK: usize = 256;
+pub(super) const SWEEP_CHUNK: usize = 256;
 
 /// What one [`Store::sweep`] deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,11 +47,11 @@ impl SweepStats {
 /// A post to delete, with the index keys by which it was found: they are
 /// removed even when the post record itself is missing or corrupt, so
 /// dangling index entries clean themselves up.
-struct Doomed {
-    id: MessageId,
+pub(super) struct Doomed {
+    pub(super) id: MessageId,
     /// `(channel bytes, by_channel key)`.
-    by_channel: Option<(Vec<u8>, Vec<u8>)>,
-    expiry: Option<[u8; keys::TIME_ID_LEN]>,
+    pub(super) by_channel: Option<(Vec<u8>, Vec<u8>)>,
+    pub(super) expiry: Option<[u8; keys::TIME_ID_LEN]>,
 }
 
 impl Store {
@@ -84,6 +84,12 @@ impl Store {
         )?;
         if inserted {
             inner.post_count.fetch_add(1, Ordering::Relaxed);
+            // The post is stored whatever the budget's pass does; a failure
+            // there only leaves the channel over budget until the next.
+            let bytes = u64::try_from(value.len()).unwrap_or(u64::MAX);
+            if let Err(e) = self.charge(&post.channel, bytes) {
+                tracing::warn!(error = %e, channel = %post.channel, "byte budget not applied");
+            }
         }
         Ok(inserted)
     }
@@ -490,7 +496,7 @@ impl Store {
     /// Deletes posts with every index entry and pending mark that points
     /// to them, in one transaction. Returns how many post records existed;
     /// the pending marks it removed are added to `pending`.
-    fn delete(
+    pub(super) fn delete(
         &self,
         doomed: &[Doomed],
         pending: &mut Vec<(ChannelName, MessageId)>,
@@ -505,43 +511,54 @@ impl Store {
             &inner.expiry,
             &inner.pending,
         );
-        let (removed, unmarked) = trees.transaction(|(posts, by_channel, by_expiry, marks)| {
-            // A transaction may run more than once: start afresh each time.
-            let mut removed = 0;
-            let mut unmarked: Vec<(Vec<u8>, MessageId)> = Vec::new();
-            let mut unmark = |channel: &[u8], id: &MessageId| {
-                let key = keys::pending(channel, id);
-                let was = marks.remove(key)?;
-                if was.is_some() {
-                    unmarked.push((channel.to_vec(), *id));
-                }
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            };
-            for d in doomed {
-                if let Some((channel, key)) = &d.by_channel {
-                    by_channel.remove(key.as_slice())?;
-                    unmark(channel, &d.id)?;
-                }
-                if let Some(key) = &d.expiry {
-                    by_expiry.remove(&key[..])?;
-                }
-                let Some(value) = posts.remove(&d.id.as_bytes()[..])? else {
-                    continue;
+        let (removed, unmarked, freed) =
+            trees.transaction(|(posts, by_channel, by_expiry, marks)| {
+                // A transaction may run more than once: start afresh each time.
+                let mut removed = 0;
+                let mut freed: Vec<(Vec<u8>, u64)> = Vec::new();
+                let mut unmarked: Vec<(Vec<u8>, MessageId)> = Vec::new();
+                let mut unmark = |channel: &[u8], id: &MessageId| {
+                    let key = keys::pending(channel, id);
+                    let was = marks.remove(key)?;
+                    if was.is_some() {
+                        unmarked.push((channel.to_vec(), *id));
+                    }
+                    Ok::<_, ConflictableTransactionError<StoreError>>(())
                 };
-                removed += 1;
-                // A corrupt record is still deleted; only the index entries
-                // it was found by can then be removed.
-                if let Ok(post) = decode::<StoredPost>(&value) {
-                    let channel = post.channel.as_str().as_bytes();
-                    by_channel.remove(keys::by_channel(&post.channel, post.created_ms, &d.id))?;
-                    unmark(channel, &d.id)?;
-                    if let Some(at) = post.expires_ms {
-                        by_expiry.remove(&keys::time_id(at, &d.id)[..])?;
+                for d in doomed {
+                    if let Some((channel, key)) = &d.by_channel {
+                        by_channel.remove(key.as_slice())?;
+                        unmark(channel, &d.id)?;
+                    }
+                    if let Some(key) = &d.expiry {
+                        by_expiry.remove(&key[..])?;
+                    }
+                    let Some(value) = posts.remove(&d.id.as_bytes()[..])? else {
+                        continue;
+                    };
+                    removed += 1;
+                    // A corrupt record is still deleted; only the index entries
+                    // it was found by can then be removed.
+                    if let Ok(post) = decode::<StoredPost>(&value) {
+                        let channel = post.channel.as_str().as_bytes();
+                        freed.push((
+                            channel.to_vec(),
+                            u64::try_from(value.len()).unwrap_or(u64::MAX),
+                        ));
+                        by_channel.remove(keys::by_channel(
+                            &post.channel,
+                            post.created_ms,
+                            &d.id,
+                        ))?;
+                        unmark(channel, &d.id)?;
+                        if let Some(at) = post.expires_ms {
+                            by_expiry.remove(&keys::time_id(at, &d.id)[..])?;
+                        }
                     }
                 }
-            }
-            Ok::<_, ConflictableTransactionError<StoreError>>((removed, unmarked))
-        })?;
+                Ok::<_, ConflictableTransactionError<StoreError>>((removed, unmarked, freed))
+            })?;
+        self.discharge(&freed);
         // The count only moves by what a committed transaction removed.
         let _ = inner
             .post_count

@@ -1,9 +1,15 @@
 //! The message area: posts and notices wrapped to the width, newest at
 //! the bottom, with day headings, reply context and folded warnings.
+//!
+//! Each author's name comes after its key's fingerprint (a glyph in a
+//! colour, `docs/protocol.md` section 11), so a persona whose name was
+//! forged to match another's still looks different; and a post whose
+//! author shares its name or nickname with another persona in the channel
+//! says so.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use hearth_protocol::MessageId;
+use hearth_protocol::{MessageId, PublicKey, fingerprint};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -14,7 +20,7 @@ use super::super::clock::Zone;
 use super::super::commands::describe_warning;
 use super::super::state::{App, ChannelView, Item, PostItem, Tone};
 use super::text::{clean, wrap};
-use super::{DIM, FAINT, HELP, HINT, INFO, NAME_COLOURS, OWN};
+use super::{DIM, FAINT, HELP, HINT, INFO, NAME_COLOURS, OWN, WARN};
 
 /// The warning line of a post folded because it may describe ways of
 /// self-harm.
@@ -100,7 +106,7 @@ fn count_lines_from(
     width: usize,
     channel: &ChannelView,
 ) -> usize {
-    let by_id = index_posts(items);
+    let by_id = Index::of(items);
     (from..items.len())
         .map(|i| item_lines(items, i, zone, width, Some(channel), &by_id).len())
         .sum()
@@ -132,14 +138,58 @@ fn anchor_at(
     None
 }
 
-fn index_posts(items: &[Item]) -> HashMap<MessageId, &PostItem> {
-    items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Post(p) => Some((p.id, p.as_ref())),
+/// What the lines of one post need to know about the others.
+struct Index<'a> {
+    /// The posts by id (reply context).
+    by_id: HashMap<MessageId, &'a PostItem>,
+    /// Names and nicknames (lower case) that more than one persona uses.
+    clashes: HashSet<String>,
+}
+
+impl<'a> Index<'a> {
+    fn of(items: &'a [Item]) -> Self {
+        let posts = items.iter().filter_map(|i| match i {
+            Item::Post(p) => Some(p.as_ref()),
             Item::Notice(_) => None,
-        })
-        .collect()
+        });
+        let mut by_id = HashMap::new();
+        let mut users: HashMap<String, PublicKey> = HashMap::new();
+        let mut clashes = HashSet::new();
+        for p in posts {
+            by_id.insert(p.id, p);
+            for name in post_names(p) {
+                match users.get(&name) {
+                    Some(key) if *key != p.author => {
+                        clashes.insert(name);
+                    }
+                    Some(_) => {}
+                    None => {
+                        users.insert(name, p.author);
+                    }
+                }
+            }
+        }
+        Self { by_id, clashes }
+    }
+
+    fn get(&self, id: &MessageId) -> Option<&&'a PostItem> {
+        self.by_id.get(id)
+    }
+
+    /// Whether another persona in the channel uses a name of `post`'s.
+    fn clashes(&self, post: &PostItem) -> bool {
+        post_names(post).any(|n| self.clashes.contains(&n))
+    }
+}
+
+/// The names a post is shown under: its persona's, and its nickname.
+fn post_names(post: &PostItem) -> impl Iterator<Item = String> + '_ {
+    std::iter::once(post.author_name.trim().to_lowercase()).chain(
+        post.nickname
+            .iter()
+            .map(|n| n.trim().to_lowercase())
+            .filter(|n| !n.is_empty()),
+    )
 }
 
 /// At least `want` screen lines from the bottom of `items` (fewer if there
@@ -166,7 +216,7 @@ fn tail_chunks(
     channel: Option<&ChannelView>,
     want: usize,
 ) -> (Vec<(usize, Vec<Line<'static>>)>, bool) {
-    let by_id = index_posts(items);
+    let by_id = Index::of(items);
     let mut chunks = Vec::new();
     let mut count = 0;
     let mut index = items.len();
@@ -187,7 +237,7 @@ fn item_lines(
     zone: &Zone,
     width: usize,
     channel: Option<&ChannelView>,
-    by_id: &HashMap<MessageId, &PostItem>,
+    by_id: &Index<'_>,
 ) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let Some(item) = items.get(index) else {
@@ -254,7 +304,7 @@ fn post_lines(
     post: &PostItem,
     time: &str,
     opened: bool,
-    by_id: &HashMap<MessageId, &PostItem>,
+    by_id: &Index<'_>,
     width: usize,
 ) {
     let short = post.id.short();
@@ -285,8 +335,13 @@ fn post_lines(
         out.extend(wrap(&line, width, INDENT).into_iter().take(1));
     }
     let colour = name_colour(post);
+    let print = fingerprint(&post.author.0);
     let mut head = vec![
         Span::styled(format!("{time} "), dim),
+        Span::styled(
+            format!("{} ", print.glyph),
+            Style::new().fg(Color::Indexed(print.palette().xterm)),
+        ),
         Span::styled(
             clean(&post.author_name),
             Style::new().fg(colour).add_modifier(Modifier::BOLD),
@@ -300,6 +355,12 @@ fn post_lines(
     }
     head.push(Span::raw(": "));
     let mut tail = vec![Span::styled(format!("  {short}"), faint)];
+    if by_id.clashes(post) {
+        tail.push(Span::styled(
+            " · ⚠ another persona here uses this name",
+            Style::new().fg(WARN),
+        ));
+    }
     if post.waiting {
         tail.push(Span::styled(
             " · waiting for peers",

@@ -87,8 +87,13 @@ fn the_screen_shows_posts_status_and_prompt() {
     let (rows, cursor) = render(&mut app, 100, 12);
     let text = screen(&rows);
     let name = PublicKey([1; 32]).name();
+    let glyph = hearth_protocol::fingerprint(&[1; 32]).glyph;
     assert!(
-        text.contains(&format!("15:07 {name} (Ana): I'm here too")),
+        text.contains(&format!("15:07 {glyph} {name} (Ana): I'm here too")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("another persona here uses this name"),
         "{text}"
     );
     assert!(text.contains(&MessageId([1; 32]).short()));
@@ -441,4 +446,28 @@ fn a_long_channel_wraps_only_the_posts_that_show() {
         "{}",
         screen(&rows)
     );
+}
+
+#[test]
+fn two_personas_under_one_name_are_told_apart_and_flagged() {
+    let mut app = app();
+    let mut real = record(1, 1, "I'm a listener, ask me anything");
+    real.post.nickname = Some("Listener Jo".into());
+    let mut fake = record(2, 2, "DM me your address");
+    fake.post.nickname = Some("listener jo".into());
+    let other = record(3, 3, "hello all");
+    for r in [real, fake, other] {
+        app.on_event(NodeEvent::Post(Box::new(r)));
+    }
+    let (rows, _) = render(&mut app, 120, 12);
+    let text = screen(&rows);
+    let glyph = |n: u8| hearth_protocol::fingerprint(&[n; 32]).glyph;
+    assert!(text.contains(&format!("{} {}", glyph(1), PublicKey([1; 32]).name())));
+    assert!(text.contains(&format!("{} {}", glyph(2), PublicKey([2; 32]).name())));
+    let flagged: Vec<&String> = rows
+        .iter()
+        .filter(|r| r.contains("⚠ another persona"))
+        .collect();
+    assert_eq!(flagged.len(), 2, "{text}");
+    assert!(flagged.iter().all(|r| !r.contains("hello all")), "{text}");
 }
