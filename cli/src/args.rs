@@ -672,6 +672,19 @@ pub(crate) enum ModeratorCommand {
     },
     /// List the moderators you follow
     Following,
+    /// List the reports people sent you as a moderator, oldest first
+    ///
+    /// A report is sealed to the moderators its reporter follows for the
+    /// channel: only they can read it. It names the post, the reason and
+    /// the reporting persona. Reports arrive only while hearth runs.
+    Reports {
+        /// Only the reports about this channel [default: every channel]
+        #[arg(value_name = "CHANNEL")]
+        channel: Option<String>,
+        /// At most this many, the newest
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: usize,
+    },
 }
 
 /// What a block entry matches.

@@ -32,7 +32,8 @@ use tokio_util::codec::FramedRead;
 
 use crate::config::Config;
 use crate::json::{
-    self, BlockEntryJson, FollowJson, JsonEvent, ModeratorJson, PeerJson, PersonaJson, StatusJson,
+    self, BlockEntryJson, FollowJson, JsonEvent, ModeratorJson, PeerJson, PersonaJson, ReportJson,
+    StatusJson,
 };
 use crate::lines::{BadLine, BoundedLines};
 
@@ -126,6 +127,14 @@ pub(crate) enum Request {
     },
     /// The followed moderators.
     Follows,
+    /// Reports kept by this node as a moderator.
+    Reports {
+        /// Only of this channel; every channel if absent.
+        #[serde(default)]
+        channel: Option<String>,
+        /// At most this many, the newest.
+        limit: usize,
+    },
 }
 
 impl Request {
@@ -141,6 +150,7 @@ impl Request {
                 | Request::Peers
                 | Request::Status
                 | Request::Follows
+                | Request::Reports { .. }
         )
     }
 }
@@ -210,6 +220,11 @@ pub(crate) enum Reply {
     Follows {
         /// The follows.
         follows: Vec<FollowJson>,
+    },
+    /// Kept reports, oldest first.
+    Reports {
+        /// The reports.
+        reports: Vec<ReportJson>,
     },
 }
 
@@ -338,6 +353,17 @@ pub(crate) async fn execute(
         Request::Follows => Reply::Follows {
             follows: handle.follows().await?.iter().map(json::follow).collect(),
         },
+        Request::Reports { channel, limit } => {
+            let channel = channel.as_deref().map(channel_name).transpose()?;
+            Reply::Reports {
+                reports: handle
+                    .reports(channel, limit)
+                    .await?
+                    .iter()
+                    .map(json::report)
+                    .collect(),
+            }
+        }
         Request::Status => {
             let status = handle.status().await?;
             Reply::Status {

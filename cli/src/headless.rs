@@ -263,6 +263,14 @@ pub(crate) fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<Stri
             },
         ),
         JsonEvent::Error { message } => format!("hearth: {message}"),
+        JsonEvent::Report(r) => format!(
+            "[{}] #{} report for you as moderator: post {} from {}: {}",
+            stamp(r.received_ms),
+            r.channel,
+            r.post.get(..8).unwrap_or(&r.post),
+            r.reporter_name,
+            r.reason
+        ),
         JsonEvent::Peer { .. } | JsonEvent::ChannelPeers { .. } | JsonEvent::Refused { .. } => {
             return None;
         }

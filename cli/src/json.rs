@@ -149,6 +149,9 @@ pub(crate) enum JsonEvent {
         /// `end`, `signal` or `error`.
         reason: String,
     },
+    /// A report sealed to this node's moderator key (only moderators
+    /// ever print this).
+    Report(ReportJson),
     /// Something went wrong that did not stop the node (a line that could
     /// not be posted, missed events).
     Error {
@@ -243,6 +246,28 @@ pub(crate) struct PersonaJson {
     pub name: String,
     /// When it was created.
     pub created_ms: u64,
+}
+
+/// A report opened with this node's moderator key, as `report` events and
+/// `hearth moderator reports --json` print it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ReportJson {
+    /// The report's id.
+    pub id: String,
+    /// The channel of the reported post.
+    pub channel: String,
+    /// The reported post's id.
+    pub post: String,
+    /// Why, in the reporter's words.
+    pub reason: String,
+    /// The reporting persona's key.
+    pub reporter_key: String,
+    /// The reporting persona's name.
+    pub reporter_name: String,
+    /// When the reporter wrote it (ms since the Unix epoch).
+    pub created_ms: u64,
+    /// When this node received it.
+    pub received_ms: u64,
 }
 
 /// A moderator identity.
@@ -448,8 +473,23 @@ pub(crate) fn from_event(event: &Event) -> Option<JsonEvent> {
         Event::Lagged { missed } => JsonEvent::Error {
             message: format!("output fell behind and missed {missed} events"),
         },
+        Event::Report(r) => JsonEvent::Report(report(r)),
         _ => return None,
     })
+}
+
+/// The JSON form of a kept report.
+pub(crate) fn report(record: &hearth_node::ReportRecord) -> ReportJson {
+    ReportJson {
+        id: record.id.to_string(),
+        channel: record.channel.to_string(),
+        post: record.post.to_string(),
+        reason: record.reason.clone(),
+        reporter_key: record.reporter.to_string(),
+        reporter_name: record.reporter.name(),
+        created_ms: record.created_ms,
+        received_ms: record.received_ms,
+    }
 }
 
 /// A `listening` line for a full address.

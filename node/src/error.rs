@@ -169,6 +169,12 @@ pub enum NodeError {
     /// The node has shut down; the handle can no longer reach it.
     #[error("the node has shut down")]
     Stopped,
+    /// A report needs a followed moderator whose scope covers the channel.
+    #[error(
+        "you follow no moderator for #{0}, so there is nobody to report to; \
+         `hearth moderator follow KEY` adds one"
+    )]
+    NoModerator(ChannelName),
 }
 
 /// Which part of the libp2p set-up failed. These are bugs or an

@@ -423,6 +423,43 @@ pub enum Event {
         /// Its gossip score.
         score: f64,
     },
+    /// A report sealed to this node's moderator key arrived and was kept
+    /// (see [`crate::NodeHandle::reports`]). Only the moderators a report
+    /// was sealed to ever see this; the reported person never does.
+    Report(Box<ReportRecord>),
+}
+
+/// A report opened with this node's moderator key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReportRecord {
+    /// The report envelope's id.
+    pub id: MessageId,
+    /// The channel of the reported post.
+    pub channel: ChannelName,
+    /// When the reporter wrote it (ms since the Unix epoch).
+    pub created_ms: u64,
+    /// When this node opened it.
+    pub received_ms: u64,
+    /// The reported post.
+    pub post: MessageId,
+    /// Why, in the reporter's words (one line, at most 280 bytes).
+    pub reason: String,
+    /// The persona that reported, checked by its signature: for the
+    /// moderator to notice one persona reporting everyone. Nobody else can
+    /// learn it.
+    pub reporter: PublicKey,
+}
+
+/// What [`crate::NodeHandle::report`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSent {
+    /// The report envelope's id.
+    pub id: MessageId,
+    /// How many moderators it was sealed to.
+    pub moderators: usize,
+    /// How many peers of the channel it was sent to now (0: nobody else is
+    /// in the channel, and the report is lost; reports do not wait).
+    pub peers: usize,
 }
 
 /// A stream of [`Event`]s from one node. Each subscriber gets every event

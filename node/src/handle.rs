@@ -20,7 +20,7 @@ use tracing::Instrument;
 use crate::error::NodeError;
 use crate::event::{
     ChannelInfo, Event, EventStream, ModeratorInfo, PeerInfo, PersonaInfo, PostRecord,
-    ProviderInfo, Published, Status,
+    ProviderInfo, Published, ReportRecord, ReportSent, Status,
 };
 use crate::metrics::http::Endpoint;
 
@@ -116,6 +116,13 @@ pub(crate) enum Command {
     PublishList(Vec<u8>, Reply<usize>),
     Status(Reply<Status>),
     Shutdown(Reply<()>),
+    ReportKeys(ChannelName, Reply<crate::service::ReportKeys>),
+    SendReport(
+        ChannelName,
+        hearth_protocol::report::SealedReport,
+        Reply<usize>,
+    ),
+    Reports(Option<ChannelName>, usize, Reply<Vec<ReportRecord>>),
 }
 
 impl Command {
@@ -145,6 +152,9 @@ impl Command {
             Command::PublishList(..) => "publish_list",
             Command::Status(..) => "status",
             Command::Shutdown(..) => "shutdown",
+            Command::ReportKeys(..) => "report_keys",
+            Command::SendReport(..) => "send_report",
+            Command::Reports(..) => "reports",
         }
     }
 }
@@ -371,6 +381,54 @@ impl NodeHandle {
     /// refused with [`NodeError::StaleList`].
     pub async fn publish_moderator_list(&self, signed: Vec<u8>) -> Result<usize, NodeError> {
         self.request(|r| Command::PublishList(signed, r)).await
+    }
+
+    /// Reports `post` of `channel` to the moderators this node follows for
+    /// that channel (at most 8): sealed so that only they can read it,
+    /// signed inside by the channel's persona and outside by a throwaway
+    /// key, with proof of work (about a million hashes, done on a blocking
+    /// thread). Nothing is sent to the reported person. Fails with
+    /// [`NodeError::NoModerator`] when no followed moderator covers the
+    /// channel, and [`NodeError::NotJoined`] outside a joined channel.
+    pub async fn report(
+        &self,
+        channel: ChannelName,
+        post: MessageId,
+        reason: impl Into<String>,
+    ) -> Result<ReportSent, NodeError> {
+        let keys = self
+            .request(|r| Command::ReportKeys(channel.clone(), r))
+            .await?;
+        let moderators = keys.moderators.len();
+        let draft = hearth_protocol::report::ReportDraft {
+            channel: channel.clone(),
+            post,
+            reason: reason.into(),
+            created_ms: keys.now_ms,
+        };
+        let sealed = tokio::task::spawn_blocking(move || keys.seal(&draft))
+            .await
+            .map_err(NodeError::Signing)??;
+        let id = sealed.id;
+        let peers = self
+            .request(|r| Command::SendReport(channel, sealed, r))
+            .await?;
+        Ok(ReportSent {
+            id,
+            moderators,
+            peers,
+        })
+    }
+
+    /// Reports this node opened as a moderator, the newest `limit`, oldest
+    /// first; of one channel or of all. Empty on a node that is no
+    /// moderator or was sent none.
+    pub async fn reports(
+        &self,
+        channel: Option<ChannelName>,
+        limit: usize,
+    ) -> Result<Vec<ReportRecord>, NodeError> {
+        self.request(|r| Command::Reports(channel, limit, r)).await
     }
 
     /// A snapshot of the node's state.

@@ -51,6 +51,7 @@ pub use event::{
     ChannelInfo, Event, EventStream, ModeratorInfo, Origin, PeerInfo, PersonaInfo, PostRecord,
     ProviderInfo, Published, Status, SyncReport, UndeliveredReason,
 };
+pub use event::{ReportRecord, ReportSent};
 pub use handle::{HistoryQuery, NodeHandle, PostOptions, Submitted};
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{Node, NodeBuilder};

@@ -7,8 +7,9 @@
 //! one-time persona stamp that makes every new persona cost CPU time
 //! ([`stamp`]), moderation lists with their compiled matcher
 //! ([`moderation`]), a message of any kind ([`message`]), signing new
-//! messages ([`sign`]), and the one validation function every received
-//! byte goes through ([`validate`](mod@validate)).
+//! messages ([`sign`]), the one validation function every received
+//! byte goes through ([`validate`](mod@validate)), and reports sealed to
+//! moderators ([`report`]), which are checked on their own path.
 //!
 //! # Module order
 //!
@@ -18,6 +19,7 @@
 //! ```text
 //! error → hash → limits → names → text → keys → channel → pow → stamp
 //!       → envelope → post → moderation → message → sign → validate
+//!       → report
 //! ```
 //!
 //! `error`, `hash` and `limits` depend on nothing in the crate; `envelope`
@@ -62,6 +64,7 @@ pub mod moderation;
 pub mod names;
 pub mod post;
 pub mod pow;
+pub mod report;
 pub mod sign;
 pub mod stamp;
 pub mod text;

@@ -10,6 +10,9 @@ pub const MAX_MESSAGE_BYTES: usize = MAX_MODERATOR_LIST_BYTES;
 pub const MAX_POST_BYTES: usize = 8 * 1024;
 /// Largest signed moderator list envelope.
 pub const MAX_MODERATOR_LIST_BYTES: usize = 512 * 1024;
+/// Largest report envelope (`docs/protocol.md` section 20); every report
+/// is about 1.2 KiB, its padding makes them alike.
+pub const MAX_REPORT_BYTES: usize = 2 * 1024;
 
 /// Longest post body, in UTF-8 bytes.
 pub const MAX_BODY_BYTES: usize = 4096;

@@ -25,6 +25,11 @@ use crate::post::PostWire;
 use crate::pow::{WorkPrefix, leading_zero_bits};
 use crate::stamp::stamp_hash;
 
+/// Reports are sealed and never stored as messages: nodes check them with
+/// [`crate::report::check_report`] (section 20 of `docs/protocol.md`).
+const REPORT_IS_NOT_A_MESSAGE: ValidationError =
+    ValidationError::Field("a report is checked with report::check_report");
+
 /// A verified message; the same type that signing returns.
 pub type Verified = SignedMessage;
 
@@ -115,6 +120,7 @@ pub fn validate(bytes: &[u8], ctx: &ValidationContext<'_>) -> Result<Verified, V
                 ));
             }
         }
+        Kind::Report => return Err(REPORT_IS_NOT_A_MESSAGE),
     }
     let message = body(&raw)?;
     match &message {
@@ -220,6 +226,7 @@ fn body(raw: &RawEnvelope<'_>) -> Result<Message, ValidationError> {
             wire.check()?;
             Message::ModeratorList(wire.into_list(raw.signer))
         }
+        Kind::Report => return Err(REPORT_IS_NOT_A_MESSAGE),
     })
 }
 

@@ -45,6 +45,37 @@ struct Vectors {
     persona_stamps: Vec<StampVector>,
     keyword_forms: Vec<FormVector>,
     negative: Vec<Negative>,
+    reports: Vec<ReportVector>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportVector {
+    name: String,
+    network: String,
+    signer_seed: String,
+    ephemeral_secret: String,
+    content_key: String,
+    filler_seed: String,
+    reporter_seed: String,
+    reporter_key: String,
+    moderator_seeds: Vec<String>,
+    moderator_slots: Vec<usize>,
+    input: ReportInput,
+    pow_bits: u8,
+    ephemeral_public: String,
+    envelope_hex: String,
+    message_id: String,
+    validate_at_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportInput {
+    channel: String,
+    post: String,
+    reason: String,
+    created_ms: u64,
 }
 
 #[derive(Deserialize)]
@@ -675,4 +706,69 @@ fn negative_vectors_fail_with_the_named_error() {
         assert_eq!(variant(&err), n.error, "{name}: {err}");
         assert_eq!(err.is_invalid(), n.invalid, "{name}: is_invalid for {err}");
     }
+}
+
+#[test]
+fn report_vectors_seal_to_the_given_bytes_and_open_for_their_moderators_only() {
+    use hearth_protocol::report::{
+        ReportContext, ReportDraft, ReportSecrets, check_report, seal_report,
+    };
+    for v in vectors().reports {
+        let network = network(&v.network);
+        let secrets = ReportSecrets {
+            signer: unhex32(&v.signer_seed),
+            ephemeral: unhex32(&v.ephemeral_secret),
+            content_key: unhex32(&v.content_key),
+            filler: unhex32(&v.filler_seed),
+        };
+        let reporter = Keypair::from_secret_bytes(unhex32(&v.reporter_seed));
+        assert_eq!(reporter.public().to_string(), v.reporter_key, "{}", v.name);
+        let moderators: Vec<Keypair> = v
+            .moderator_seeds
+            .iter()
+            .map(|s| Keypair::from_secret_bytes(unhex32(s)))
+            .collect();
+        assert_eq!(v.moderator_slots.len(), moderators.len());
+        let keys: Vec<PublicKey> = moderators.iter().map(Keypair::public).collect();
+        let draft = ReportDraft {
+            channel: channel(&v.input.channel),
+            post: v.input.post.parse().unwrap(),
+            reason: v.input.reason.clone(),
+            created_ms: v.input.created_ms,
+        };
+        let sealed = seal_report(&draft, &reporter, &keys, &network, &secrets, v.pow_bits).unwrap();
+        assert_eq!(hex::encode(&sealed.bytes), v.envelope_hex, "{}", v.name);
+        assert_eq!(sealed.id.to_string(), v.message_id);
+        assert_eq!(
+            hex::encode(sha256(&sealed.bytes)),
+            v.message_id,
+            "id = SHA-256(envelope)"
+        );
+        assert_eq!(Kind::from_code(sealed.bytes[1]), Some(Kind::Report));
+        // The ephemeral key is written right after the channel and time.
+        let envelope_text = v.envelope_hex.clone();
+        assert!(envelope_text.contains(&v.ephemeral_public), "{}", v.name);
+        let limits = Limits::default();
+        let ctx = ReportContext::new(&network, v.validate_at_ms, &limits)
+            .channel(&draft.channel)
+            .pow_bits(v.pow_bits);
+        let outer = check_report(&sealed.bytes, &ctx).unwrap();
+        for moderator in &moderators {
+            let report = outer.open(moderator).unwrap().expect("sealed to it");
+            assert_eq!(report.reason, v.input.reason);
+            assert_eq!(report.post.to_string(), v.input.post);
+            assert_eq!(report.reporter, reporter.public());
+        }
+        assert_eq!(outer.open(&reporter).unwrap(), None);
+        // validate() refuses a report: it has its own path.
+        let vctx = ValidationContext::new(&network, v.validate_at_ms, &limits);
+        assert!(matches!(
+            validate(&sealed.bytes, &vctx),
+            Err(ValidationError::Field(_))
+        ));
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
 }

@@ -1,4 +1,4 @@
-//! `hearth moderator key|follow|unfollow|following`.
+//! `hearth moderator key|follow|unfollow|following|reports`.
 
 use anyhow::bail;
 
@@ -82,6 +82,44 @@ pub(crate) async fn run(
                             .as_ref()
                             .map_or("every channel".to_owned(), |c| format!("#{c}")),
                         f.key.clone(),
+                    ]
+                })
+                .collect();
+            table(&rows).into_iter().try_for_each(print)
+        }
+        ModeratorCommand::Reports { channel, limit } => {
+            let channel = channel
+                .as_deref()
+                .map(parse_channel)
+                .transpose()?
+                .map(|c| c.to_string());
+            let request = Request::Reports {
+                channel: channel.clone(),
+                limit,
+            };
+            let reply = control::request(&config, request).await?.0;
+            let Reply::Reports { reports } = reply else {
+                bail!("unexpected answer from the node: {reply:?}");
+            };
+            if json {
+                return reports.iter().try_for_each(print_json);
+            }
+            if reports.is_empty() {
+                let place = channel.map_or(String::new(), |c| format!(" about #{c}"));
+                return print(format!(
+                    "no reports{place}; people who follow your moderator key \
+                     (`hearth moderator key`) can send you some with /report"
+                ));
+            }
+            let rows: Vec<Vec<String>> = reports
+                .iter()
+                .map(|r| {
+                    vec![
+                        crate::time::date_time(r.created_ms),
+                        format!("#{}", r.channel),
+                        format!("post {}", r.post.get(..8).unwrap_or(&r.post)),
+                        format!("from {}", r.reporter_name),
+                        r.reason.clone(),
                     ]
                 })
                 .collect();

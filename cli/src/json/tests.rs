@@ -255,3 +255,32 @@ fn block_entries_round_trip_and_bad_ones_are_explained() {
             .contains("a-z")
     );
 }
+
+#[test]
+fn report_lines_have_fixed_field_names() {
+    let reporter = hearth_protocol::PublicKey([9; 32]);
+    let record = hearth_node::ReportRecord {
+        id: MessageId([1; 32]),
+        channel: ChannelName::parse("grief").unwrap(),
+        created_ms: 1_700_000_000_000,
+        received_ms: 1_700_000_000_100,
+        post: MessageId([2; 32]),
+        reason: "spam".into(),
+        reporter,
+    };
+    let line = from_event(&Event::Report(Box::new(record))).unwrap();
+    assert_eq!(
+        serde_json::to_value(&line).unwrap(),
+        json!({
+            "type": "report",
+            "id": MessageId([1; 32]).to_string(),
+            "channel": "grief",
+            "post": MessageId([2; 32]).to_string(),
+            "reason": "spam",
+            "reporter_key": reporter.to_string(),
+            "reporter_name": reporter.name(),
+            "created_ms": 1_700_000_000_000u64,
+            "received_ms": 1_700_000_000_100u64,
+        })
+    );
+}

@@ -5,6 +5,7 @@
 //! work.
 
 use hearth_protocol::limits::{MAX_CW_TEXT_BYTES, MAX_NICKNAME_BYTES, MAX_REASON_BYTES};
+use hearth_protocol::report::MAX_REPORT_REASON_BYTES;
 use hearth_protocol::{ChannelName, ChannelNameError, ContentWarning, CwLabel};
 
 /// How many posts `/history` loads when no number is given.
@@ -135,6 +136,13 @@ pub(super) enum Command {
     },
     /// Say which list hid a post and why.
     Why(PostRef),
+    /// Report a post to the moderators followed for its channel.
+    Report {
+        /// Which post.
+        target: PostRef,
+        /// Why (one line, not empty).
+        reason: String,
+    },
     /// Load stored posts of the current channel.
     History(usize),
     /// List connected peers.
@@ -218,6 +226,11 @@ pub(super) const HELP: &[HelpEntry] = &[
         about: "say which list hid a post, and why",
     },
     HelpEntry {
+        name: "report",
+        args: "ID|N REASON",
+        about: "tell the moderators you follow about a post; only they can read it",
+    },
+    HelpEntry {
         name: "history",
         args: "[N]",
         about: "load the last N stored posts of this channel (50 if not said)",
@@ -281,6 +294,11 @@ fn details(name: &str) -> Option<&'static str> {
         "nick" => "a nickname shows as name (nick) on your next posts; `/nick -` drops it",
         "newme" => "your old name stays on your old posts; nobody can link the two",
         "open" => "`/open` alone opens the newest folded post",
+        "report" => {
+            "`/report 2 threatens someone` reports the second newest post from someone else; \
+             the report is sealed to the moderators you follow for this channel, so only they \
+             can read it and see your persona; nothing is sent to the person reported"
+        }
         "crisis" => {
             "works offline, with no peers; `/crisis FR` shows another country's lines; the \
              country comes from `country` in hearth.toml, HEARTH_COUNTRY or --country, else your \
@@ -473,6 +491,31 @@ fn parse_command(name: &str, args: &str) -> Result<Command, String> {
                 } else {
                     format!("“{word}” isn't a post id. Try /why 3f2a9c1d.")
                 }
+            })
+        }
+        "report" => {
+            let (word, reason) = first_word(args);
+            let target = post_ref(word).ok_or_else(|| {
+                if word.is_empty() {
+                    "Which post? /report 3f2a9c1d REASON, or /report 1 REASON for the newest."
+                        .to_owned()
+                } else {
+                    format!("“{word}” isn't a post id. Try /report 3f2a9c1d REASON.")
+                }
+            })?;
+            if reason.is_empty() {
+                return Err(format!(
+                    "Please say why in a few words, for the moderators: /report {word} REASON."
+                ));
+            }
+            if reason.len() > MAX_REPORT_REASON_BYTES {
+                return Err(format!(
+                    "Please keep the reason under {MAX_REPORT_REASON_BYTES} bytes."
+                ));
+            }
+            Ok(Command::Report {
+                target,
+                reason: reason_text(reason)?,
             })
         }
         "history" => {

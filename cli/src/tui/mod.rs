@@ -299,6 +299,12 @@ fn convert(event: Event) -> Option<NodeEvent> {
         Event::PeerDisconnected { peer } => NodeEvent::PeerDisconnected(peer.to_string()),
         Event::ChannelPeers { channel, peers } => NodeEvent::ChannelPeers { channel, peers },
         Event::Lagged { missed } => NodeEvent::Lagged(missed),
+        Event::Report(r) => NodeEvent::Report {
+            channel: r.channel,
+            post: r.post,
+            reason: r.reason,
+            reporter: r.reporter.name(),
+        },
         Event::Backlog { channel, posts } => NodeEvent::Backlog { channel, posts },
         Event::Paced {
             channel, queued, ..
@@ -535,6 +541,18 @@ async fn perform(handle: &NodeHandle, action: Action) -> Option<Outcome> {
                     .collect(),
             ),
             Err(e) => failed("list peers".to_owned(), e),
+        },
+        Action::Report {
+            channel,
+            post,
+            reason,
+        } => match handle.report(channel.clone(), post, reason).await {
+            Ok(sent) => Outcome::Reported {
+                post,
+                moderators: sent.moderators,
+                peers: sent.peers,
+            },
+            Err(e) => failed(format!("report {} in #{channel}", post.short()), e),
         },
         Action::Publish { .. } | Action::Redraw | Action::Quit => return None,
     })

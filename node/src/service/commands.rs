@@ -161,6 +161,17 @@ impl Service {
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
             }
+            Command::ReportKeys(channel, reply) => {
+                let result = self.report_keys(&channel);
+                let _ = reply.send(result);
+            }
+            Command::SendReport(channel, sealed, reply) => {
+                let result = self.send_report(&channel, sealed);
+                let _ = reply.send(result);
+            }
+            Command::Reports(channel, limit, reply) => {
+                let _ = reply.send(self.kept_reports(channel.as_ref(), limit));
+            }
             // Handled by the loop itself.
             Command::Shutdown(reply) => {
                 let _ = reply.send(Ok(()));

@@ -537,6 +537,10 @@ impl Service {
         message_id: &gossipsub::MessageId,
         message: &gossipsub::Message,
     ) {
+        // Reports are sealed to moderators and judged on their own path.
+        if hearth_protocol::report::is_report(&message.data) {
+            return self.on_report(source, message_id, message);
+        }
         let now = self.now();
         let view = view!(self);
         let decision = self

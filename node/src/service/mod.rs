@@ -18,6 +18,7 @@
 //! | `discovery.rs` | [`discovery::LookupSchedule`]: when to look a channel up and re-announce it | the DHT, bootstrap nodes, mDNS, identify, dials |
 //! | `reach.rs` | [`reach::Reach`]: reachable or not, when to reserve relay slots; which relayed connections to close | announced addresses, AutoNAT, relay client and server, DCUtR |
 //! | `maintenance.rs` | [`maintenance::Bans`], [`maintenance::Every`]: bans and periodic chores | the 1 s tick |
+//! | `reports.rs` | | reports to moderators: sealing keys, gossip, opening and keeping received ones |
 //! | `sync.rs` | [`crate::sync`]: reconciliation, sessions, the sync schedule, serving budgets | history sync: asking peers, answering them |
 //! | `refusals.rs` | [`refusals::Refusals`]: which refusals to report now, which to count into one later event | `Event::Refused` |
 
@@ -29,8 +30,11 @@ mod maintenance;
 mod outbox;
 mod reach;
 mod refusals;
+mod reports;
 mod stamping;
 mod sync;
+
+pub(crate) use reports::ReportKeys;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -166,6 +170,8 @@ pub(crate) struct Service {
     /// The keys of provider records kept for others (DHT servers).
     provider_keys: HashSet<RecordKey>,
     metrics: NodeMetrics,
+    /// Limits on received reports (reports.rs).
+    reports: reports::Reports,
 }
 
 impl Service {
@@ -220,6 +226,7 @@ impl Service {
             autonat_confirmed: HashSet::new(),
             provider_keys: HashSet::new(),
             metrics,
+            reports: reports::Reports::new(),
             config,
         })
     }

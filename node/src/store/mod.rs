@@ -25,6 +25,7 @@
 //! | `mod_lists` | moderator key (32) | the signed list envelope, as received |
 //! | `channels` | channel name | empty |
 //! | `peers` | `PeerId::to_bytes()` | [`PeerRecord`] |
+//! | `reports` | channel ++ `0x00` ++ created_ms BE ++ id | [`StoredReport`] (moderators only; opened at first use) |
 //!
 //! `0x00` cannot occur in a channel name, so `channel ++ 0x00` prefixes
 //! exactly one channel's keys. `by_channel`, `expiry` and `seen_expiry` are
@@ -59,6 +60,7 @@
 mod budget;
 mod keys;
 mod posts;
+mod reports;
 mod settings;
 mod sync;
 #[cfg(test)]
@@ -81,6 +83,7 @@ use sled::transaction::TransactionError;
 use thiserror::Error;
 
 pub use posts::SweepStats;
+pub use reports::{MAX_REPORTS_PER_CHANNEL, StoredReport};
 
 /// The layout version this code writes. A store with a higher version is
 /// refused rather than misread.

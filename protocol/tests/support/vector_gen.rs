@@ -971,6 +971,16 @@ pub(crate) fn generate() -> String {
         true,
     ));
 
+    let reports = vec![report_vector(
+        "report of the minimal post, sealed to two moderators, with 8 bits of work",
+        "main",
+        &[seed(0x80), seed(0xc0)],
+        &hex::encode(minimal_id),
+        "tells people to hurt themselves",
+        T + 20,
+        8,
+    )];
+
     let file = json!({
         "about": format!(
             "Test vectors for the hearth wire protocol, envelope version {VERSION}. \
@@ -991,8 +1001,68 @@ pub(crate) fn generate() -> String {
         "persona_stamps": stamps,
         "keyword_forms": forms,
         "negative": neg,
+        "reports": reports,
     });
     let mut out = serde_json::to_string_pretty(&file).expect("json");
     out.push('\n');
     out
+}
+
+/// A sealed report with every random input fixed (section 20).
+fn report_vector(
+    name: &str,
+    network: &str,
+    moderator_seeds: &[[u8; 32]],
+    post: &str,
+    reason: &str,
+    created_ms: u64,
+    pow_bits: u8,
+) -> Value {
+    use hearth_protocol::report::{ReportDraft, ReportSecrets, seal_report};
+    let secrets = ReportSecrets {
+        signer: seed(0x11),
+        ephemeral: seed(0x22),
+        content_key: seed(0x33),
+        filler: seed(0x44),
+    };
+    let reporter_seed = seed(0x55);
+    let reporter = Keypair::from_secret_bytes(reporter_seed);
+    let moderators: Vec<PublicKey> = moderator_seeds
+        .iter()
+        .map(|s| Keypair::from_secret_bytes(*s).public())
+        .collect();
+    let draft = ReportDraft {
+        channel: chan("grief"),
+        post: post.parse().expect("post id"),
+        reason: reason.to_owned(),
+        created_ms,
+    };
+    let sealed = seal_report(
+        &draft,
+        &reporter,
+        &moderators,
+        &net(network),
+        &secrets,
+        pow_bits,
+    )
+    .expect("the report seals");
+    let ephemeral = curve25519_dalek::MontgomeryPoint::mul_base_clamped(secrets.ephemeral);
+    json!({
+        "name": name,
+        "network": network,
+        "signer_seed": hex::encode(secrets.signer),
+        "ephemeral_secret": hex::encode(secrets.ephemeral),
+        "content_key": hex::encode(secrets.content_key),
+        "filler_seed": hex::encode(secrets.filler),
+        "reporter_seed": hex::encode(reporter_seed),
+        "reporter_key": reporter.public().to_string(),
+        "moderator_seeds": moderator_seeds.iter().map(hex::encode).collect::<Vec<_>>(),
+        "moderator_slots": (0..moderator_seeds.len()).collect::<Vec<_>>(),
+        "input": {"channel": "grief", "post": post, "reason": reason, "created_ms": created_ms},
+        "pow_bits": pow_bits,
+        "ephemeral_public": hex::encode(ephemeral.to_bytes()),
+        "envelope_hex": hex::encode(&sealed.bytes),
+        "message_id": sealed.id.to_string(),
+        "validate_at_ms": created_ms,
+    })
 }

@@ -257,3 +257,25 @@ fn warnings_read_well() {
         "“x”"
     );
 }
+
+#[test]
+fn report_needs_a_post_and_a_one_line_reason() {
+    assert_eq!(
+        command("/report 2 threatens someone"),
+        Command::Report {
+            target: PostRef::Number(2),
+            reason: "threatens someone".into()
+        }
+    );
+    assert_eq!(
+        command("/report 3f2a9c1d spam"),
+        Command::Report {
+            target: PostRef::Id("3f2a9c1d".into()),
+            reason: "spam".into()
+        }
+    );
+    assert!(hint("/report").contains("Which post"));
+    assert!(hint("/report 2").contains("say why"));
+    assert!(hint(&format!("/report 2 {}", "x".repeat(281))).contains("280 bytes"));
+    assert!(help(None).iter().any(|l| l.contains("/report ID|N REASON")));
+}

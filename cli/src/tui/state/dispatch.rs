@@ -365,6 +365,39 @@ impl App {
                     Vec::new()
                 }
             },
+            Command::Report { target, reason } => {
+                let Some(channel) = self.current_name() else {
+                    return Vec::new();
+                };
+                match self.resolve(&target).map(|p| (p.id, p.own)) {
+                    Ok((_, true)) => {
+                        self.hint("That's your own post; there's nothing to report.");
+                        Vec::new()
+                    }
+                    Ok((post, false)) => vec![Action::Report {
+                        channel,
+                        post,
+                        reason,
+                    }],
+                    Err(e) => match target {
+                        PostRef::Id(hex) if hex.len() == 64 => match hex.parse() {
+                            Ok(post) => vec![Action::Report {
+                                channel,
+                                post,
+                                reason,
+                            }],
+                            Err(_) => {
+                                self.hint(e);
+                                Vec::new()
+                            }
+                        },
+                        _ => {
+                            self.hint(e);
+                            Vec::new()
+                        }
+                    },
+                }
+            }
             Command::History(limit) => match self.current_name() {
                 Some(channel) => vec![Action::History {
                     channel,

@@ -81,6 +81,18 @@ impl App {
                 ),
                 Tone::Info,
             ),
+            NodeEvent::Report {
+                channel,
+                post,
+                reason,
+                reporter,
+            } => self.notice(
+                format!(
+                    "Report for you as moderator: post {} in #{channel}, from {reporter}: “{reason}”. `hearth moderator reports` lists them.",
+                    post.short()
+                ),
+                Tone::Info,
+            ),
             NodeEvent::Lagged(missed) => self.notice(
                 format!(
                     "{missed} updates were missed while things were busy; /history reloads this channel."
@@ -252,6 +264,29 @@ impl App {
                         self.notice(format!("  {}  {shared}", short_peer(&peer.id)), Tone::Info);
                     }
                 }
+            }
+            Outcome::Reported {
+                post,
+                moderators,
+                peers,
+            } => {
+                let whom = if moderators == 1 {
+                    "the moderator".to_owned()
+                } else {
+                    format!("the {moderators} moderators")
+                };
+                let text = if peers == 0 {
+                    format!(
+                        "Nobody else is in this channel right now, so your report of {} could not reach {whom}. Please try again when someone is here.",
+                        post.short()
+                    )
+                } else {
+                    format!(
+                        "Your report of {} was sent, sealed so that only {whom} you follow here can read it. Nothing was sent to the person.",
+                        post.short()
+                    )
+                };
+                self.notice(text, Tone::Info);
             }
             Outcome::Failed { what, error } => {
                 self.hint(format!("Couldn't {what}: {error}."));

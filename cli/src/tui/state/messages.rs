@@ -95,6 +95,16 @@ pub enum Action {
     },
     /// List peers; answer with [`Outcome::Peers`].
     Peers,
+    /// Report a post to the moderators followed for the channel; answer
+    /// with [`Outcome::Reported`].
+    Report {
+        /// The channel.
+        channel: ChannelName,
+        /// The reported post.
+        post: MessageId,
+        /// Why.
+        reason: String,
+    },
     /// Clear and redraw the whole screen.
     Redraw,
     /// Leave the chat window.
@@ -168,6 +178,15 @@ pub enum Outcome {
     },
     /// Connected peers.
     Peers(Vec<PeerSummary>),
+    /// A report was sealed and sent.
+    Reported {
+        /// The reported post.
+        post: MessageId,
+        /// How many moderators it was sealed to.
+        moderators: usize,
+        /// Peers it went to now (0: nobody else was in the channel).
+        peers: usize,
+    },
     /// A request failed; `what` says which, in words (“join grief”).
     Failed {
         /// What was being done.
@@ -244,6 +263,17 @@ pub enum NodeEvent {
         channel: ChannelName,
         /// How long it took.
         elapsed: std::time::Duration,
+    },
+    /// A report sealed to this user's moderator key arrived.
+    Report {
+        /// Its channel.
+        channel: ChannelName,
+        /// The reported post.
+        post: MessageId,
+        /// Why.
+        reason: String,
+        /// The reporting persona's name.
+        reporter: String,
     },
     /// Events were missed.
     Lagged(u64),

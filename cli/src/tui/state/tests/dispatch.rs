@@ -332,3 +332,60 @@ fn help_fills_the_view() {
         .count();
     assert!(helps >= commands::HELP.len());
 }
+
+#[test]
+fn report_by_number_or_id_and_what_the_reporter_and_moderator_see() {
+    let mut app = app();
+    post(&mut app, record(1, "anxiety", 1, "a"));
+    assert_eq!(
+        type_line(&mut app, "/report 1 threatens someone"),
+        vec![Action::Report {
+            channel: ch("anxiety"),
+            post: id(1),
+            reason: "threatens someone".into(),
+        }]
+    );
+    let full = id(9).to_string();
+    assert_eq!(
+        type_line(&mut app, &format!("/report {full} spam")),
+        vec![Action::Report {
+            channel: ch("anxiety"),
+            post: id(9),
+            reason: "spam".into(),
+        }]
+    );
+    assert!(type_line(&mut app, "/report 1").is_empty());
+    assert!(
+        last_notice(&app).contains("say why"),
+        "{}",
+        last_notice(&app)
+    );
+    assert!(type_line(&mut app, "/report 7 spam").is_empty());
+    assert!(last_notice(&app).contains("no post #7"));
+
+    app.on_outcome(Outcome::Reported {
+        post: id(1),
+        moderators: 2,
+        peers: 3,
+    });
+    let sent = last_notice(&app);
+    assert!(sent.contains("the 2 moderators"), "{sent}");
+    assert!(sent.contains("Nothing was sent to the person"), "{sent}");
+    app.on_outcome(Outcome::Reported {
+        post: id(1),
+        moderators: 1,
+        peers: 0,
+    });
+    assert!(last_notice(&app).contains("Nobody else is in this channel"));
+
+    app.on_event(NodeEvent::Report {
+        channel: ch("anxiety"),
+        post: id(1),
+        reason: "spam".into(),
+        reporter: key(5).name(),
+    });
+    let seen = last_notice(&app);
+    assert!(seen.contains("Report for you as moderator"), "{seen}");
+    assert!(seen.contains(&key(5).name()), "{seen}");
+    assert!(seen.contains(&id(1).short()), "{seen}");
+}
