@@ -228,6 +228,13 @@ pub(crate) fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<Stri
             count(*posts, "post"),
             count(*peers, "peer")
         ),
+        JsonEvent::ChannelCard(card) => crate::commands::moderator::card_lines(card)
+            .iter()
+            .map(|l| format!("* {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        // A heartbeat every few minutes is noise in a transcript.
+        JsonEvent::ModeratorPresence { .. } => return None,
         JsonEvent::Stopped { pending_posts: 0 } => return None,
         JsonEvent::Stopped { pending_posts } => format!(
             "* stopped: {} of yours {} for peers; {} out the next time hearth runs",

@@ -360,6 +360,19 @@ pub enum Event {
         /// How many.
         missed: u64,
     },
+    /// A channel's card was taken in (new, newer, or published here); see
+    /// [`crate::cards`] for which cards a node trusts.
+    ChannelCard(Box<crate::cards::CardInfo>),
+    /// A declared moderator of a channel sent a presence heartbeat (or this
+    /// node sent one).
+    ModeratorPresence {
+        /// The channel.
+        channel: ChannelName,
+        /// The moderator key.
+        moderator: PublicKey,
+        /// When it was heard, ms since the Unix epoch.
+        at_ms: u64,
+    },
 }
 
 /// A stream of [`Event`]s from one node. Each subscriber gets every event

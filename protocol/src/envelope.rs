@@ -26,7 +26,9 @@ use crate::channel::NetworkId;
 use crate::error::{BuildError, KeyParseError, ValidationError};
 use crate::hash::{push_varint, sha256};
 use crate::keys::{Keypair, PublicKey, parse_hex32};
-use crate::limits::{MAX_MESSAGE_BYTES, MAX_MODERATOR_LIST_BYTES, MAX_POST_BYTES};
+use crate::limits::{
+    MAX_CARD_BYTES, MAX_MESSAGE_BYTES, MAX_MODERATOR_LIST_BYTES, MAX_POST_BYTES, MAX_PRESENCE_BYTES,
+};
 
 /// The envelope version this code writes and reads. Version 2 added the
 /// persona stamp to the post body; version-1 envelopes are refused as
@@ -45,6 +47,10 @@ pub enum Kind {
     Post = 1,
     /// A moderator's signed blocklist.
     ModeratorList = 2,
+    /// A channel's card, signed by its founding moderator key.
+    ChannelCard = 4,
+    /// A moderator's presence heartbeat in a channel.
+    ModeratorPresence = 5,
 }
 
 impl Kind {
@@ -58,6 +64,8 @@ impl Kind {
         match code {
             1 => Some(Kind::Post),
             2 => Some(Kind::ModeratorList),
+            4 => Some(Kind::ChannelCard),
+            5 => Some(Kind::ModeratorPresence),
             _ => None,
         }
     }
@@ -67,6 +75,8 @@ impl Kind {
         match self {
             Kind::Post => MAX_POST_BYTES,
             Kind::ModeratorList => MAX_MODERATOR_LIST_BYTES,
+            Kind::ChannelCard => MAX_CARD_BYTES,
+            Kind::ModeratorPresence => MAX_PRESENCE_BYTES,
         }
     }
 }

@@ -184,6 +184,7 @@ impl Service {
         }
         self.run_lookups(now);
         self.reach_tick(now);
+        self.presence_tick();
         let due = self.chores.due(now);
         if due.bootstrap {
             let connected = self

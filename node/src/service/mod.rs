@@ -20,6 +20,7 @@
 //! | `maintenance.rs` | [`maintenance::Bans`], [`maintenance::Every`]: bans and periodic chores | the 1 s tick |
 //! | `sync.rs` | [`crate::sync`]: reconciliation, sessions, the sync schedule, serving budgets | history sync: asking peers, answering them |
 
+mod cards;
 mod commands;
 mod discovery;
 mod inbox;
@@ -158,6 +159,8 @@ pub(crate) struct Service {
     /// The keys of provider records kept for others (DHT servers).
     provider_keys: HashSet<RecordKey>,
     metrics: NodeMetrics,
+    /// Channel cards and moderator presence (cards.rs).
+    cards: cards::CardState,
 }
 
 impl Service {
@@ -210,6 +213,7 @@ impl Service {
             autonat_confirmed: HashSet::new(),
             provider_keys: HashSet::new(),
             metrics,
+            cards: cards::CardState::default(),
             config,
         })
     }
@@ -542,6 +546,7 @@ impl Service {
                 self.update_channel_peers();
                 if let Some(channel) = self.channel_of(&topic) {
                     self.send_pending(&channel);
+                    self.announce_card_to_newcomer(&channel);
                 }
                 self.sync_subscribed(peer_id, &topic);
             }

@@ -55,6 +55,7 @@
 //! directory, in memory (`/dev/shm`) on Linux, deleted when the store is
 //! dropped.
 
+mod cards;
 mod keys;
 mod posts;
 mod settings;
@@ -242,6 +243,8 @@ struct Inner {
     mod_lists: sled::Tree,
     channels: sled::Tree,
     peers: sled::Tree,
+    cards: sled::Tree,
+    presence: sled::Tree,
     post_count: AtomicUsize,
     corrupt: AtomicU64,
     /// The generation the next flush saves.
@@ -442,6 +445,8 @@ impl Store {
             mod_lists: tree("mod_lists")?,
             channels: tree("channels")?,
             peers: tree("peers")?,
+            cards: tree("cards")?,
+            presence: tree("presence")?,
             meta,
             corrupt: AtomicU64::new(0),
             generation: AtomicU64::new(generation.saturating_add(1)),

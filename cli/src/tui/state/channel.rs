@@ -175,6 +175,8 @@ pub struct ChannelView {
     pub opened: HashSet<MessageId>,
     /// The ids of the posts in `items`.
     pub(super) ids: HashSet<MessageId>,
+    /// The channel's card and when its moderators were last heard from.
+    pub moderation: super::channel_card::Moderation,
 }
 
 impl ChannelView {
@@ -193,6 +195,7 @@ impl ChannelView {
             earlier: None,
             opened: HashSet::new(),
             ids: HashSet::new(),
+            moderation: super::channel_card::Moderation::default(),
         }
     }
 
