@@ -273,6 +273,9 @@ pub(crate) struct Options {
     pub nick: Option<String>,
     /// Print posts in plain-text mode (JSON mode always prints them).
     pub show_posts: bool,
+    /// Mark every post as written by software (the `automated` label):
+    /// standard input is not a terminal, so a program is posting.
+    pub automated: bool,
 }
 
 /// Joins `channels`, prints events and posts input lines until a signal
@@ -327,6 +330,7 @@ pub(crate) async fn run(
             handle: handle.clone(),
             channel: channel.clone(),
             nick: options.nick.clone(),
+            automated: options.automated,
             notices: notices_tx,
         })?),
         _ => None,

@@ -197,6 +197,10 @@ pub(crate) struct PostJson {
     /// lines: the store does not record it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// Written by software that posts automatically (its content warning
+    /// carries the `automated` label); such a post is not folded for it.
+    #[serde(default)]
+    pub bot: bool,
 }
 
 /// A content warning.
@@ -484,6 +488,10 @@ pub(crate) fn post(record: &PostRecord) -> PostJson {
         reply_to: p.reply_to.as_ref().map(MessageId::to_string),
         own: record.own,
         origin: origin(record.origin),
+        bot: p
+            .content_warning
+            .as_ref()
+            .is_some_and(ContentWarning::is_automated),
     }
 }
 
