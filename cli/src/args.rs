@@ -685,6 +685,46 @@ pub(crate) enum ModeratorCommand {
         #[arg(long, value_name = "N", default_value_t = 100)]
         limit: usize,
     },
+    /// Publish a channel card signed with your moderator key (as the
+    /// channel's founding key), or show the card held for a channel
+    ///
+    /// With `--age`, signs and publishes a card naming the channel's rules,
+    /// age group, retention and other moderators; your node announces it
+    /// again whenever someone joins the channel. Without any option, shows
+    /// the card held for the channel and why it is trusted.
+    Card(CardArgs),
+    /// Send presence heartbeats in a channel where you are a declared
+    /// moderator (every 5 minutes while hearth runs), or stop them
+    Presence {
+        /// The channel.
+        #[arg(value_name = "CHANNEL")]
+        channel: String,
+        /// `on` or `off`.
+        #[arg(value_name = "on|off", value_parser = ["on", "off"])]
+        state: String,
+    },
+}
+
+/// `hearth moderator card …`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CardArgs {
+    /// The channel.
+    #[arg(value_name = "CHANNEL")]
+    pub channel: String,
+    /// Who the channel is for; giving it publishes a card
+    #[arg(long, value_name = "adult|teen", value_parser = ["adult", "teen"])]
+    pub age: Option<String>,
+    /// The channel's rules (a short text; `\n` starts a new line)
+    #[arg(long, value_name = "TEXT", requires = "age")]
+    pub rules: Option<String>,
+    /// How many days the channel asks posts to be kept (1 to 3650); not
+    /// `--retention-days`, which is how long your own node keeps posts
+    #[arg(long, value_name = "N", default_value = "30", requires = "age")]
+    pub keep_days: String,
+    /// Another moderator of the channel (their moderator key); repeat for
+    /// more (at most 16)
+    #[arg(long = "moderator", value_name = "KEY", requires = "age")]
+    pub moderators: Vec<String>,
 }
 
 /// What a block entry matches.

@@ -32,8 +32,8 @@ use tokio_util::codec::FramedRead;
 
 use crate::config::Config;
 use crate::json::{
-    self, BlockEntryJson, FollowJson, JsonEvent, ModeratorJson, PeerJson, PersonaJson, ReportJson,
-    StatusJson,
+    self, BlockEntryJson, CardJson, FollowJson, JsonEvent, ModeratorJson, PeerJson, PersonaJson,
+    ReportJson, StatusJson,
 };
 use crate::lines::{BadLine, BoundedLines};
 
@@ -135,6 +135,33 @@ pub(crate) enum Request {
         /// At most this many, the newest.
         limit: usize,
     },
+    /// The card held for a channel.
+    Card {
+        /// The channel.
+        channel: String,
+    },
+    /// Sign a channel card with the node's moderator key and publish it.
+    PublishCard {
+        /// The channel.
+        channel: String,
+        /// `adult` or `teen`.
+        age: String,
+        /// Days the channel asks posts to be kept.
+        retention_days: u32,
+        /// The other moderators' keys (hex).
+        #[serde(default)]
+        moderators: Vec<String>,
+        /// The rules.
+        #[serde(default)]
+        rules: String,
+    },
+    /// Turn presence heartbeats in a channel on or off.
+    SetPresence {
+        /// The channel.
+        channel: String,
+        /// On or off.
+        on: bool,
+    },
 }
 
 impl Request {
@@ -151,6 +178,7 @@ impl Request {
                 | Request::Status
                 | Request::Follows
                 | Request::Reports { .. }
+                | Request::Card { .. }
         )
     }
 }
@@ -225,6 +253,23 @@ pub(crate) enum Reply {
     Reports {
         /// The reports.
         reports: Vec<ReportJson>,
+    },
+    /// The card held for a channel.
+    Card {
+        /// The card, if one is held.
+        card: Option<CardJson>,
+    },
+    /// A card was published.
+    CardPublished {
+        /// The card as signed.
+        card: Option<CardJson>,
+        /// Peers it went to.
+        peers: usize,
+    },
+    /// Presence heartbeats were turned on or off.
+    Presence {
+        /// Whether they were on before.
+        was_on: bool,
     },
 }
 
@@ -364,6 +409,44 @@ pub(crate) async fn execute(
                     .collect(),
             }
         }
+        Request::Card { channel } => Reply::Card {
+            card: handle
+                .channel_card(channel_name(&channel)?)
+                .await?
+                .as_ref()
+                .map(json::card),
+        },
+        Request::PublishCard {
+            channel,
+            age,
+            retention_days,
+            moderators,
+            rules,
+        } => {
+            let channel = channel_name(&channel)?;
+            let draft = hearth_protocol::CardDraft {
+                channel: channel.clone(),
+                created_ms: 0,
+                age: hearth_protocol::AgeGroup::parse(&age)
+                    .ok_or_else(|| anyhow!("age group {age:?}: give adult or teen"))?,
+                retention_days,
+                moderators: moderators
+                    .iter()
+                    .map(|k| moderator_key(k))
+                    .collect::<anyhow::Result<_>>()?,
+                rules,
+            };
+            let peers = handle.publish_card(draft).await?;
+            Reply::CardPublished {
+                card: handle.channel_card(channel).await?.as_ref().map(json::card),
+                peers,
+            }
+        }
+        Request::SetPresence { channel, on } => Reply::Presence {
+            was_on: handle
+                .set_moderator_presence(channel_name(&channel)?, on)
+                .await?,
+        },
         Request::Status => {
             let status = handle.status().await?;
             Reply::Status {

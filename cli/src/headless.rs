@@ -251,6 +251,13 @@ pub(crate) fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<Stri
                 *ms as f64 / 1000.0
             )
         }
+        JsonEvent::ChannelCard(card) => crate::commands::moderator::card_lines(card)
+            .iter()
+            .map(|l| format!("* {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        // A heartbeat every few minutes is noise in a transcript.
+        JsonEvent::ModeratorPresence { .. } => return None,
         JsonEvent::Stopped { pending_posts: 0 } => return None,
         JsonEvent::Stopped { pending_posts } => format!(
             "* stopped: {} of yours {} for peers; {} out the next time hearth runs",
@@ -297,6 +304,9 @@ pub(crate) struct Options {
     pub nick: Option<String>,
     /// Print posts in plain-text mode (JSON mode always prints them).
     pub show_posts: bool,
+    /// Mark every post as written by software (the `automated` label):
+    /// standard input is not a terminal, so a program is posting.
+    pub automated: bool,
 }
 
 /// Joins `channels`, prints events and posts input lines until a signal
@@ -351,6 +361,7 @@ pub(crate) async fn run(
             handle: handle.clone(),
             channel: channel.clone(),
             nick: options.nick.clone(),
+            automated: options.automated,
             notices: notices_tx,
         })?),
         _ => None,

@@ -158,6 +158,45 @@ pub(crate) enum JsonEvent {
         /// What went wrong.
         message: String,
     },
+    /// A channel's card arrived or changed (see `docs/safety.md`).
+    ChannelCard(CardJson),
+    /// A declared moderator of a channel sent a presence heartbeat.
+    ModeratorPresence {
+        /// The channel.
+        channel: String,
+        /// The moderator's key.
+        moderator_key: String,
+        /// The moderator key's name.
+        moderator_name: String,
+        /// When it was heard, ms since the Unix epoch.
+        at_ms: u64,
+    },
+}
+
+/// A channel card, as `channel_card` lines and `moderator card --json`
+/// print it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CardJson {
+    /// The channel.
+    pub channel: String,
+    /// The founding moderator key that signed it.
+    pub founder_key: String,
+    /// That key's name.
+    pub founder_name: String,
+    /// Why it is trusted: `followed` (a moderator you follow for the
+    /// channel), `first-seen` (the first card seen for the channel) or
+    /// `own` (your own moderator key).
+    pub trust: String,
+    /// `adult` or `teen`.
+    pub age: String,
+    /// How many days the channel asks posts to be kept.
+    pub retention_days: u32,
+    /// The other moderators' keys.
+    pub moderators: Vec<String>,
+    /// The rules (may be empty).
+    pub rules: String,
+    /// When it was signed, ms since the Unix epoch.
+    pub created_ms: u64,
 }
 
 /// A post, as `post` events and `history --json` print it.
@@ -198,6 +237,10 @@ pub(crate) struct PostJson {
     /// lines: the store does not record it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// Written by software that posts automatically (its content warning
+    /// carries the `automated` label); such a post is not folded for it.
+    #[serde(default)]
+    pub bot: bool,
 }
 
 /// A content warning.
@@ -474,6 +517,17 @@ pub(crate) fn from_event(event: &Event) -> Option<JsonEvent> {
             message: format!("output fell behind and missed {missed} events"),
         },
         Event::Report(r) => JsonEvent::Report(report(r)),
+        Event::ChannelCard(info) => JsonEvent::ChannelCard(card(info)),
+        Event::ModeratorPresence {
+            channel,
+            moderator,
+            at_ms,
+        } => JsonEvent::ModeratorPresence {
+            channel: channel.to_string(),
+            moderator_key: moderator.to_string(),
+            moderator_name: moderator.name(),
+            at_ms: *at_ms,
+        },
         _ => return None,
     })
 }
@@ -542,6 +596,10 @@ pub(crate) fn post(record: &PostRecord) -> PostJson {
         reply_to: p.reply_to.as_ref().map(MessageId::to_string),
         own: record.own,
         origin: origin(record.origin),
+        bot: p
+            .content_warning
+            .as_ref()
+            .is_some_and(ContentWarning::is_automated),
     }
 }
 
@@ -600,6 +658,22 @@ pub(crate) fn persona(info: &PersonaInfo) -> PersonaJson {
         key: info.key.to_string(),
         name: info.name.clone(),
         created_ms: info.created_ms,
+    }
+}
+
+/// The JSON form of a channel card.
+pub(crate) fn card(info: &hearth_node::cards::CardInfo) -> CardJson {
+    let c = &info.card;
+    CardJson {
+        channel: c.channel.to_string(),
+        founder_key: c.founder.to_string(),
+        founder_name: c.founder.name(),
+        trust: info.trust.as_str().to_owned(),
+        age: c.age.as_str().to_owned(),
+        retention_days: c.retention_days,
+        moderators: c.moderators.iter().map(ToString::to_string).collect(),
+        rules: c.rules.clone(),
+        created_ms: c.created_ms,
     }
 }
 

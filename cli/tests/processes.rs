@@ -581,6 +581,84 @@ fn a_moderator_key_is_kept_and_follows_are_listed_and_undone() {
 }
 
 #[test]
+fn a_channel_card_is_published_with_the_moderator_key_and_shown_back() {
+    let place = Place::new(&unique_network());
+    let json = |args: &[&str]| {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let output = run(&mut place.command(&args));
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "{args:?} failed: {stderr}");
+        assert_no_panic("moderator card", &stderr);
+        json_lines(&output)
+    };
+    let key = json(&["moderator", "key"])[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        json(&["moderator", "card", CHANNEL]),
+        [serde_json::json!({"card": null})]
+    );
+    let other = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+    let published = json(&[
+        "moderator",
+        "card",
+        CHANNEL,
+        "--age",
+        "teen",
+        "--rules",
+        "Be kind.\\nNo methods.",
+        "--keep-days",
+        "14",
+        "--moderator",
+        other,
+    ]);
+    let card = &published[0]["card"];
+    assert_eq!(card["founder_key"], key.as_str());
+    assert_eq!(card["age"], "teen");
+    assert_eq!(card["trust"], "own");
+    assert_eq!(card["retention_days"], 14);
+    assert_eq!(card["rules"], "Be kind.\nNo methods.");
+    assert_eq!(card["moderators"], serde_json::json!([other]));
+    assert_eq!(
+        published[0]["peers"], 0,
+        "no node runs: nobody to send it to yet"
+    );
+    // Kept in the store: shown back, and in words without --json.
+    assert_eq!(json(&["moderator", "card", CHANNEL])[0]["card"], *card);
+    let shown = text(&run(&mut place.command(&["moderator", "card", CHANNEL])).stdout);
+    assert!(shown.contains("teen channel"), "{shown}");
+    assert!(shown.contains("  No methods."), "{shown}");
+
+    for bad in [
+        vec!["moderator", "card", CHANNEL, "--age", "kids"],
+        vec![
+            "moderator",
+            "card",
+            CHANNEL,
+            "--age",
+            "adult",
+            "--keep-days",
+            "0",
+        ],
+        vec![
+            "moderator",
+            "card",
+            CHANNEL,
+            "--age",
+            "adult",
+            "--moderator",
+            "nope",
+        ],
+        vec!["moderator", "card", CHANNEL, "--rules", "no age given"],
+    ] {
+        let out = run(&mut place.command(&bad));
+        assert_eq!(out.status.code(), Some(2), "{bad:?} is a usage error");
+    }
+}
+
+#[test]
 fn sigterm_shuts_down_cleanly_and_loses_nothing() {
     let network = unique_network();
     let (place2, mut p2, place3, mut p3) = connected_pair(&network);

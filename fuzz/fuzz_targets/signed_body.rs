@@ -2,7 +2,8 @@
 //! the fuzzer explores what lies behind the signature check: body decoding,
 //! canonical encoding, field rules, time checks and moderation matching.
 //!
-//! The first input byte picks the kind (even: post, odd: moderator list);
+//! The first input byte picks the kind (by its value modulo 4: post,
+//! moderator list, channel card, moderator presence);
 //! the rest is the body, sealed with a fixed key in the `main` network as
 //! `docs/protocol.md` and `envelope.rs` describe.
 //!
@@ -21,8 +22,9 @@ use std::sync::OnceLock;
 use ed25519_dalek::{Signer, SigningKey};
 use hearth_protocol::envelope::{ENVELOPE_VERSION, SIGNATURE_TAG};
 use hearth_protocol::{
-    BlockEntry, BlockTarget, ChannelName, Keypair, Kind, Limits, ListId, Message, ModeratorList,
-    NetworkId, Policy, PolicyList, PostDraft, Scope, ValidationContext, open, validate,
+    BlockEntry, BlockTarget, CardDraft, ChannelCard, ChannelName, Keypair, Kind, Limits, ListId,
+    Message, ModeratorList, ModeratorPresence, NetworkId, Policy, PolicyList, PostDraft, Scope,
+    ValidationContext, open, validate,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -76,10 +78,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    let kind = if selector % 2 == 0 {
-        Kind::Post
-    } else {
-        Kind::ModeratorList
+    let kind = match selector % 4 {
+        0 => Kind::Post,
+        1 => Kind::ModeratorList,
+        2 => Kind::ChannelCard,
+        _ => Kind::ModeratorPresence,
     };
     let network = NetworkId::default();
     let limits = Limits::default();
@@ -181,6 +184,35 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
             }
+        }
+        Message::ChannelCard(card) => {
+            let ctx = ValidationContext::new(&network, card.created_ms, &limits)
+                .channel(&card.channel);
+            assert_eq!(validate(&bytes, &ctx).as_ref(), Ok(&opened));
+            let again = ChannelCard::sign(
+                &key,
+                &network,
+                CardDraft {
+                    channel: card.channel.clone(),
+                    created_ms: card.created_ms,
+                    age: card.age,
+                    retention_days: card.retention_days,
+                    moderators: card.moderators.clone(),
+                    rules: card.rules.clone(),
+                },
+            )
+            .expect("accepted cards sign");
+            assert_eq!(again, opened, "a second encoding of the same card was accepted");
+        }
+        Message::ModeratorPresence(presence) => {
+            let again = ModeratorPresence::sign(
+                &key,
+                &network,
+                presence.channel.clone(),
+                presence.created_ms,
+            )
+            .expect("accepted heartbeats sign");
+            assert_eq!(again, opened, "a second encoding of the same heartbeat was accepted");
         }
     }
 });

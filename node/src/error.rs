@@ -154,6 +154,15 @@ pub enum NodeError {
         #[source]
         source: HeldListError,
     },
+    /// A channel card by another founding key is held for the channel, so
+    /// this node's card would not be taken by anyone who holds that one.
+    #[error("channel {channel} already has a card by another founding key ({founder})")]
+    CardFounder {
+        /// The channel.
+        channel: ChannelName,
+        /// The held card's founding key.
+        founder: PublicKey,
+    },
     /// The operation needs the node to be in the channel first.
     #[error("not in channel {0}; join it first")]
     NotJoined(ChannelName),

@@ -427,6 +427,19 @@ pub enum Event {
     /// (see [`crate::NodeHandle::reports`]). Only the moderators a report
     /// was sealed to ever see this; the reported person never does.
     Report(Box<ReportRecord>),
+    /// A channel's card was taken in (new, newer, or published here); see
+    /// [`crate::cards`] for which cards a node trusts.
+    ChannelCard(Box<crate::cards::CardInfo>),
+    /// A declared moderator of a channel sent a presence heartbeat (or this
+    /// node sent one).
+    ModeratorPresence {
+        /// The channel.
+        channel: ChannelName,
+        /// The moderator key.
+        moderator: PublicKey,
+        /// When it was heard, ms since the Unix epoch.
+        at_ms: u64,
+    },
 }
 
 /// A report opened with this node's moderator key.

@@ -11,12 +11,13 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hearth_protocol::{
-    BlockEntry, ChannelName, ContentWarning, MessageId, NetworkId, PublicKey, Scope,
+    BlockEntry, CardDraft, ChannelName, ContentWarning, MessageId, NetworkId, PublicKey, Scope,
 };
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::Instrument;
 
+use crate::cards::{CardInfo, PresenceInfo};
 use crate::error::NodeError;
 use crate::event::{
     ChannelInfo, Event, EventStream, ModeratorInfo, PeerInfo, PersonaInfo, PostRecord,
@@ -114,6 +115,10 @@ pub(crate) enum Command {
     Follows(Reply<Vec<(PublicKey, Scope)>>),
     Moderator(Reply<ModeratorInfo>),
     PublishList(Vec<u8>, Reply<usize>),
+    ChannelCard(ChannelName, Reply<Option<CardInfo>>),
+    PublishCard(CardDraft, Reply<usize>),
+    Presence(ChannelName, Reply<PresenceInfo>),
+    SetPresence(ChannelName, bool, Reply<bool>),
     Status(Reply<Status>),
     Shutdown(Reply<()>),
     ReportKeys(ChannelName, Reply<crate::service::ReportKeys>),
@@ -150,6 +155,10 @@ impl Command {
             Command::Follows(..) => "follows",
             Command::Moderator(..) => "moderator",
             Command::PublishList(..) => "publish_list",
+            Command::ChannelCard(..) => "channel_card",
+            Command::PublishCard(..) => "publish_card",
+            Command::Presence(..) => "presence",
+            Command::SetPresence(..) => "set_presence",
             Command::Status(..) => "status",
             Command::Shutdown(..) => "shutdown",
             Command::ReportKeys(..) => "report_keys",
@@ -429,6 +438,43 @@ impl NodeHandle {
         limit: usize,
     ) -> Result<Vec<ReportRecord>, NodeError> {
         self.request(|r| Command::Reports(channel, limit, r)).await
+    }
+
+    /// The card held for `channel`, with why it is trusted; `None` when the
+    /// node holds none.
+    pub async fn channel_card(&self, channel: ChannelName) -> Result<Option<CardInfo>, NodeError> {
+        self.request(|r| Command::ChannelCard(channel, r)).await
+    }
+
+    /// Signs `draft` with this node's moderator key (see
+    /// [`NodeHandle::moderator`]) as the channel's founding key, keeps it
+    /// and gossips it on the channel's topic. The card is dated now (or
+    /// just after the held one, if the clock is behind it);
+    /// `draft.created_ms` is ignored. Returns the peers it went to. Fails
+    /// with [`NodeError::CardFounder`] if another key's card is held.
+    pub async fn publish_card(&self, draft: CardDraft) -> Result<usize, NodeError> {
+        self.request(|r| Command::PublishCard(draft, r)).await
+    }
+
+    /// When the declared moderators of `channel` were last heard from; ask
+    /// [`PresenceInfo::quiet_at`] whether none is active.
+    pub async fn moderator_presence(
+        &self,
+        channel: ChannelName,
+    ) -> Result<PresenceInfo, NodeError> {
+        self.request(|r| Command::Presence(channel, r)).await
+    }
+
+    /// Turns this node's presence heartbeats in `channel` on or off (off by
+    /// default). While on, and while this node's moderator key is a
+    /// declared moderator of the channel's card, the node sends a signed
+    /// heartbeat every five minutes. Returns whether they were on.
+    pub async fn set_moderator_presence(
+        &self,
+        channel: ChannelName,
+        on: bool,
+    ) -> Result<bool, NodeError> {
+        self.request(|r| Command::SetPresence(channel, on, r)).await
     }
 
     /// A snapshot of the node's state.

@@ -26,6 +26,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod addresses;
+pub mod cards;
 mod clock;
 pub mod config;
 mod error;

@@ -27,7 +27,8 @@ use crate::error::{BuildError, KeyParseError, ValidationError};
 use crate::hash::{push_varint, sha256};
 use crate::keys::{Keypair, PublicKey, parse_hex32};
 use crate::limits::{
-    MAX_MESSAGE_BYTES, MAX_MODERATOR_LIST_BYTES, MAX_POST_BYTES, MAX_REPORT_BYTES,
+    MAX_CARD_BYTES, MAX_MESSAGE_BYTES, MAX_MODERATOR_LIST_BYTES, MAX_POST_BYTES,
+    MAX_PRESENCE_BYTES, MAX_REPORT_BYTES,
 };
 
 /// The envelope version this code writes and reads. Version 2 added the
@@ -49,6 +50,10 @@ pub enum Kind {
     ModeratorList = 2,
     /// A report sealed to moderators ([`crate::report`]).
     Report = 3,
+    /// A channel's card, signed by its founding moderator key.
+    ChannelCard = 4,
+    /// A moderator's presence heartbeat in a channel.
+    ModeratorPresence = 5,
 }
 
 impl Kind {
@@ -63,6 +68,8 @@ impl Kind {
             1 => Some(Kind::Post),
             2 => Some(Kind::ModeratorList),
             3 => Some(Kind::Report),
+            4 => Some(Kind::ChannelCard),
+            5 => Some(Kind::ModeratorPresence),
             _ => None,
         }
     }
@@ -73,6 +80,8 @@ impl Kind {
             Kind::Post => MAX_POST_BYTES,
             Kind::ModeratorList => MAX_MODERATOR_LIST_BYTES,
             Kind::Report => MAX_REPORT_BYTES,
+            Kind::ChannelCard => MAX_CARD_BYTES,
+            Kind::ModeratorPresence => MAX_PRESENCE_BYTES,
         }
     }
 }

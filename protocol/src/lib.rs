@@ -6,7 +6,8 @@
 //! gossipsub topics ([`channel`]), proof of work on posts ([`pow`]), the
 //! one-time persona stamp that makes every new persona cost CPU time
 //! ([`stamp`]), moderation lists with their compiled matcher
-//! ([`moderation`]), a message of any kind ([`message`]), signing new
+//! ([`moderation`]), channel cards ([`card`]) and moderator presence
+//! heartbeats ([`presence`]), a message of any kind ([`message`]), signing new
 //! messages ([`sign`]), the one validation function every received
 //! byte goes through ([`validate`](mod@validate)), and reports sealed to
 //! moderators ([`report`]), which are checked on their own path.
@@ -18,8 +19,8 @@
 //!
 //! ```text
 //! error → hash → limits → names → text → keys → channel → pow → stamp
-//!       → envelope → post → moderation → message → sign → validate
-//!       → report
+//!       → envelope → post → moderation → card → presence → message → sign
+//!       → validate → report
 //! ```
 //!
 //! `error`, `hash` and `limits` depend on nothing in the crate; `envelope`
@@ -53,6 +54,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+pub mod card;
 pub mod channel;
 pub mod envelope;
 pub mod error;
@@ -64,12 +66,14 @@ pub mod moderation;
 pub mod names;
 pub mod post;
 pub mod pow;
+pub mod presence;
 pub mod report;
 pub mod sign;
 pub mod stamp;
 pub mod text;
 pub mod validate;
 
+pub use card::{AgeGroup, CardUpdateError, ChannelCard};
 pub use channel::{ChannelName, NetworkId, Topic};
 pub use envelope::{Kind, MessageId, signer_of};
 pub use error::{BuildError, ChannelNameError, TextError, ValidationError};
@@ -81,6 +85,7 @@ pub use moderation::{
 };
 pub use names::{Fingerprint, PaletteColour, fingerprint};
 pub use post::{ContentWarning, CwLabel, Post};
-pub use sign::PostDraft;
+pub use presence::ModeratorPresence;
+pub use sign::{CardDraft, PostDraft};
 pub use stamp::{PersonaStamp, StampSearch, stamp_persona};
 pub use validate::{ValidationContext, Verified, open, validate};

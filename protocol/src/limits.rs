@@ -13,6 +13,20 @@ pub const MAX_MODERATOR_LIST_BYTES: usize = 512 * 1024;
 /// Largest report envelope (`docs/protocol.md` section 20); every report
 /// is about 1.2 KiB, its padding makes them alike.
 pub const MAX_REPORT_BYTES: usize = 2 * 1024;
+/// Largest signed channel-card envelope.
+pub const MAX_CARD_BYTES: usize = 4 * 1024;
+/// Largest signed moderator-presence envelope.
+pub const MAX_PRESENCE_BYTES: usize = 256;
+
+/// Most moderators one channel card names (besides its founder).
+pub const MAX_CARD_MODERATORS: usize = 16;
+/// Longest channel rules text, in UTF-8 bytes.
+pub const MAX_RULES_BYTES: usize = 1024;
+/// Longest retention a channel card may ask for, in days (ten years).
+pub const MAX_CARD_RETENTION_DAYS: u32 = 3650;
+/// Oldest a presence heartbeat may be when received, in ms: heartbeats
+/// report the present, so an old one says nothing.
+pub const MAX_PRESENCE_AGE_MS: u64 = 10 * 60 * 1000;
 
 /// Longest post body, in UTF-8 bytes.
 pub const MAX_BODY_BYTES: usize = 4096;

@@ -6,9 +6,11 @@
 //! ways a message comes to exist: signing ([`crate::sign`]) and receiving
 //! ([`crate::validate`](mod@crate::validate)).
 
+use crate::card::ChannelCard;
 use crate::envelope::{Kind, MessageId};
 use crate::moderation::ModeratorList;
 use crate::post::Post;
+use crate::presence::ModeratorPresence;
 
 /// A verified message's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +19,10 @@ pub enum Message {
     Post(Post),
     /// A moderator list.
     ModeratorList(ModeratorList),
+    /// A channel card.
+    ChannelCard(ChannelCard),
+    /// A moderator's presence heartbeat.
+    ModeratorPresence(ModeratorPresence),
 }
 
 impl Message {
@@ -25,6 +31,8 @@ impl Message {
         match self {
             Message::Post(_) => Kind::Post,
             Message::ModeratorList(_) => Kind::ModeratorList,
+            Message::ChannelCard(_) => Kind::ChannelCard,
+            Message::ModeratorPresence(_) => Kind::ModeratorPresence,
         }
     }
 
@@ -32,7 +40,9 @@ impl Message {
     pub fn as_post(&self) -> Option<&Post> {
         match self {
             Message::Post(p) => Some(p),
-            Message::ModeratorList(_) => None,
+            Message::ModeratorList(_) | Message::ChannelCard(_) | Message::ModeratorPresence(_) => {
+                None
+            }
         }
     }
 }

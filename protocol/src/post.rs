@@ -34,6 +34,10 @@ pub enum CwLabel {
     Violence,
     /// Death and dying.
     Death,
+    /// Not a warning: the post was written by software that posts
+    /// automatically (a bot). Interfaces show it and do not fold the post
+    /// for it; version-2 nodes that predate it show it as "other".
+    Automated,
     /// A label from a newer version of the vocabulary.
     Other(u8),
 }
@@ -60,6 +64,7 @@ impl CwLabel {
             CwLabel::Eating => "eating",
             CwLabel::Violence => "violence",
             CwLabel::Death => "death",
+            CwLabel::Automated => "automated",
             CwLabel::Other(_) => "other",
         }
     }
@@ -81,6 +86,7 @@ impl From<u8> for CwLabel {
             4 => CwLabel::Eating,
             5 => CwLabel::Violence,
             6 => CwLabel::Death,
+            7 => CwLabel::Automated,
             other => CwLabel::Other(other),
         }
     }
@@ -96,6 +102,7 @@ impl From<CwLabel> for u8 {
             CwLabel::Eating => 4,
             CwLabel::Violence => 5,
             CwLabel::Death => 6,
+            CwLabel::Automated => 7,
             CwLabel::Other(code) => code,
         }
     }
@@ -122,6 +129,24 @@ impl ContentWarning {
         labels.sort_by_key(|l| u8::from(*l));
         labels.dedup();
         Self { labels, text }
+    }
+
+    /// The warning of a post written by software: only the
+    /// [`CwLabel::Automated`] label.
+    pub fn automated() -> Self {
+        Self::new([CwLabel::Automated], None)
+    }
+
+    /// Whether the post is marked as written by software.
+    pub fn is_automated(&self) -> bool {
+        self.labels.contains(&CwLabel::Automated)
+    }
+
+    /// Whether there is anything to warn about: a label other than
+    /// [`CwLabel::Automated`], or a text. A post marked only as automated
+    /// is not folded.
+    pub fn warns(&self) -> bool {
+        self.text.is_some() || self.labels.iter().any(|l| *l != CwLabel::Automated)
     }
 
     fn check(&self) -> Result<(), FieldError> {

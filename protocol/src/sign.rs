@@ -2,11 +2,13 @@
 //! sealing the envelope and signing it.
 //!
 //! [`PostDraft`] builds and signs a post; [`ModeratorList::sign`] signs a
-//! moderator list. Both return a [`SignedMessage`] holding exactly what
+//! moderator list; [`ChannelCard::sign`] a channel card and
+//! [`ModeratorPresence::sign`] a presence heartbeat. Both return a [`SignedMessage`] holding exactly what
 //! [`crate::validate()`] would return for the same bytes, so this module
 //! comes after [`crate::message`] and applies the same field rules
 //! ([`crate::post`], [`crate::moderation`]) that receiving does.
 
+use crate::card::{AgeGroup, ChannelCard, ChannelCardWire};
 use crate::channel::{ChannelName, NetworkId};
 use crate::envelope::{Kind, MessageId, encode, seal};
 use crate::error::BuildError;
@@ -16,6 +18,7 @@ use crate::message::{Message, SignedMessage};
 use crate::moderation::{BlockEntry, ModeratorList, ModeratorListWire};
 use crate::post::{ContentWarning, PostFields, PostWire};
 use crate::pow::{self, WorkPrefix};
+use crate::presence::{ModeratorPresence, PresenceWire};
 use crate::stamp::PersonaStamp;
 
 /// A post before signing. Build it with [`PostDraft::new`] and the `with_*`
@@ -163,6 +166,91 @@ impl ModeratorList {
             id: MessageId::of(&bytes),
             bytes,
             message: Message::ModeratorList(wire.into_list(moderator.public())),
+        })
+    }
+}
+
+/// Seals an encoded body of `kind` and refuses it if it is over the
+/// kind's size limit.
+fn seal_within_limit(
+    kind: Kind,
+    network: &NetworkId,
+    signer: &Keypair,
+    body: &[u8],
+) -> Result<Vec<u8>, BuildError> {
+    let bytes = seal(kind, network, signer, body);
+    if bytes.len() > kind.max_bytes() {
+        return Err(BuildError::TooLarge {
+            size: bytes.len(),
+            limit: kind.max_bytes(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// What a channel card says, before the founding key signs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardDraft {
+    /// The channel it describes.
+    pub channel: ChannelName,
+    /// When it is signed, ms since the Unix epoch.
+    pub created_ms: u64,
+    /// Who the channel is for.
+    pub age: AgeGroup,
+    /// How many days the channel asks nodes to keep its posts (1 to 3650).
+    pub retention_days: u32,
+    /// The other moderators (sorted and deduplicated when signing).
+    pub moderators: Vec<crate::keys::PublicKey>,
+    /// The rules, a short multi-line text (may be empty).
+    pub rules: String,
+}
+
+impl ChannelCard {
+    /// Signs a card with the channel's founding moderator key.
+    pub fn sign(
+        founder: &Keypair,
+        network: &NetworkId,
+        draft: CardDraft,
+    ) -> Result<SignedMessage, BuildError> {
+        let mut moderators = draft.moderators;
+        moderators.sort();
+        moderators.dedup();
+        let wire = ChannelCardWire {
+            channel: draft.channel,
+            created_ms: draft.created_ms,
+            age: draft.age,
+            retention_days: draft.retention_days,
+            moderators,
+            rules: draft.rules,
+        };
+        wire.check()?;
+        let bytes = seal_within_limit(Kind::ChannelCard, network, founder, &encode(&wire)?)?;
+        Ok(SignedMessage {
+            id: MessageId::of(&bytes),
+            bytes,
+            message: Message::ChannelCard(wire.into_card(founder.public())),
+        })
+    }
+}
+
+impl ModeratorPresence {
+    /// Signs a presence heartbeat for `channel` with a moderator key.
+    pub fn sign(
+        moderator: &Keypair,
+        network: &NetworkId,
+        channel: ChannelName,
+        created_ms: u64,
+    ) -> Result<SignedMessage, BuildError> {
+        let wire = PresenceWire {
+            channel,
+            created_ms,
+        };
+        let bytes =
+            seal_within_limit(Kind::ModeratorPresence, network, moderator, &encode(&wire)?)?;
+        Ok(SignedMessage {
+            id: MessageId::of(&bytes),
+            bytes,
+            message: Message::ModeratorPresence(wire.into_presence(moderator.public())),
         })
     }
 }

@@ -14,15 +14,17 @@
 //! [`open`] runs the same checks minus the clock, the topic and the work,
 //! for bytes a node reads back from its own store or from history sync.
 
+use crate::card::ChannelCardWire;
 use crate::channel::{ChannelName, NetworkId};
 use crate::envelope::{Kind, MessageId, RawEnvelope, decode_canonical};
 use crate::error::ValidationError;
 use crate::keys::PublicKey;
-use crate::limits::{Limits, MAX_PERSONA_STAMP_BITS, MAX_POW_DIFFICULTY};
+use crate::limits::{Limits, MAX_PERSONA_STAMP_BITS, MAX_POW_DIFFICULTY, MAX_PRESENCE_AGE_MS};
 use crate::message::{Message, SignedMessage};
 use crate::moderation::ModeratorListWire;
 use crate::post::PostWire;
 use crate::pow::{WorkPrefix, leading_zero_bits};
+use crate::presence::PresenceWire;
 use crate::stamp::stamp_hash;
 
 /// Reports are sealed and never stored as messages: nodes check them with
@@ -121,6 +123,14 @@ pub fn validate(bytes: &[u8], ctx: &ValidationContext<'_>) -> Result<Verified, V
             }
         }
         Kind::Report => return Err(REPORT_IS_NOT_A_MESSAGE),
+        // Cards and heartbeats are about a channel: they travel on its topic.
+        Kind::ChannelCard | Kind::ModeratorPresence => {
+            if ctx.moderator.is_some() {
+                return Err(ValidationError::Field(
+                    "channel card or presence on a moderator topic",
+                ));
+            }
+        }
     }
     let message = body(&raw)?;
     match &message {
@@ -169,6 +179,19 @@ pub fn validate(bytes: &[u8], ctx: &ValidationContext<'_>) -> Result<Verified, V
             // Lists stay in force for long, so only the future is bounded.
             check_time(list.created_ms, ctx)?;
         }
+        Message::ChannelCard(card) => {
+            check_channel(&card.channel, ctx)?;
+            // A card stays in force until replaced, like a list.
+            check_time(card.created_ms, ctx)?;
+        }
+        Message::ModeratorPresence(presence) => {
+            check_channel(&presence.channel, ctx)?;
+            check_time(presence.created_ms, ctx)?;
+            let age = ctx.now_ms.saturating_sub(presence.created_ms);
+            if age > MAX_PRESENCE_AGE_MS {
+                return Err(ValidationError::TooOld { age_ms: age });
+            }
+        }
     }
     // Last: the only check that costs more than a hash.
     raw.verify()?;
@@ -191,6 +214,22 @@ pub fn open(bytes: &[u8], network: &NetworkId) -> Result<Verified, ValidationErr
         bytes: bytes.to_vec(),
         message,
     })
+}
+
+/// A message about a channel must name the channel of its topic.
+fn check_channel(
+    channel: &ChannelName,
+    ctx: &ValidationContext<'_>,
+) -> Result<(), ValidationError> {
+    if let Some(expected) = ctx.channel
+        && channel != expected
+    {
+        return Err(ValidationError::WrongChannel {
+            expected: expected.to_string(),
+            found: channel.to_string(),
+        });
+    }
+    Ok(())
 }
 
 fn check_time(created_ms: u64, ctx: &ValidationContext<'_>) -> Result<(), ValidationError> {
@@ -227,6 +266,15 @@ fn body(raw: &RawEnvelope<'_>) -> Result<Message, ValidationError> {
             Message::ModeratorList(wire.into_list(raw.signer))
         }
         Kind::Report => return Err(REPORT_IS_NOT_A_MESSAGE),
+        Kind::ChannelCard => {
+            let wire: ChannelCardWire = decode_canonical(raw.body)?;
+            wire.check()?;
+            Message::ChannelCard(wire.into_card(raw.signer))
+        }
+        Kind::ModeratorPresence => {
+            let wire: PresenceWire = decode_canonical(raw.body)?;
+            Message::ModeratorPresence(wire.into_presence(raw.signer))
+        }
     })
 }
 

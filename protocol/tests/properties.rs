@@ -204,7 +204,7 @@ fn the_post(message: &SignedMessage) -> &Post {
 fn the_list(message: &SignedMessage) -> &ModeratorList {
     match &message.message {
         Message::ModeratorList(list) => list,
-        Message::Post(_) => panic!("expected a moderator list"),
+        _ => panic!("expected a moderator list"),
     }
 }
 

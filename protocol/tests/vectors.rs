@@ -41,6 +41,8 @@ struct Vectors {
     limits: VectorLimits,
     posts: Vec<PostVector>,
     moderator_lists: Vec<ListVector>,
+    channel_cards: Vec<SignedVector<CardInput>>,
+    moderator_presence: Vec<SignedVector<PresenceInput>>,
     names: Vec<NameVector>,
     persona_stamps: Vec<StampVector>,
     keyword_forms: Vec<FormVector>,
@@ -193,6 +195,42 @@ struct EntryInput {
     value: String,
     scope: Option<String>,
     reason: String,
+}
+
+/// A card or presence vector: inputs and the bytes they sign to.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedVector<I> {
+    name: String,
+    seed: String,
+    network: String,
+    input: I,
+    public_key: String,
+    body_hex: String,
+    signed_data_hex: String,
+    envelope_hex: String,
+    signature_hex: String,
+    message_id: String,
+    topic: String,
+    validate_at_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CardInput {
+    channel: String,
+    created_ms: u64,
+    age: String,
+    retention_days: u32,
+    moderators: Vec<String>,
+    rules: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresenceInput {
+    channel: String,
+    created_ms: u64,
 }
 
 #[derive(Deserialize)]
@@ -540,7 +578,101 @@ fn moderator_list_vectors_sign_to_the_given_bytes_and_validate() {
                 assert_eq!(list.sequence, l.input.sequence, "{name}: sequence");
                 assert_eq!(list.moderator, moderator, "{name}: moderator");
             }
-            Message::Post(_) => panic!("{name}: decoded as a post"),
+            _ => panic!("{name}: decoded as another kind"),
+        }
+    }
+}
+
+/// Checks a card or presence vector's layout, bytes and topic, and
+/// validates it on its topic; returns the verified message.
+fn check_signed_vector<I>(
+    kind: Kind,
+    v: &SignedVector<I>,
+    signed: &hearth_protocol::SignedMessage,
+    channel_name: &str,
+    limits: &Limits,
+) -> Message {
+    let name = v.name.as_str();
+    let net = network(&v.network);
+    assert_eq!(
+        hex::encode(&signed.bytes),
+        v.envelope_hex,
+        "{name}: envelope"
+    );
+    assert_eq!(signed.id.to_string(), v.message_id, "{name}: message id");
+    check_layout(
+        name,
+        kind,
+        &v.network,
+        &v.public_key,
+        &v.body_hex,
+        &v.signed_data_hex,
+        &v.envelope_hex,
+        &v.signature_hex,
+        &v.message_id,
+    );
+    let ch = channel(channel_name);
+    assert_eq!(ch.topic(&net).to_string(), v.topic, "{name}: topic");
+    let ctx = ValidationContext::new(&net, v.validate_at_ms, limits).channel(&ch);
+    let verified =
+        validate(&unhex(&v.envelope_hex), &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
+    verified.message
+}
+
+#[test]
+fn channel_card_and_presence_vectors_sign_to_the_given_bytes_and_validate() {
+    let v = vectors();
+    let limits = limits(&v);
+    assert!(!v.channel_cards.is_empty() && !v.moderator_presence.is_empty());
+    for c in &v.channel_cards {
+        let key = Keypair::from_secret_bytes(unhex32(&c.seed));
+        let age = hearth_protocol::AgeGroup::parse(&c.input.age)
+            .unwrap_or_else(|| panic!("{}: age", c.name));
+        let draft = hearth_protocol::CardDraft {
+            channel: channel(&c.input.channel),
+            created_ms: c.input.created_ms,
+            age,
+            retention_days: c.input.retention_days,
+            moderators: c
+                .input
+                .moderators
+                .iter()
+                .map(|m| PublicKey(unhex32(m)))
+                .collect(),
+            rules: c.input.rules.clone(),
+        };
+        let signed = hearth_protocol::ChannelCard::sign(&key, &network(&c.network), draft)
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        match check_signed_vector(Kind::ChannelCard, c, &signed, &c.input.channel, &limits) {
+            Message::ChannelCard(card) => {
+                assert_eq!(card.founder, key.public(), "{}: founder", c.name);
+                assert_eq!(card.age, age, "{}: age", c.name);
+                assert_eq!(card.rules, c.input.rules, "{}: rules", c.name);
+            }
+            _ => panic!("{}: not decoded as a card", c.name),
+        }
+    }
+    for p in &v.moderator_presence {
+        let key = Keypair::from_secret_bytes(unhex32(&p.seed));
+        let signed = hearth_protocol::ModeratorPresence::sign(
+            &key,
+            &network(&p.network),
+            channel(&p.input.channel),
+            p.input.created_ms,
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", p.name));
+        match check_signed_vector(
+            Kind::ModeratorPresence,
+            p,
+            &signed,
+            &p.input.channel,
+            &limits,
+        ) {
+            Message::ModeratorPresence(presence) => {
+                assert_eq!(presence.moderator, key.public(), "{}: moderator", p.name);
+                assert_eq!(presence.created_ms, p.input.created_ms, "{}", p.name);
+            }
+            _ => panic!("{}: not decoded as presence", p.name),
         }
     }
 }

@@ -38,4 +38,15 @@ pub struct CareArgs {
         hide_short_help = true
     )]
     pub content_warnings: Option<String>,
+    /// Your age group, adult or teen: the chat warns before you join a
+    /// channel whose card is for the other one [default: unset, no warning]
+    #[arg(
+        long,
+        global = true,
+        value_name = "adult|teen",
+        env = "HEARTH_AGE_GROUP",
+        help_heading = HEADING,
+        hide_short_help = true
+    )]
+    pub age_group: Option<String>,
 }

@@ -99,11 +99,13 @@ impl Folding {
         if own {
             return Placement::Show;
         }
-        if let Some(warning) = warning {
+        // A bot's post carries the automated label, which is no warning.
+        if let Some(warning) = warning.filter(|w| w.warns()) {
             // A warning with only a note, no label, is folded.
             let choice = warning
                 .labels
                 .iter()
+                .filter(|l| **l != CwLabel::Automated)
                 .map(|l| self.choice(*l))
                 .max()
                 .unwrap_or(Choice::Fold);
@@ -192,6 +194,22 @@ mod tests {
         assert_eq!(
             folding.place(phrases, Some(&hidden), "x", true),
             Placement::Show
+        );
+    }
+
+    #[test]
+    fn a_bots_post_is_not_folded_for_its_automated_label() {
+        let folding = Folding::default();
+        let phrases = Phrases::built_in();
+        let bot = ContentWarning::automated();
+        assert_eq!(
+            folding.place(phrases, Some(&bot), "hello", false),
+            Placement::Show
+        );
+        let both = ContentWarning::new([CwLabel::Automated, CwLabel::Death], None);
+        assert_eq!(
+            folding.place(phrases, Some(&both), "hello", false),
+            Placement::Fold
         );
     }
 

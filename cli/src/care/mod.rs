@@ -64,6 +64,9 @@ pub struct ChatCare {
     pub first_start: bool,
     /// Problems to tell the person about, such as a broken directory file.
     pub warnings: Vec<String>,
+    /// The person's age group, if set (`age_group`): the chat warns when a
+    /// channel's card is for the other group.
+    pub age_group: Option<hearth_protocol::AgeGroup>,
 }
 
 impl ChatCare {
@@ -77,6 +80,7 @@ impl ChatCare {
             folding: Folding::default(),
             first_start: false,
             warnings: Vec::new(),
+            age_group: None,
         }
     }
 
@@ -91,6 +95,7 @@ impl ChatCare {
             folding: config.care.folding.clone(),
             first_start: limits::first_start(&config.data_dir),
             warnings: warning.into_iter().collect(),
+            age_group: config.care.age_group,
         }
     }
 }

@@ -49,6 +49,9 @@ pub(crate) async fn chat(config: Config, json: bool) -> anyhow::Result<()> {
         read_stdin: true,
         nick: config.nick.clone(),
         show_posts: true,
+        // Lines from a pipe or a file are a program's posts: the protocol
+        // asks software that posts automatically to say so.
+        automated: !std::io::IsTerminal::is_terminal(&std::io::stdin()),
     };
     let result = headless::run(&handle, &config.channels, options, &mut signals).await;
     stop(handle, server, result, Output::lines(json)).await
@@ -67,6 +70,7 @@ pub(crate) async fn run(config: Config, json: bool) -> anyhow::Result<()> {
         read_stdin: false,
         nick: None,
         show_posts: false,
+        automated: false,
     };
     let result = headless::run(&handle, &config.channels, options, &mut signals).await;
     stop(handle, server, result, Output::lines(json)).await

@@ -19,6 +19,9 @@ pub struct CareSettings {
     pub country: Option<Country>,
     /// What the chat folds, opens or hides.
     pub folding: Folding,
+    /// The person's age group, if set: the chat warns before joining a
+    /// channel whose card is for the other group.
+    pub age_group: Option<hearth_protocol::AgeGroup>,
 }
 
 impl CareSettings {
@@ -27,6 +30,7 @@ impl CareSettings {
         settings.country = self.country.map(|c| c.code().to_owned());
         settings.fold_method_details = Some(self.folding.method_details);
         settings.content_warnings = Some(names(&self.folding.labels));
+        settings.age_group = self.age_group.map(|a| a.as_str().to_owned());
     }
 }
 
@@ -46,6 +50,7 @@ pub(super) fn from_args(
     settings: &mut Settings,
 ) -> Result<(), UsageError> {
     settings.country = args.country.clone();
+    settings.age_group = args.age_group.clone();
     settings.fold_method_details = typed(
         layer,
         "fold_method_details",
@@ -102,7 +107,23 @@ pub(super) fn resolve(
         .map_err(|e| UsageError::new(format!("invalid {}: {e}", o.describe("content_warnings"))))?;
     origins.insert("content_warnings", o);
 
+    let (age_group, o) = layers
+        .pick("age_group", |s| s.age_group.clone())
+        .unwrap_or((String::new(), Origin::Default));
+    let age_group = match age_group.trim() {
+        "" => None,
+        typed => Some(hearth_protocol::AgeGroup::parse(typed).ok_or_else(|| {
+            UsageError::new(format!(
+                "invalid age group {age_group:?} in {}: use \"adult\" or \"teen\", or leave it \
+                 empty for no warning",
+                o.describe("age_group")
+            ))
+        })?),
+    };
+    origins.insert("age_group", o);
+
     Ok(CareSettings {
+        age_group,
         country,
         folding: Folding {
             method_details,

@@ -161,6 +161,9 @@ pub struct Settings {
     /// Fold received posts that may describe ways of self-harm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fold_method_details: Option<bool>,
+    /// The person's age group (`adult` or `teen`; empty: unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_group: Option<String>,
     /// Fold, open or hide posts behind content warnings, by label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_warnings: Option<std::collections::BTreeMap<String, String>>,
@@ -384,6 +387,11 @@ pub(crate) const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting i
 # locale (LC_ALL, LC_MESSAGES, LANG). hearth never guesses it from the network.
 # Env: HEARTH_COUNTRY. Flag: --country.
 # country = ""
+
+# Your age group, "adult" or "teen": the chat warns before you join a channel
+# whose card says it is for the other group. Empty: no warning.
+# Env: HEARTH_AGE_GROUP. Flag: --age-group.
+# age_group = ""
 
 # Fold received posts that may describe ways of self-harm (/open shows one).
 # Env: HEARTH_FOLD_METHOD_DETAILS. Flag: --fold-method-details=false.

@@ -75,6 +75,8 @@ pub(super) struct Poster {
     pub channel: ChannelName,
     /// The nickname put on posts.
     pub nick: Option<String>,
+    /// Mark posts as written by software (the `automated` label).
+    pub automated: bool,
     /// Events for the loop to print (`sent` with no peers, `error`,
     /// `input_end`); closed when the task ends.
     pub notices: mpsc::Sender<JsonEvent>,
@@ -223,6 +225,9 @@ impl Poster {
         let options = PostOptions {
             text,
             nickname: self.nick.clone(),
+            content_warning: self
+                .automated
+                .then(hearth_protocol::ContentWarning::automated),
             ..PostOptions::default()
         };
         let notice = match self

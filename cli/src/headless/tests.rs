@@ -23,6 +23,7 @@ fn plain_text_shows_posts_readably() {
         reply_to: Some("ef".repeat(32)),
         own: false,
         origin: Some("live".into()),
+        bot: false,
     };
     fn utc(ms: u64) -> String {
         time::date_time_in(ms, &jiff::tz::TimeZone::UTC)

@@ -49,8 +49,18 @@ fn post_lines_have_fixed_field_names() {
             "reply_to": MessageId([1; 32]).to_string(),
             "own": false,
             "origin": "live",
+            "bot": false,
         })
     );
+}
+
+#[test]
+fn a_post_with_the_automated_label_is_a_bot_post() {
+    let mut r = record(None);
+    r.post.content_warning = Some(ContentWarning::automated());
+    let value = serde_json::to_value(from_record(&r)).unwrap();
+    assert_eq!(value["bot"], true);
+    assert_eq!(value["content_warning"]["labels"], json!(["automated"]));
 }
 
 #[test]

@@ -173,6 +173,11 @@ async fn load_initial(handle: &NodeHandle, wanted: &[ChannelName], app: &mut App
             app.on_event(NodeEvent::PeerConnected(peer.peer.to_string()));
         }
     }
+    let names: Vec<ChannelName> = app.channels.iter().map(|c| c.name.clone()).collect();
+    for channel in names {
+        let outcome = card_outcome(handle, channel).await;
+        app.on_outcome(outcome);
+    }
     app.switch_to(0);
     app.welcome();
 }
@@ -312,6 +317,10 @@ fn convert(event: Event) -> Option<NodeEvent> {
         Event::BacklogSent { channel, posts, .. } => NodeEvent::BacklogSent { channel, posts },
         Event::PersonaStamping { channel, .. } => NodeEvent::PersonaStamping { channel },
         Event::PersonaReady { channel, elapsed } => NodeEvent::PersonaReady { channel, elapsed },
+        Event::ChannelCard(info) => NodeEvent::ChannelCard(Box::new(card_view(&info))),
+        Event::ModeratorPresence { channel, at_ms, .. } => {
+            NodeEvent::ModeratorPresence { channel, at_ms }
+        }
         _ => return None,
     })
 }
@@ -468,6 +477,43 @@ async fn publish(
     unsaved
 }
 
+/// The card of a channel and its moderators' last heartbeat, as the node
+/// holds them; a failed lookup is just no card (the next one arrives as an
+/// event).
+async fn card_outcome(handle: &NodeHandle, channel: ChannelName) -> Outcome {
+    let card = match handle.channel_card(channel.clone()).await {
+        Ok(card) => card.map(|info| Box::new(card_view(&info))),
+        Err(e) => {
+            tracing::info!(error = %e, %channel, "cannot read the channel card");
+            None
+        }
+    };
+    let last_heard_ms = handle
+        .moderator_presence(channel.clone())
+        .await
+        .ok()
+        .and_then(|p| p.last_heard_ms());
+    Outcome::Card {
+        channel,
+        card,
+        last_heard_ms,
+    }
+}
+
+/// A card as the window shows it.
+fn card_view(info: &hearth_node::cards::CardInfo) -> state::CardView {
+    let c = &info.card;
+    state::CardView {
+        channel: c.channel.clone(),
+        founder_name: c.founder.name(),
+        trust: info.trust.as_str().to_owned(),
+        age: c.age,
+        retention_days: c.retention_days,
+        moderators: c.declared_moderators().iter().map(|k| k.name()).collect(),
+        rules: c.rules.clone(),
+    }
+}
+
 /// One request to the node, and its answer for the window.
 async fn perform(handle: &NodeHandle, action: Action) -> Option<Outcome> {
     let failed = |what: String, e: hearth_node::NodeError| {
@@ -478,6 +524,7 @@ async fn perform(handle: &NodeHandle, action: Action) -> Option<Outcome> {
         }
     };
     Some(match action {
+        Action::Card(channel) => card_outcome(handle, channel).await,
         Action::Join(channel) => match handle.join(channel.clone()).await {
             Ok(info) => Outcome::Joined {
                 channel,

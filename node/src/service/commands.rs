@@ -158,6 +158,21 @@ impl Service {
                 let result = self.flushed(result).await;
                 let _ = reply.send(result);
             }
+            Command::ChannelCard(channel, reply) => {
+                let _ = reply.send(self.card_info(&channel));
+            }
+            Command::PublishCard(draft, reply) => {
+                let result = self.publish_card(draft).await;
+                let _ = reply.send(result);
+            }
+            Command::Presence(channel, reply) => {
+                let _ = reply.send(self.presence_info(&channel));
+            }
+            Command::SetPresence(channel, on, reply) => {
+                let result = self.set_presence(&channel, on);
+                let result = self.flushed(result).await;
+                let _ = reply.send(result);
+            }
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
             }
@@ -257,6 +272,7 @@ impl Service {
         behaviour.kad.stop_providing(&state.key);
         self.outbox.forget(channel);
         self.sync_left(channel);
+        self.cards_left(channel);
         self.store.remove_channel(channel)?;
         self.emit(Event::Left {
             channel: channel.clone(),
@@ -306,7 +322,7 @@ impl Service {
                     own: stored.own,
                     origin: Origin::Stored,
                 }),
-                Message::ModeratorList(_) => None,
+                _ => None,
             },
             Err(e) => {
                 tracing::warn!(id = %id.short(), error = %e, "stored post does not verify; skipped");

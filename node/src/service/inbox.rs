@@ -128,6 +128,17 @@ pub(crate) enum Action {
         /// Its envelope bytes as received.
         bytes: Vec<u8>,
     },
+    /// Keep the channel card if the shell trusts it and it replaces the
+    /// held one; emit [`Event::ChannelCard`].
+    StoreCard {
+        /// The verified card.
+        card: Box<hearth_protocol::ChannelCard>,
+        /// Its envelope bytes as received.
+        bytes: Vec<u8>,
+    },
+    /// Record the heartbeat if it comes from a declared moderator of its
+    /// channel; emit [`Event::ModeratorPresence`].
+    Presence(hearth_protocol::ModeratorPresence),
 }
 
 /// A received post to store.
@@ -309,6 +320,9 @@ impl Inbox {
             return Decision::quiet(MessageAcceptance::Ignore);
         }
         let decision = match topic {
+            Topic::Channel { channel, .. } if cards::is_channel_note(data) => {
+                self.judge_channel_note(&channel, data, now, view)
+            }
             Topic::Channel { channel, .. } => {
                 self.judge_post(Some(source), &channel, data, now, view, Route::Gossip)
             }
@@ -639,6 +653,8 @@ impl Service {
                 }
                 self.flush_soon();
             }
+            Action::StoreCard { card, bytes } => return self.take_card(*card, &bytes),
+            Action::Presence(presence) => return self.take_presence(&presence),
         }
         true
     }
@@ -663,5 +679,6 @@ impl Service {
     }
 }
 
+mod cards;
 #[cfg(test)]
 mod tests;

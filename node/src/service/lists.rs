@@ -35,7 +35,7 @@ pub(crate) fn held_list(
         .message
     {
         Message::ModeratorList(list) => Ok(Some((list, bytes))),
-        Message::Post(_) => Err(HeldListError::NotAList),
+        _ => Err(HeldListError::NotAList),
     }
 }
 

@@ -194,6 +194,7 @@ impl Service {
         self.flush_refusals();
         self.run_lookups(now);
         self.reach_tick(now);
+        self.presence_tick();
         let due = self.chores.due(now);
         if due.bootstrap {
             let connected = self

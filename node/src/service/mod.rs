@@ -22,6 +22,7 @@
 //! | `sync.rs` | [`crate::sync`]: reconciliation, sessions, the sync schedule, serving budgets | history sync: asking peers, answering them |
 //! | `refusals.rs` | [`refusals::Refusals`]: which refusals to report now, which to count into one later event | `Event::Refused` |
 
+mod cards;
 mod commands;
 mod discovery;
 mod inbox;
@@ -172,6 +173,8 @@ pub(crate) struct Service {
     metrics: NodeMetrics,
     /// Limits on received reports (reports.rs).
     reports: reports::Reports,
+    /// Channel cards and moderator presence (cards.rs).
+    cards: cards::CardState,
 }
 
 impl Service {
@@ -227,6 +230,7 @@ impl Service {
             provider_keys: HashSet::new(),
             metrics,
             reports: reports::Reports::new(),
+            cards: cards::CardState::default(),
             config,
         })
     }
@@ -576,6 +580,7 @@ impl Service {
                 self.update_channel_peers();
                 if let Some(channel) = self.channel_of(&topic) {
                     self.send_pending(&channel);
+                    self.announce_card_to_newcomer(&channel);
                 }
                 self.sync_subscribed(peer_id, &topic);
             }

@@ -665,7 +665,7 @@ impl Service {
             let hidden = match open(&stored.bytes, &self.network) {
                 Ok(verified) => match &verified.message {
                     Message::Post(post) => self.moderation.verdict(id, post).is_some(),
-                    Message::ModeratorList(_) => continue,
+                    _ => continue,
                 },
                 Err(_) => continue,
             };

@@ -58,6 +58,7 @@
 //! dropped.
 
 mod budget;
+mod cards;
 mod keys;
 mod posts;
 mod reports;
@@ -249,6 +250,8 @@ struct Inner {
     mod_lists: sled::Tree,
     channels: sled::Tree,
     peers: sled::Tree,
+    cards: sled::Tree,
+    presence: sled::Tree,
     post_count: AtomicUsize,
     corrupt: AtomicU64,
     /// The generation the next flush saves.
@@ -451,6 +454,8 @@ impl Store {
             mod_lists: tree("mod_lists")?,
             channels: tree("channels")?,
             peers: tree("peers")?,
+            cards: tree("cards")?,
+            presence: tree("presence")?,
             meta,
             corrupt: AtomicU64::new(0),
             generation: AtomicU64::new(generation.saturating_add(1)),

@@ -19,8 +19,9 @@ use hearth_protocol::moderation::{BlockEntry, BlockTarget, ModeratorList};
 use hearth_protocol::pow::{POW_TAG, leading_zero_bits};
 use hearth_protocol::text::keyword_form;
 use hearth_protocol::{
-    ChannelName, ContentWarning, CwLabel, Keypair, Limits, MessageId, NetworkId, PersonaStamp,
-    PostDraft, PublicKey, SignedMessage, StampSearch, Topic, stamp_persona,
+    AgeGroup, CardDraft, ChannelCard, ChannelName, ContentWarning, CwLabel, Keypair, Limits,
+    MessageId, ModeratorPresence, NetworkId, PersonaStamp, PostDraft, PublicKey, SignedMessage,
+    StampSearch, Topic, stamp_persona,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -254,6 +255,36 @@ fn post_vector(case: &PostCase) -> PostOut {
     }
 }
 
+/// A positive vector of a kind other than a post or a list: its inputs
+/// and every byte it signs to.
+fn signed_vector(
+    name: &str,
+    seed: [u8; 32],
+    signed: &SignedMessage,
+    input: &Value,
+    topic: &str,
+    validate_at_ms: u64,
+) -> Value {
+    let b = &signed.bytes;
+    let mut signed_data = SIGNATURE_TAG.to_vec();
+    signed_data.extend_from_slice(&b[..b.len() - 64]);
+    let key = Keypair::from_secret_bytes(seed).public();
+    json!({
+        "name": name,
+        "seed": hex::encode(seed),
+        "network": "main",
+        "input": input,
+        "public_key": key.to_string(),
+        "body_hex": hex::encode(body_of(b, 4)),
+        "signed_data_hex": hex::encode(&signed_data),
+        "envelope_hex": hex::encode(b),
+        "signature_hex": hex::encode(&b[b.len() - 64..]),
+        "message_id": signed.id.to_string(),
+        "topic": topic,
+        "validate_at_ms": validate_at_ms,
+    })
+}
+
 /// One negative vector.
 #[allow(clippy::too_many_arguments)]
 fn negative(
@@ -401,6 +432,42 @@ pub(crate) fn generate() -> String {
         "topic": Topic::Moderator { network: main.clone(), moderator: mod_key }.to_string(),
         "validate_at_ms": T + 10,
     });
+
+    // The channel card and a presence heartbeat (sections 21 and 22).
+    let card_draft = CardDraft {
+        channel: chan("grief"),
+        created_ms: T + 20,
+        age: AgeGroup::Teen,
+        retention_days: 14,
+        moderators: vec![minimal_key],
+        rules: "Be kind.\nNo details of methods.".to_owned(),
+    };
+    let card = ChannelCard::sign(&moderator, &main, card_draft).expect("the card signs");
+    let card_json = signed_vector(
+        "channel card for a teen channel with one other moderator",
+        mod_seed,
+        &card,
+        &json!({
+            "channel": "grief",
+            "created_ms": T + 20,
+            "age": "teen",
+            "retention_days": 14,
+            "moderators": [minimal_key.to_string()],
+            "rules": "Be kind.\nNo details of methods.",
+        }),
+        &chan("grief").topic(&main).to_string(),
+        T + 20,
+    );
+    let presence = ModeratorPresence::sign(&moderator, &main, chan("grief"), T + 30)
+        .expect("the heartbeat signs");
+    let presence_json = signed_vector(
+        "moderator presence heartbeat",
+        mod_seed,
+        &presence,
+        &json!({"channel": "grief", "created_ms": T + 30}),
+        &chan("grief").topic(&main).to_string(),
+        T + 30,
+    );
 
     // Names and fingerprints.
     let name_keys = [[0u8; 32], [0xff; 32], minimal_key.0, mod_key.0];
@@ -958,6 +1025,59 @@ pub(crate) fn generate() -> String {
         "Field",
         true,
     ));
+    // Channel cards and presence.
+    neg.push(negative(
+        "channel card on another channel's topic",
+        &card.bytes,
+        "validate",
+        "main",
+        Some(T + 20),
+        &[("channel", json!("anxiety"))],
+        "WrongChannel",
+        true,
+    ));
+    neg.push(negative(
+        "presence heartbeat on a moderator topic",
+        &presence.bytes,
+        "validate",
+        "main",
+        Some(T + 30),
+        &[("moderator", json!(mod_key.to_string()))],
+        "Field",
+        true,
+    ));
+    neg.push(negative(
+        "presence heartbeat older than ten minutes",
+        &presence.bytes,
+        "validate",
+        "main",
+        Some(T + 30 + 600_001),
+        &[("channel", json!("grief"))],
+        "TooOld",
+        false,
+    ));
+    let card_body = |age: u64, retention: u64| {
+        let mut b = string(b"grief");
+        b.extend(varint(T + 20));
+        b.extend(varint(age));
+        b.extend(varint(retention));
+        b.extend(varint(0));
+        b.extend(string(b""));
+        b
+    };
+    neg.push(v(
+        "channel card asking a retention of 0 days",
+        &seal(VERSION, 4, "main", mod_seed, &card_body(0, 0)),
+        "Field",
+        true,
+    ));
+    neg.push(v(
+        "channel card with an unknown age group 2",
+        &seal(VERSION, 4, "main", mod_seed, &card_body(2, 30)),
+        "Malformed",
+        true,
+    ));
+
     let mut b = mb.clone();
     b[sig + 7] ^= 4;
     neg.push(negative(
@@ -997,6 +1117,8 @@ pub(crate) fn generate() -> String {
         },
         "posts": [minimal.json, every.json, worked.json, label.json, stamped.json],
         "moderator_lists": [list_json],
+        "channel_cards": [card_json],
+        "moderator_presence": [presence_json],
         "names": names,
         "persona_stamps": stamps,
         "keyword_forms": forms,

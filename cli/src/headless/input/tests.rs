@@ -36,6 +36,7 @@ async fn setup() -> Setup {
         handle: handle.clone(),
         channel: channel.clone(),
         nick: None,
+        automated: false,
         notices: notices_tx,
     };
     let task = InputTask::spawn(poster, Chunks::new(received));

@@ -54,6 +54,11 @@ impl Care {
         self.shown.is_some()
     }
 
+    /// The person's age group, if set.
+    pub fn age_group(&self) -> Option<hearth_protocol::AgeGroup> {
+        self.setup.age_group
+    }
+
     /// Whether a post is held back for a second Enter.
     pub fn confirming(&self) -> bool {
         self.confirm.is_some()

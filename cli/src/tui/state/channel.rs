@@ -98,7 +98,11 @@ impl PostItem {
     /// Whether it is shown folded until opened: behind its content warning,
     /// or because it may describe ways of self-harm.
     pub fn folds(&self) -> bool {
-        self.content_warning.is_some() || self.method_fold
+        // A bot's post carries the automated label, which warns of nothing.
+        self.content_warning
+            .as_ref()
+            .is_some_and(ContentWarning::warns)
+            || self.method_fold
     }
 
     /// The first words of the body, for reply lines.
@@ -178,6 +182,8 @@ pub struct ChannelView {
     /// Own posts waiting to go out at the channel's pace (the status line
     /// says so).
     pub paced: usize,
+    /// The channel's card and when its moderators were last heard from.
+    pub moderation: super::channel_card::Moderation,
 }
 
 impl ChannelView {
@@ -197,6 +203,7 @@ impl ChannelView {
             opened: HashSet::new(),
             ids: HashSet::new(),
             paced: 0,
+            moderation: super::channel_card::Moderation::default(),
         }
     }
 

@@ -17,6 +17,8 @@ impl App {
                 self.remove_channel(&channel);
             }
             NodeEvent::Post(record) => self.add_post(*record, true),
+            NodeEvent::ChannelCard(card) => self.on_channel_card(*card),
+            NodeEvent::ModeratorPresence { channel, at_ms } => self.on_presence(&channel, at_ms),
             NodeEvent::Sent { id, peers } => {
                 if peers > 0 {
                     self.waiting.remove(&id);
@@ -149,6 +151,18 @@ impl App {
                     "That message to #{channel} wasn't sent: {error}.{tail}"
                 ));
             }
+            Outcome::Card {
+                channel,
+                card,
+                last_heard_ms,
+            } => {
+                if let Some(card) = card {
+                    self.on_channel_card(*card);
+                }
+                if let Some(at_ms) = last_heard_ms {
+                    self.on_presence(&channel, at_ms);
+                }
+            }
             Outcome::Joined { channel, persona } => {
                 let name = persona.name.clone();
                 self.add_channel(channel.clone(), Some(persona), 0);
@@ -156,11 +170,14 @@ impl App {
                     self.switch_to(index);
                 }
                 self.notice(format!("You joined #{channel} as {name}."), Tone::Info);
-                return vec![Action::History {
-                    channel,
-                    limit: DEFAULT_HISTORY,
-                    announce: false,
-                }];
+                return vec![
+                    Action::History {
+                        channel: channel.clone(),
+                        limit: DEFAULT_HISTORY,
+                        announce: false,
+                    },
+                    Action::Card(channel),
+                ];
             }
             Outcome::Left { channel } => {
                 self.remove_channel(&channel);

@@ -65,6 +65,9 @@ pub enum Action {
         /// What.
         draft: Draft,
     },
+    /// Look up a channel's card and when its moderators were last heard
+    /// from; answer with [`Outcome::Card`].
+    Card(ChannelName),
     /// Join a channel; answer with [`Outcome::Joined`].
     Join(ChannelName),
     /// Leave a channel; answer with [`Outcome::Left`].
@@ -131,6 +134,15 @@ pub enum Outcome {
         draft: Draft,
         /// Why.
         error: String,
+    },
+    /// A channel's card, as the node holds it.
+    Card {
+        /// The channel.
+        channel: ChannelName,
+        /// The card, if the node holds one.
+        card: Option<Box<super::CardView>>,
+        /// When a declared moderator was last heard from.
+        last_heard_ms: Option<u64>,
     },
     /// A channel was joined.
     Joined {
@@ -279,4 +291,13 @@ pub enum NodeEvent {
     Lagged(u64),
     /// The node stopped.
     Stopped,
+    /// A channel's card arrived (or was held when the channel was joined).
+    ChannelCard(Box<super::CardView>),
+    /// A declared moderator of a channel was heard from.
+    ModeratorPresence {
+        /// The channel.
+        channel: ChannelName,
+        /// When, ms since the Unix epoch.
+        at_ms: u64,
+    },
 }

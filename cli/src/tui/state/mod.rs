@@ -10,10 +10,12 @@
 //! behaviours of [`App`] by what drives them: `events` (the node's events
 //! and answers), `keys` (key presses and pastes) and `dispatch` (Enter and
 //! the slash commands); `care` holds the crisis card, the check before
-//! sending and how received posts are folded.
+//! sending and how received posts are folded; `channel_card` a channel's
+//! card, the age-group warning and the moderator presence banner.
 
 mod care;
 mod channel;
+mod channel_card;
 mod dispatch;
 mod events;
 mod input;
@@ -32,6 +34,7 @@ use crate::care::folding::Placement;
 
 pub use self::care::{CARD_KEYS, CONFIRM_KEYS, CONFIRM_LEAD, Care, CareOverlay};
 pub use self::channel::{ChannelView, Item, MAX_ITEMS, Notice, Placed, PostItem, Tone};
+pub use self::channel_card::{CardView, Moderation, NO_MODERATOR, age_warning};
 pub use self::input::{InputLine, MAX_INPUT_BYTES};
 pub use self::messages::{Action, Draft, NodeEvent, Outcome, PeerSummary, Persona, Record};
 

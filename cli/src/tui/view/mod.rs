@@ -150,9 +150,16 @@ fn pending_line(app: &App) -> Option<Line<'static>> {
     let mut parts: Vec<Span<'static>> = Vec::new();
     let faint = Style::new().fg(FAINT);
     let channel = app.current();
+    if let Some(banner) = app.presence_banner() {
+        parts.push(Span::styled(format!(" ⚑ {banner}"), Style::new().fg(HINT)));
+    }
+    let before_pending = parts.len();
     if let (Some((reply_channel, id)), Some(channel)) = (&app.pending_reply, channel)
         && *reply_channel == channel.name
     {
+        if !parts.is_empty() {
+            parts.push(Span::styled(" ·", faint));
+        }
         let about = channel
             .posts_newest_first()
             .find(|p| p.id == *id)
@@ -174,7 +181,7 @@ fn pending_line(app: &App) -> Option<Line<'static>> {
             Style::new().fg(HINT),
         ));
     }
-    if !parts.is_empty() {
+    if parts.len() > before_pending {
         parts.push(Span::styled(" · Esc cancels", faint));
     }
     if channel.is_some_and(|c| c.scroll > 0) {

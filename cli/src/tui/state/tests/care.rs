@@ -264,3 +264,13 @@ fn the_first_chat_says_the_limits_and_warnings_once() {
         Item::Post(_) => true,
     }));
 }
+
+#[test]
+fn a_bots_post_is_shown_not_folded() {
+    let mut app = app();
+    let mut r = record(1, "anxiety", 5, "daily check-in: how is everyone?");
+    r.post.content_warning = Some(ContentWarning::automated());
+    post(&mut app, r);
+    let item = app.current().unwrap().posts_newest_first().next().unwrap();
+    assert!(!item.folds(), "the automated label is not a warning");
+}

@@ -246,11 +246,14 @@ fn join_leave_newme_history_peers_quit() {
     assert_eq!(app.current().unwrap().name, ch("recovery"));
     assert_eq!(
         follow,
-        vec![Action::History {
-            channel: ch("recovery"),
-            limit: DEFAULT_HISTORY,
-            announce: false
-        }]
+        vec![
+            Action::History {
+                channel: ch("recovery"),
+                limit: DEFAULT_HISTORY,
+                announce: false
+            },
+            Action::Card(ch("recovery")),
+        ]
     );
     app.on_outcome(Outcome::History {
         channel: ch("recovery"),

@@ -2,6 +2,7 @@
 //! helpers they share.
 
 mod care;
+mod channel_card;
 mod dispatch;
 mod keys;
 mod posts;
