@@ -54,4 +54,5 @@ pub use event::{
 pub use handle::{HistoryQuery, NodeHandle, PostOptions, Submitted};
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{Node, NodeBuilder};
+pub use swarm::{MESH, MeshParams};
 pub use sync::SyncLimits;

@@ -28,6 +28,8 @@ use tokio::sync::Notify;
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
 #[cfg(target_os = "linux")]
+pub mod mesh_bench;
+#[cfg(target_os = "linux")]
 pub mod netlab;
 #[cfg(target_os = "linux")]
 pub mod sizing;
