@@ -14,6 +14,7 @@ pub mod control;
 pub mod delay;
 pub mod hearth;
 pub mod ingest;
+pub mod process;
 pub mod raw;
 pub mod report;
 pub mod run;
@@ -128,6 +129,10 @@ pub struct Cell {
     pub publisher_share: f64,
     /// Chooses the topology and the publishers.
     pub seed: u64,
+    /// Every node in a process of its own (`--processes`); only from the
+    /// `mesh-bench` program, which the node processes are started from.
+    #[serde(default)]
+    pub processes: bool,
 }
 
 impl Cell {
@@ -145,6 +150,7 @@ impl Cell {
             delay_ms: 0,
             publisher_share: 0.3,
             seed: 1,
+            processes: false,
         }
     }
 }

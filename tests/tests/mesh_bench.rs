@@ -89,36 +89,65 @@ async fn posts_cross_delayed_links() {
     assert_complete(&report);
 }
 
-/// The program itself: one process per cell, JSON lines, then the table.
-#[test]
-fn the_program_prints_a_report_per_cell_and_a_table() {
+/// Runs the program with `args` and returns its reports, each checked.
+fn program(args: &[&str]) -> (Vec<CellReport>, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_mesh-bench"))
-        .args([
-            "--nodes",
-            "3",
-            "--rate",
-            "20",
-            "--posts",
-            "4",
-            "--modes",
-            "raw-default,hearth",
-        ])
+        .args(args)
         .output()
         .expect("mesh-bench runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{stdout}");
     let reports: Vec<CellReport> = stdout
         .lines()
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).expect("a report line"))
         .collect();
-    assert_eq!(reports.len(), 2, "{stdout}");
     for report in &reports {
         assert_complete(report);
         assert!(report.peak_rss_mib_per_node.is_some());
     }
+    (reports, stdout)
+}
+
+/// The program itself: one process per cell, JSON lines, then the table.
+#[test]
+fn the_program_prints_a_report_per_cell_and_a_table() {
+    let (reports, stdout) = program(&[
+        "--nodes",
+        "3",
+        "--rate",
+        "20",
+        "--posts",
+        "4",
+        "--modes",
+        "raw-default,hearth",
+    ]);
+    assert_eq!(reports.len(), 2, "{stdout}");
     assert!(
         stdout.contains("| 3, 20/s, 300 B, 0 ms, tcp | delivered % |"),
+        "{stdout}"
+    );
+}
+
+/// `--processes`: every node a process of its own, talking to the
+/// benchmark in lines; every post still reaches every node.
+#[test]
+fn every_node_can_run_in_a_process_of_its_own() {
+    let (reports, stdout) = program(&[
+        "--nodes",
+        "3",
+        "--rate",
+        "20",
+        "--posts",
+        "4",
+        "--modes",
+        "raw-hearth,hearth",
+        "--processes",
+    ]);
+    assert_eq!(reports.len(), 2, "{stdout}");
+    assert!(reports.iter().all(|r| r.cell.processes));
+    assert!(
+        stdout.contains("tcp, processes | delivered % |"),
         "{stdout}"
     );
 }

@@ -21,6 +21,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hearth_tests::mesh_bench::control::{CELL_SUBCOMMAND, run_in_child};
 use hearth_tests::mesh_bench::ingest::{IngestReport, run_ingest};
+use hearth_tests::mesh_bench::process::{NODE_SUBCOMMAND, serve_node};
 use hearth_tests::mesh_bench::report::markdown;
 use hearth_tests::mesh_bench::{Cell, Mode, Transport, run_cell};
 
@@ -45,6 +46,19 @@ enum Command {
     Cell {
         /// The cell, as JSON.
         spec: String,
+    },
+    /// Runs one node and serves the benchmark's lines on standard input
+    /// and output (used by `--processes`, one process per node).
+    #[command(name = NODE_SUBCOMMAND, hide = true)]
+    Node {
+        /// raw-default, raw-hearth or hearth.
+        mode: Mode,
+        /// tcp or quic.
+        transport: Transport,
+        /// The node's index.
+        index: usize,
+        /// The cell's seed (the network id).
+        seed: u64,
     },
     /// The ingest benchmark: posts per second through decode → validate →
     /// policy → store on one core, beside bare and batch ed25519
@@ -94,6 +108,10 @@ struct RunArgs {
     /// The share of nodes that publish.
     #[arg(long, default_value_t = 0.3)]
     publishers: f64,
+    /// Runs every node in a process of its own (headline figures: each
+    /// node has its own runtime, allocator and CPU account).
+    #[arg(long)]
+    processes: bool,
     /// Runs every cell in this process instead of one process per cell
     /// (quicker; peak memory then accumulates across cells).
     #[arg(long)]
@@ -129,6 +147,7 @@ impl RunArgs {
                                     delay_ms,
                                     publisher_share: self.publishers,
                                     seed,
+                                    processes: self.processes,
                                 });
                             }
                         }
@@ -182,6 +201,14 @@ fn main() -> anyhow::Result<()> {
             println!("{}", report.json_line());
             println!("\n{}", ingest_markdown(&report));
             return Ok(());
+        }
+        Some(Command::Node {
+            mode,
+            transport,
+            index,
+            seed,
+        }) => {
+            return runtime()?.block_on(serve_node(mode, transport, index, seed));
         }
         None => {}
     }

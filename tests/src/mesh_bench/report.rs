@@ -166,12 +166,13 @@ pub fn markdown(reports: &[CellReport]) -> String {
     for report in reports {
         let c = &report.cell;
         let key = format!(
-            "{}, {}/s, {} B, {} ms, {}",
+            "{}, {}/s, {} B, {} ms, {}{}",
             c.nodes,
             c.rate,
             c.size,
             c.delay_ms,
-            c.transport.name()
+            c.transport.name(),
+            if c.processes { ", processes" } else { "" }
         );
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, members)) => members.push(report),

@@ -9,11 +9,12 @@ use hearth_node::metrics::exposition::MetricFamily;
 use hearth_protocol::NetworkId;
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::delay::DelayProxy;
 use super::hearth::{HearthNode, bench_channel};
+use super::process::{ProcessCounters, ProcessNode};
 use super::raw::{RawNode, Settings};
 use super::report::CellReport;
 use super::stats::Summary;
@@ -107,11 +108,13 @@ pub fn parse_payload(data: &[u8]) -> Option<(usize, u64)> {
 /// What every node of a cell received: the first arrival of each post at
 /// each node, as a latency from its send time.
 pub struct Recorder {
-    origin: Instant,
     publisher_of: Vec<usize>,
     nodes: usize,
     arrivals: Mutex<Arrivals>,
     delivered: watch::Sender<u64>,
+    /// In a node process of `--processes`: where arrivals go instead (to
+    /// the parent, which records them).
+    forward: Option<mpsc::UnboundedSender<(usize, u64)>>,
 }
 
 struct Arrivals {
@@ -128,7 +131,6 @@ impl Recorder {
     pub fn new(nodes: usize, publisher_of: Vec<usize>) -> Recorder {
         let posts = publisher_of.len();
         Recorder {
-            origin: Instant::now(),
             publisher_of,
             nodes,
             arrivals: Mutex::new(Arrivals {
@@ -136,12 +138,23 @@ impl Recorder {
                 repeats: 0,
             }),
             delivered: watch::channel(0).0,
+            forward: None,
         }
     }
 
-    /// Nanoseconds since the recorder was made.
+    /// A recorder for a node process: every arrival of a benchmark post
+    /// (sequence number, latency in ns) goes to `forward`.
+    pub fn forwarding(forward: mpsc::UnboundedSender<(usize, u64)>) -> Recorder {
+        let mut recorder = Recorder::new(0, Vec::new());
+        recorder.forward = Some(forward);
+        recorder
+    }
+
+    /// The system's monotonic clock in ns (`CLOCK_MONOTONIC`): one origin
+    /// for every process on the machine, so a node process computes the
+    /// latency of a post another process sent.
     pub fn now_ns(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        monotonic_ns()
     }
 
     /// Node `node` received (or showed) `data`. Anything that is not a
@@ -151,6 +164,16 @@ impl Recorder {
         let Some((seq, sent)) = parse_payload(data) else {
             return;
         };
+        if let Some(forward) = &self.forward {
+            let _ = forward.send((seq, now.saturating_sub(sent)));
+            return;
+        }
+        self.arrive(node, seq, now.saturating_sub(sent));
+    }
+
+    /// Post `seq` reached node `node` after `latency_ns`; a publisher's
+    /// own post and repeats count as no arrival.
+    pub fn arrive(&self, node: usize, seq: usize, latency_ns: u64) {
         if self.publisher_of.get(seq) == Some(&node) || node >= self.nodes {
             return;
         }
@@ -166,7 +189,7 @@ impl Recorder {
             arrivals.repeats += 1;
             return;
         }
-        *slot = Some(now.saturating_sub(sent));
+        *slot = Some(latency_ns);
         drop(arrivals);
         self.delivered.send_modify(|d| *d += 1);
     }
@@ -210,6 +233,17 @@ impl Recorder {
         }
         (each, reach_all, arrivals.repeats)
     }
+}
+
+/// `CLOCK_MONOTONIC` in ns.
+pub fn monotonic_ns() -> u64 {
+    use nix::time::{ClockId, clock_gettime};
+    clock_gettime(ClockId::CLOCK_MONOTONIC).map_or(0, |t| {
+        u64::try_from(t.tv_sec())
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::try_from(t.tv_nsec()).unwrap_or(0))
+    })
 }
 
 /// The gossipsub and bandwidth counters of one node that the report
@@ -258,7 +292,7 @@ impl Counters {
 }
 
 /// The mesh size of a node in `families`: the largest per-topic count.
-fn mesh_peers_from_metrics(families: &[MetricFamily]) -> usize {
+pub fn mesh_peers_from_metrics(families: &[MetricFamily]) -> usize {
     let mut most = 0.0f64;
     for sample in families.iter().flat_map(|f| &f.samples) {
         if sample.name.ends_with("mesh_peer_counts") {
@@ -271,18 +305,42 @@ fn mesh_peers_from_metrics(families: &[MetricFamily]) -> usize {
     peers
 }
 
-/// The nodes of a cell, of either kind.
+/// The network id of the cell with `seed`.
+pub fn network(seed: u64) -> anyhow::Result<NetworkId> {
+    NetworkId::parse(&format!("bench-{seed:x}")).map_err(|e| anyhow!("network id: {e}"))
+}
+
+/// The nodes of a cell, of either kind, in this process or each in its
+/// own.
 #[derive(Clone)]
 enum Net {
     Raw(Arc<Vec<RawNode>>),
     Hearth(Arc<Vec<HearthNode>>),
+    Processes(Arc<Vec<ProcessNode>>),
 }
 
 impl Net {
     async fn start(cell: &Cell, recorder: &Arc<Recorder>) -> anyhow::Result<Net> {
         let mut failures = 0;
-        let network = NetworkId::parse(&format!("bench-{:x}", cell.seed))
-            .map_err(|e| anyhow!("network id: {e}"))?;
+        let network = network(cell.seed)?;
+        if cell.processes {
+            let program = std::env::current_exe().context("this program's path")?;
+            let mut nodes = Vec::with_capacity(cell.nodes);
+            for i in 0..cell.nodes {
+                nodes.push(
+                    ProcessNode::start(
+                        &program,
+                        cell.mode,
+                        cell.transport,
+                        i,
+                        cell.seed,
+                        recorder.clone(),
+                    )
+                    .await?,
+                );
+            }
+            return Ok(Net::Processes(Arc::new(nodes)));
+        }
         match cell.mode {
             Mode::RawDefault | Mode::RawHearth => {
                 let settings = if cell.mode == Mode::RawDefault {
@@ -327,6 +385,7 @@ impl Net {
         match self {
             Net::Raw(nodes) => nodes.get(i).map(|n| (n.listen.clone(), n.peer_id)),
             Net::Hearth(nodes) => nodes.get(i).map(|n| (n.listen.clone(), n.handle.peer_id())),
+            Net::Processes(nodes) => nodes.get(i).map(|n| (n.listen.clone(), n.peer_id)),
         }
     }
 
@@ -341,22 +400,31 @@ impl Net {
         match self {
             Net::Raw(nodes) => nodes.get(i).context("node")?.dial(address).await,
             Net::Hearth(nodes) => Ok(nodes.get(i).context("node")?.handle.dial(address).await?),
+            Net::Processes(nodes) => nodes.get(i).context("node")?.dial(&address).await,
         }
     }
 
-    async fn publish(&self, i: usize, payload: String) -> anyhow::Result<()> {
+    /// Publishes post `seq` from node `i`; a node process says how long
+    /// its publish call took (else the caller times it).
+    async fn publish(
+        &self,
+        i: usize,
+        seq: usize,
+        payload: String,
+    ) -> anyhow::Result<Option<Duration>> {
         match self {
             Net::Raw(nodes) => {
-                nodes
-                    .get(i)
-                    .context("node")?
-                    .publish(payload.into_bytes())
-                    .await
+                let node = nodes.get(i).context("node")?;
+                node.publish(payload.into_bytes()).await.map(|()| None)
             }
             Net::Hearth(nodes) => {
                 let node = nodes.get(i).context("node")?;
                 node.handle.publish(bench_channel()?, payload).await?;
-                Ok(())
+                Ok(None)
+            }
+            Net::Processes(nodes) => {
+                let node = nodes.get(i).context("node")?;
+                node.publish(seq, &payload).await.map(Some)
             }
         }
     }
@@ -367,33 +435,51 @@ impl Net {
             Net::Hearth(nodes) => Ok(mesh_peers_from_metrics(
                 &nodes.get(i).context("node")?.metrics().await?,
             )),
+            Net::Processes(nodes) => nodes.get(i).context("node")?.mesh_peers().await,
         }
     }
 
-    async fn counters(&self, i: usize) -> anyhow::Result<Counters> {
+    /// The counters of node `i`, with its process's CPU time and peak
+    /// memory when it has a process of its own (else zero).
+    async fn counters(&self, i: usize) -> anyhow::Result<ProcessCounters> {
         let families = match self {
             Net::Raw(nodes) => nodes.get(i).context("node")?.metrics()?,
             Net::Hearth(nodes) => nodes.get(i).context("node")?.metrics().await?,
+            Net::Processes(nodes) => return nodes.get(i).context("node")?.counters().await,
         };
-        Ok(Counters::from_metrics(&families))
+        Ok(ProcessCounters {
+            counters: Counters::from_metrics(&families),
+            ..ProcessCounters::default()
+        })
     }
 
-    async fn all_counters(&self, nodes: usize) -> anyhow::Result<Counters> {
-        let mut total = Counters::default();
+    /// Every node's counters, summed.
+    async fn all_counters(&self, nodes: usize) -> anyhow::Result<ProcessCounters> {
+        let mut total = ProcessCounters::default();
         for i in 0..nodes {
             let c = self.counters(i).await?;
-            total.bytes_in += c.bytes_in;
-            total.received += c.received;
-            total.unique += c.unique;
+            total.counters.bytes_in += c.counters.bytes_in;
+            total.counters.received += c.counters.received;
+            total.counters.unique += c.counters.unique;
+            total.cpu_s += c.cpu_s;
+            total.peak_rss += c.peak_rss;
         }
         Ok(total)
     }
 
     async fn shutdown(self) {
-        if let Net::Hearth(nodes) = &self {
-            for node in nodes.iter() {
-                let _ = node.handle.shutdown().await;
+        match &self {
+            Net::Hearth(nodes) => {
+                for node in nodes.iter() {
+                    let _ = node.handle.shutdown().await;
+                }
             }
+            Net::Processes(nodes) => {
+                for node in nodes.iter() {
+                    node.quit().await;
+                }
+            }
+            Net::Raw(_) => {}
         }
     }
 }
@@ -433,7 +519,7 @@ fn tcp_socket(listen: &Multiaddr) -> Option<std::net::SocketAddr> {
 }
 
 /// CPU time of this process so far (user + system), in seconds.
-fn cpu_seconds() -> f64 {
+pub fn cpu_seconds() -> f64 {
     use nix::sys::resource::{UsageWho, getrusage};
     match getrusage(UsageWho::RUSAGE_SELF) {
         Ok(usage) => {
@@ -526,8 +612,9 @@ pub async fn run_cell(cell: &Cell) -> anyhow::Result<CellReport> {
         publishing.spawn(async move {
             let text = payload(seq, recorder.now_ns(), size);
             let called = Instant::now();
-            let result = net.publish(from, text).await;
-            (seq, called.elapsed(), result)
+            let result = net.publish(from, seq, text).await;
+            let took = called.elapsed();
+            (seq, result.map(|own| own.unwrap_or(took)))
         });
     }
     let mut published = vec![false; cell.posts];
@@ -535,9 +622,9 @@ pub async fn run_cell(cell: &Cell) -> anyhow::Result<CellReport> {
     let mut failures = 0usize;
     let mut first_failure = None;
     while let Some(done) = publishing.join_next().await {
-        let (seq, took, result) = done.context("a publish task")?;
+        let (seq, result) = done.context("a publish task")?;
         match result {
-            Ok(()) => {
+            Ok(took) => {
                 if let Some(p) = published.get_mut(seq) {
                     *p = true;
                 }
@@ -563,15 +650,24 @@ pub async fn run_cell(cell: &Cell) -> anyhow::Result<CellReport> {
     net.shutdown().await;
     drop(proxies);
 
-    let counted = after.minus(before);
-    let (mut each, mut reach_all, repeats) = recorder.latencies(&published);
-    let per_post_node = (ok * cell.nodes).max(1) as f64;
     let peak_rss_mib_per_node = match (memory_before, memory_after) {
         (Some(b), Some(a)) => {
             Some(a.peak.saturating_sub(b.rss) as f64 / cell.nodes as f64 / (1024.0 * 1024.0))
         }
         _ => None,
     };
+    let counted = after.counters.minus(before.counters);
+    // Node processes account their own CPU time and memory.
+    let (cpu, peak_rss_mib_per_node) = if cell.processes {
+        (
+            after.cpu_s - before.cpu_s,
+            Some(after.peak_rss / cell.nodes as f64 / (1024.0 * 1024.0)),
+        )
+    } else {
+        (cpu, peak_rss_mib_per_node)
+    };
+    let (mut each, mut reach_all, repeats) = recorder.latencies(&published);
+    let per_post_node = (ok * cell.nodes).max(1) as f64;
     Ok(CellReport {
         cell: cell.clone(),
         publishers: chosen.len(),
