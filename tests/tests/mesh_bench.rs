@@ -31,6 +31,7 @@ fn assert_complete(report: &CellReport) {
     assert!(report.duplicates_per_post_per_node >= 0.0);
     assert!(report.cpu_us_per_delivered_post_per_node.is_finite());
     assert_eq!(report.repeats_shown, 0, "a post shown twice: {report:?}");
+    assert!(report.mesh_formed, "the mesh did not form: {report:?}");
     // The JSON line reads back as the same report (floats to the last
     // digit aside: serde_json's default float parsing may round it).
     let back: CellReport = serde_json::from_str(&report.json_line()).expect("JSON");
