@@ -95,6 +95,23 @@ impl HearthNode {
         })
     }
 
+    /// Peers subscribed to the benchmark channel, as the node counts
+    /// them: what "mesh formed" waits for on a hearth node. The embedding
+    /// API has no mesh count, and gossipsub's mesh gauge is only set at
+    /// heartbeats (the first 6 s after start), which would time the first
+    /// heartbeat, not the mesh; with flood publishing a post reaches every
+    /// subscribed peer anyway.
+    pub async fn channel_peers(&self) -> anyhow::Result<usize> {
+        let channel = bench_channel()?;
+        Ok(self
+            .handle
+            .channels()
+            .await?
+            .iter()
+            .find(|c| c.channel == channel)
+            .map_or(0, |c| c.peers))
+    }
+
     /// The node's metrics, read from its endpoint.
     pub async fn metrics(&self) -> anyhow::Result<Vec<exposition::MetricFamily>> {
         let mut stream = tokio::net::TcpStream::connect(self.metrics)

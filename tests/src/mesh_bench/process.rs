@@ -358,10 +358,7 @@ pub async fn serve_node(
                     (Some("mesh"), None, None) => {
                         let peers = match node.as_ref() {
                             OneNode::Raw(n) => n.mesh_peers().await.unwrap_or(0),
-                            OneNode::Hearth(n) => match n.metrics().await {
-                                Ok(families) => super::run::mesh_peers_from_metrics(&families),
-                                Err(_) => 0,
-                            },
+                            OneNode::Hearth(n) => n.channel_peers().await.unwrap_or(0),
                         };
                         let _ = out.send(format!("mesh {peers}"));
                     }

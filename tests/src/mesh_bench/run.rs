@@ -291,20 +291,6 @@ impl Counters {
     }
 }
 
-/// The mesh size of a node in `families`: the largest per-topic count.
-pub fn mesh_peers_from_metrics(families: &[MetricFamily]) -> usize {
-    let mut most = 0.0f64;
-    for sample in families.iter().flat_map(|f| &f.samples) {
-        if sample.name.ends_with("mesh_peer_counts") {
-            most = most.max(sample.value);
-        }
-    }
-    // A gauge of peers: a small whole number.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let peers = most.max(0.0) as usize;
-    peers
-}
-
 /// The network id of the cell with `seed`.
 pub fn network(seed: u64) -> anyhow::Result<NetworkId> {
     NetworkId::parse(&format!("bench-{seed:x}")).map_err(|e| anyhow!("network id: {e}"))
@@ -432,9 +418,7 @@ impl Net {
     async fn mesh_peers(&self, i: usize) -> anyhow::Result<usize> {
         match self {
             Net::Raw(nodes) => nodes.get(i).context("node")?.mesh_peers().await,
-            Net::Hearth(nodes) => Ok(mesh_peers_from_metrics(
-                &nodes.get(i).context("node")?.metrics().await?,
-            )),
+            Net::Hearth(nodes) => nodes.get(i).context("node")?.channel_peers().await,
             Net::Processes(nodes) => nodes.get(i).context("node")?.mesh_peers().await,
         }
     }
