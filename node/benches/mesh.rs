@@ -22,10 +22,10 @@ async fn node(network: &NetworkId) -> NodeHandle {
     let limits = NodeLimits {
         per_persona: unlimited,
         newcomer: unlimited,
+        persona_stamp_bits: 0,
         ..NodeLimits::default()
     };
     Node::builder()
-        .persona_stamp_bits(0)
         .in_memory()
         .listen("/ip4/127.0.0.1/tcp/0".parse().expect("address"))
         .mdns(false)

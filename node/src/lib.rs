@@ -56,4 +56,5 @@ pub use event::{ReportRecord, ReportSent};
 pub use handle::{HistoryQuery, NodeHandle, PostOptions, Submitted};
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{Node, NodeBuilder};
+pub use swarm::{MESH, MeshParams};
 pub use sync::SyncLimits;

@@ -74,15 +74,24 @@ pub(crate) struct Behaviour {
 
 /// Mesh sizes for small support channels: a handful of peers is a busy
 /// channel, so the mesh aims low and floods publishes to every subscriber.
-pub(crate) struct MeshParams {
+/// Public so benchmarks can run plain gossipsub with the same mesh.
+#[derive(Debug, Clone, Copy)]
+pub struct MeshParams {
+    /// The mesh size gossipsub aims for (`mesh_n`).
     pub mesh_n: usize,
+    /// Below this, peers are grafted (`mesh_n_low`).
     pub mesh_n_low: usize,
+    /// Above this, peers are pruned (`mesh_n_high`).
     pub mesh_n_high: usize,
+    /// Outbound peers kept in the mesh (`mesh_outbound_min`).
     pub mesh_outbound_min: usize,
+    /// Peers outside the mesh told of messages by gossip (`gossip_lazy`).
     pub gossip_lazy: usize,
 }
 
-pub(crate) const MESH: MeshParams = MeshParams {
+/// hearth's gossipsub mesh settings (with flood publishing and a 1 s
+/// heartbeat).
+pub const MESH: MeshParams = MeshParams {
     mesh_n: 4,
     mesh_n_low: 2,
     mesh_n_high: 8,

@@ -30,6 +30,8 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 #[cfg(target_os = "linux")]
 pub mod attack_lab;
 #[cfg(target_os = "linux")]
+pub mod mesh_bench;
+#[cfg(target_os = "linux")]
 pub mod netlab;
 #[cfg(target_os = "linux")]
 pub mod sizing;
