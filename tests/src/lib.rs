@@ -33,6 +33,7 @@ pub mod attack_lab;
 pub mod mesh_bench;
 #[cfg(target_os = "linux")]
 pub mod netlab;
+pub mod raw;
 #[cfg(target_os = "linux")]
 pub mod sizing;
 

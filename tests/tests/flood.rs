@@ -21,7 +21,6 @@
 
 use std::future::Future;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures::StreamExt;
 use hearth_node::metrics::exposition;
@@ -31,18 +30,19 @@ use hearth_protocol::{
     BlockEntry, BlockTarget, ChannelName, Keypair, MessageId, ModeratorList, NetworkId, PostDraft,
     Scope,
 };
+use hearth_tests::raw;
 use hearth_tests::{
     DEADLINE, address, channel, init_tracing, now_ms, scrape, start, test_node, unique_network,
     wait_channel_peers, wait_for,
 };
+use libp2p::Swarm;
 use libp2p::core::Endpoint;
 use libp2p::core::transport::PortUse;
-use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, TopicHash, ValidationMode};
+use libp2p::gossipsub::{self, IdentTopic, TopicHash};
 use libp2p::swarm::{
     ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, SwarmEvent, THandler,
     THandlerInEvent, THandlerOutEvent, ToSwarm,
 };
-use libp2p::{Swarm, SwarmBuilder, noise, tcp, yamux};
 use rand::RngExt;
 
 /// Flood messages the flooder hands to its gossipsub (it is banned long
@@ -200,29 +200,11 @@ impl Raw {
     /// Subscribed to `topics`; with `mirror`, believing that a peer that
     /// subscribes to `mirror.0` also subscribes to `mirror.1`.
     fn new(topics: &[IdentTopic], mirror: Option<(TopicHash, TopicHash)>) -> Self {
-        let config = gossipsub::ConfigBuilder::default()
-            .validation_mode(ValidationMode::Anonymous)
-            .message_id_fn(|m| gossipsub::MessageId::new(MessageId::of(&m.data).as_bytes()))
-            .max_transmit_size(1 << 20)
-            .build()
-            .expect("a valid gossipsub config");
-        let mut inner = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config)
-            .expect("an anonymous gossipsub");
+        let mut inner = raw::gossipsub(&raw::config(1 << 20)).expect("an anonymous gossipsub");
         for topic in topics {
             inner.subscribe(topic).expect("subscribes");
         }
-        let swarm = SwarmBuilder::with_new_identity()
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .expect("a TCP transport")
-            .with_behaviour(|_| Lens { inner, mirror })
-            .expect("a behaviour")
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
-            .build();
+        let swarm = raw::swarm(Lens { inner, mirror }).expect("a raw swarm");
         Self {
             swarm,
             log: Vec::new(),

@@ -26,15 +26,15 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use futures::StreamExt;
 use hearth_node::{Event, EventStream, Multiaddr, NodeHandle, PeerId};
 use hearth_protocol::{ChannelName, Keypair, MessageId, NetworkId, PostDraft};
+use hearth_tests::raw;
 use hearth_tests::{DEADLINE, address, channel, init_tracing, now_ms, start, unique_network};
-use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, TopicHash, ValidationMode};
+use libp2p::Swarm;
+use libp2p::gossipsub::{self, IdentTopic, TopicHash};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Swarm, SwarmBuilder, noise, tcp, yamux};
 use rand::RngExt;
 
 /// Legitimate posts `H` sends before attacking. Each accepted first
@@ -84,40 +84,22 @@ impl Hostile {
     fn new(topic: &str) -> Self {
         let replay_salt = Arc::new(AtomicU64::new(0));
         let salt = Arc::clone(&replay_salt);
-        let config = gossipsub::ConfigBuilder::default()
-            // Hearth refuses messages that carry a source, a sequence number
-            // or a signature: anonymous, like hearth.
-            .validation_mode(ValidationMode::Anonymous)
-            // The content hash, as hearth computes it, so different junk has
-            // different ids and `H`'s gossip ids mean the same at `A`; a
-            // salt only for the replay, which `H` has already received.
-            .message_id_fn(move |message| {
-                let mut id = MessageId::of(&message.data).as_bytes().to_vec();
-                let salt = salt.load(Ordering::SeqCst);
-                if salt != 0 {
-                    id.extend_from_slice(&salt.to_be_bytes());
-                }
-                gossipsub::MessageId::new(&id)
-            })
-            .build()
-            .expect("a valid gossipsub config");
-        let mut behaviour = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config)
-            .expect("an anonymous gossipsub");
+        // The content hash, as hearth computes it, so different junk has
+        // different ids and `H`'s gossip ids mean the same at `A`; a salt
+        // only for the replay, which `H` has already received.
+        let mut config = raw::config(1 << 20);
+        config.message_id_fn(move |message| {
+            let mut id = MessageId::of(&message.data).as_bytes().to_vec();
+            let salt = salt.load(Ordering::SeqCst);
+            if salt != 0 {
+                id.extend_from_slice(&salt.to_be_bytes());
+            }
+            gossipsub::MessageId::new(&id)
+        });
+        let mut behaviour = raw::gossipsub(&config).expect("an anonymous gossipsub");
         let topic = IdentTopic::new(topic);
         behaviour.subscribe(&topic).expect("subscribes");
-        let swarm = SwarmBuilder::with_new_identity()
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .expect("a TCP transport")
-            .with_behaviour(|_| behaviour)
-            .expect("a behaviour")
-            // Closed connections must be A's doing, never an idle timeout.
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
-            .build();
+        let swarm = raw::swarm(behaviour).expect("a raw swarm");
         Self {
             swarm,
             topic,

@@ -23,18 +23,18 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::time::Duration;
 
 use futures::StreamExt;
 use hearth_node::{Event, EventStream, NodeHandle, NodeLimits, PeerId, Rate};
 use hearth_protocol::{ChannelName, Keypair, MessageId, NetworkId, PostDraft, PublicKey};
+use hearth_tests::raw;
 use hearth_tests::{
     DEADLINE, EventLog, address, channel, init_tracing, now_ms, start, test_limits, test_node,
     unique_network, wait_channel_peers,
 };
-use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
+use libp2p::Swarm;
+use libp2p::gossipsub::{self, IdentTopic};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Swarm, SwarmBuilder, noise, tcp, yamux};
 use rand::RngExt;
 
 /// Fresh personas `H` posts from within their limit: 70 × 8 = 560 posts,
@@ -71,28 +71,11 @@ struct Hostile {
 
 impl Hostile {
     fn new(topic: &str) -> Self {
-        let config = gossipsub::ConfigBuilder::default()
-            .validation_mode(ValidationMode::Anonymous)
-            .message_id_fn(|m| gossipsub::MessageId::new(MessageId::of(&m.data).as_bytes()))
-            .max_transmit_size(256 * 1024)
-            .build()
-            .expect("a valid gossipsub config");
-        let mut behaviour = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config)
-            .expect("an anonymous gossipsub");
+        let mut behaviour =
+            raw::gossipsub(&raw::config(256 * 1024)).expect("an anonymous gossipsub");
         let topic = IdentTopic::new(topic);
         behaviour.subscribe(&topic).expect("subscribes");
-        let swarm = SwarmBuilder::with_new_identity()
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .expect("a TCP transport")
-            .with_behaviour(|_| behaviour)
-            .expect("a behaviour")
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
-            .build();
+        let swarm = raw::swarm(behaviour).expect("a raw swarm");
         Self {
             swarm,
             topic,

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use hearth_protocol::{
-    ChannelName, Keypair, MessageId, NetworkId, PersonaStamp, PostDraft, StampSearch, stamp_persona,
+    ChannelName, Keypair, NetworkId, PersonaStamp, PostDraft, StampSearch, stamp_persona,
 };
-use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
+use libp2p::gossipsub::{self, IdentTopic};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, Swarm, SwarmBuilder, noise, tcp, yamux};
+use libp2p::{Multiaddr, Swarm};
 use rand::RngExt;
 
 use super::{Attack, LabError};
@@ -101,26 +101,9 @@ pub struct Target {
 type Raw = Swarm<gossipsub::Behaviour>;
 
 fn raw_swarm() -> Result<Raw, LabError> {
-    let config = gossipsub::ConfigBuilder::default()
-        .validation_mode(ValidationMode::Anonymous)
-        .message_id_fn(|message| gossipsub::MessageId::new(MessageId::of(&message.data).as_bytes()))
-        .max_transmit_size(1 << 20)
-        .build()
-        .map_err(|e| LabError::Attacker(e.to_string()))?;
-    let behaviour = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config)
-        .map_err(|e| LabError::Attacker(e.to_string()))?;
-    Ok(SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .map_err(|e| LabError::Attacker(e.to_string()))?
-        .with_behaviour(|_| behaviour)
-        .map_err(|e| LabError::Attacker(e.to_string()))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(600)))
-        .build())
+    let behaviour =
+        crate::raw::gossipsub(&crate::raw::config(1 << 20)).map_err(LabError::Attacker)?;
+    crate::raw::swarm(behaviour).map_err(LabError::Attacker)
 }
 
 /// One spam post: valid, signed by persona `n` modulo the personas.
