@@ -178,6 +178,10 @@ fn typing_posting_and_a_reply_arriving_mid_line_under_tmux() {
         e["type"] == "post" && e["text"] == reply_text
     });
     assert_eq!(reply["own"], true, "{reply}");
+    assert_eq!(
+        reply["bot"], true,
+        "a peer reading a pipe posts as a bot: {reply}"
+    );
     let reply_needle = post_needle(&peer_name, None, reply_text, &reply);
     let screen = tmux.wait_screen("the peer's post on the screen", |s| {
         post_row(s, &reply_needle).is_some()
@@ -804,7 +808,9 @@ fn post_needle(name: &str, nick: Option<&str>, text: &str, event: &Value) -> Str
         .as_str()
         .and_then(|f| f.chars().next())
         .expect("a fingerprint");
-    format!("{glyph} {name}{nick}: {text}  {short}")
+    // A post from software (the peer reads a pipe) is marked as a bot's.
+    let bot = if event["bot"] == true { " [bot]" } else { "" };
+    format!("{glyph} {name}{nick}{bot}: {text}  {short}")
 }
 
 /// The row showing a post: `needle` (from the fingerprint glyph on),

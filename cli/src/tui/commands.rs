@@ -713,7 +713,14 @@ fn cw(args: &str) -> Result<CwChange, String> {
 
 /// A warning in words: `self-harm, death — “note”`.
 pub(super) fn describe_warning(warning: &ContentWarning) -> String {
-    let labels: Vec<&str> = warning.labels.iter().map(CwLabel::as_str).collect();
+    // The automated label marks a bot's post (shown by its name), not a
+    // warning.
+    let labels: Vec<&str> = warning
+        .labels
+        .iter()
+        .filter(|l| **l != CwLabel::Automated)
+        .map(CwLabel::as_str)
+        .collect();
     match (labels.is_empty(), &warning.text) {
         (false, Some(text)) => format!("{} — “{text}”", labels.join(", ")),
         (false, None) => labels.join(", "),

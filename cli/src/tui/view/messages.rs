@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hearth_protocol::{MessageId, PublicKey, fingerprint};
+use hearth_protocol::{ContentWarning, MessageId, PublicKey, fingerprint};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -353,6 +353,13 @@ fn post_lines(
             Style::new().fg(colour),
         ));
     }
+    if post
+        .content_warning
+        .as_ref()
+        .is_some_and(ContentWarning::is_automated)
+    {
+        head.push(Span::styled(" [bot]", faint));
+    }
     head.push(Span::raw(": "));
     let mut tail = vec![Span::styled(format!("  {short}"), faint)];
     if by_id.clashes(post) {
@@ -371,8 +378,10 @@ fn post_lines(
     let cw_style = Style::new().fg(HINT);
     let folded = post.folds() && !opened && !post.own;
     let warning = match &post.content_warning {
-        Some(warning) => Some(format!("⚠ {}", clean(&describe_warning(warning)))),
-        None => post.method_fold.then(|| METHOD_FOLD.to_owned()),
+        Some(warning) if warning.warns() => {
+            Some(format!("⚠ {}", clean(&describe_warning(warning))))
+        }
+        _ => post.method_fold.then(|| METHOD_FOLD.to_owned()),
     };
     if let Some(label) = warning {
         if folded {
