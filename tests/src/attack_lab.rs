@@ -175,8 +175,9 @@ fn listening(process: &Honest) -> Result<String, LabError> {
 /// Waits until `process`'s persona is ready and it counts `peers` peers
 /// in the channel.
 fn ready(process: &Honest, peers: u64) -> Result<(), LabError> {
+    // A fresh data directory: the persona is stamped before it can post.
     process.wait_for("its persona ready", SETUP_DEADLINE, |e| {
-        (e["type"] == "persona_ready" || e["type"] == "joined").then_some(())
+        (e["type"] == "persona_ready").then_some(())
     })?;
     process.wait_for("its neighbours", SETUP_DEADLINE, |e| {
         (e["type"] == "channel_peers" && e["peers"].as_u64() >= Some(peers)).then_some(())
