@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use hearth_node::{
-    AdmissionLimits, Event, EventStream, HistoryQuery, Multiaddr, NodeHandle, NodeLimits, PeerId,
-    Retention,
+    AdmissionLimits, Event, HistoryQuery, Multiaddr, NodeHandle, NodeLimits, PeerId, Retention,
 };
 use hearth_protocol::{ChannelName, Keypair, MessageId, NetworkId, PostDraft};
 use hearth_tests::raw;
 use hearth_tests::{
-    DEADLINE, address, channel, eventually, init_tracing, now_ms, scrape, test_node, unique_network,
+    DEADLINE, address, channel, eventually, init_tracing, now_ms, scrape, test_node,
+    unique_network, wait_for,
 };
 use libp2p::Swarm;
 use libp2p::gossipsub::{self, IdentTopic};
@@ -125,28 +125,6 @@ async fn driving<F: Future>(raws: &mut [&mut Raw], future: F) -> F::Output {
     }
 }
 
-/// Reads `events` until `pick` accepts one, within [`DEADLINE`].
-async fn wait_event<T>(
-    events: &mut EventStream,
-    what: &str,
-    mut pick: impl FnMut(&Event) -> Option<T>,
-) -> T {
-    let found = tokio::time::timeout(DEADLINE, async {
-        while let Some(event) = events.next().await {
-            if let Some(found) = pick(&event) {
-                return Some(found);
-            }
-        }
-        None
-    })
-    .await;
-    match found {
-        Ok(Some(found)) => found,
-        Ok(None) => panic!("the node stopped while waiting for {what}"),
-        Err(_) => panic!("no {what} within {DEADLINE:?}"),
-    }
-}
-
 async fn connected(node: &NodeHandle, peer: PeerId) -> bool {
     node.peers()
         .await
@@ -194,11 +172,11 @@ async fn a_banned_attacker_back_under_a_new_peer_id_is_refused_and_a_known_peer_
         h.publish(forged);
     }
     let range = driving(&mut [&mut h], async {
-        wait_event(&mut v_events, "H banned", |e| {
+        wait_for(&mut v_events, "H banned", |e| {
             matches!(e, Event::PeerBanned { peer, .. } if *peer == h_id).then_some(())
         })
         .await;
-        wait_event(&mut v_events, "H's address banned", |e| match e {
+        wait_for(&mut v_events, "H's address banned", |e| match e {
             Event::AddressBanned { range, .. } => Some(range.clone()),
             _ => None,
         })
@@ -237,7 +215,7 @@ async fn a_banned_attacker_back_under_a_new_peer_id_is_refused_and_a_known_peer_
         .await
         .expect("B publishes")
         .id;
-    wait_event(&mut v_events, "B's post at V", |e| {
+    wait_for(&mut v_events, "B's post at V", |e| {
         matches!(e, Event::Post(r) if r.id == id).then_some(())
     })
     .await;
@@ -299,7 +277,7 @@ async fn a_late_joiner_gets_a_slot_while_fresh_ids_hold_every_inbound_slot() {
     .await;
     let evicted = driving(
         &mut refs,
-        wait_event(&mut v_events, "a holder pushed out", |e| match e {
+        wait_for(&mut v_events, "a holder pushed out", |e| match e {
             Event::PeerEvicted { peer, .. } => Some(*peer),
             _ => None,
         }),
@@ -358,7 +336,7 @@ async fn the_byte_budget_keeps_a_channels_honest_history_under_a_max_size_flood(
         from_b.push(id);
     }
     let mut missing = from_b.clone();
-    wait_event(&mut v_events, "B's posts at V", |e| {
+    wait_for(&mut v_events, "B's posts at V", |e| {
         if let Event::Post(r) = e {
             missing.retain(|id| *id != r.id);
         }
@@ -382,7 +360,7 @@ async fn the_byte_budget_keeps_a_channels_honest_history_under_a_max_size_flood(
     let mut seen = 0;
     driving(
         &mut [&mut h],
-        wait_event(&mut v_events, "the flood stored at V", |e| {
+        wait_for(&mut v_events, "the flood stored at V", |e| {
             if let Event::Post(r) = e
                 && flood.contains(&r.id)
             {
