@@ -245,7 +245,7 @@ fn give_up(
 }
 
 impl Service {
-    pub(super) async fn publish(
+    pub(super) fn publish(
         &mut self,
         channel: ChannelName,
         options: PostOptions,
@@ -295,10 +295,10 @@ impl Service {
         match stamp.peek().cloned() {
             Some(Ok(stamp)) if difficulty == 0 => {
                 let result = match draft.with_persona_stamp(stamp).sign(&persona, &network, 0) {
-                    Ok(signed) => self.send_own(&channel, signed).await,
+                    Ok(signed) => self.send_own(&channel, signed),
                     Err(e) => Err(e.into()),
                 };
-                let _ = reply.send(result);
+                self.reply_flushed(result, reply);
             }
             // The persona's stamp is still being searched for, or proof of
             // work takes real CPU time: sign off the node task so the swarm
@@ -324,18 +324,21 @@ impl Service {
         }
     }
 
-    /// A post signed off the task: send it and answer the caller.
-    pub(super) async fn on_signed(&mut self, signed: Signed) {
+    /// A post signed off the task: send it and answer the caller once it
+    /// is durable.
+    pub(super) fn on_signed(&mut self, signed: Signed) {
         let result = match signed.result {
-            Ok(message) => self.send_own(&signed.channel, message).await,
+            Ok(message) => self.send_own(&signed.channel, message),
             Err(e) => Err(e),
         };
-        let _ = signed.reply.send(result);
+        self.reply_flushed(result, signed.reply);
     }
 
-    /// Stores and flushes an own post, then gossips it. With no peers yet it
-    /// waits in the outbox and goes out when peers of the channel appear.
-    async fn send_own(
+    /// Stores an own post and gossips it. With no peers yet it waits in the
+    /// outbox and goes out when peers of the channel appear. The caller
+    /// answers once the next flush made it durable (`durable.rs`), so a
+    /// burst of publishes shares one flush.
+    fn send_own(
         &mut self,
         channel: &ChannelName,
         signed: SignedMessage,
@@ -380,7 +383,6 @@ impl Service {
                 },
             );
         }
-        self.store.flush_async().await?;
         let record = PostRecord {
             id: signed.id,
             post: post.clone(),
