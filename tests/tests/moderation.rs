@@ -238,7 +238,10 @@ async fn a_ten_thousand_entry_import_applies_at_once_with_one_compilation_or_not
     init_tracing();
     let network = unique_network();
     let ch = channel("grief");
+    // On disk: an in-memory store has nothing to flush.
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let node = test_node(&network)
+        .data_dir(dir.path())
         .metrics("127.0.0.1:0".parse().unwrap())
         .start()
         .await

@@ -130,8 +130,12 @@ fn compile(
 }
 
 impl Service {
-    /// Calls `waiter` once every write so far is durable.
+    /// Calls `waiter` once every write so far is durable: at once with a
+    /// temporary store, which nothing outlives.
     pub(super) fn after_flush(&mut self, waiter: Waiter) {
+        if self.store.is_temporary() {
+            return waiter(Ok(()));
+        }
         self.flushes.waiting.push(waiter);
         self.start_flush();
     }
@@ -152,6 +156,9 @@ impl Service {
 
     /// Arms the flush timer for received data, if it is not armed.
     pub(super) fn flush_soon(&mut self) {
+        if self.store.is_temporary() {
+            return;
+        }
         self.flush_due
             .get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_DELAY);
     }
