@@ -183,10 +183,13 @@ impl Service {
     /// A flush ended: its waiters are answered, and the next one starts if
     /// anything waits for it.
     pub(super) fn on_flushed(&mut self, result: Result<(), String>, waiters: Vec<Waiter>) {
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "flushing the store failed");
+        match result {
+            Ok(()) => call_all(waiters, Ok(())),
+            Err(e) => {
+                tracing::error!(error = %e, "flushing the store failed");
+                call_all(waiters, Err(&e));
+            }
         }
-        call_all(waiters, result.as_ref().map(|_| ()).map_err(String::as_str));
         self.start_flush();
     }
 

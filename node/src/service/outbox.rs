@@ -295,7 +295,7 @@ impl Service {
         match stamp.peek().cloned() {
             Some(Ok(stamp)) if difficulty == 0 => {
                 let result = match draft.with_persona_stamp(stamp).sign(&persona, &network, 0) {
-                    Ok(signed) => self.send_own(&channel, signed),
+                    Ok(signed) => self.send_own(&channel, &signed),
                     Err(e) => Err(e.into()),
                 };
                 self.reply_flushed(result, reply);
@@ -328,7 +328,7 @@ impl Service {
     /// is durable.
     pub(super) fn on_signed(&mut self, signed: Signed) {
         let result = match signed.result {
-            Ok(message) => self.send_own(&signed.channel, message),
+            Ok(message) => self.send_own(&signed.channel, &message),
             Err(e) => Err(e),
         };
         self.reply_flushed(result, signed.reply);
@@ -341,7 +341,7 @@ impl Service {
     fn send_own(
         &mut self,
         channel: &ChannelName,
-        signed: SignedMessage,
+        signed: &SignedMessage,
     ) -> Result<Published, NodeError> {
         let Some(post) = signed.message.as_post() else {
             return Err(BuildError::Field("a signed draft that is not a post").into());
