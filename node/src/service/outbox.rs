@@ -355,9 +355,8 @@ impl Service {
             received_ms: now,
             own: true,
         };
-        self.store.insert_post(&signed.id, &stored)?;
         self.store
-            .mark_seen(&signed.id, self.inbox.seen_until(post.created_ms))?;
+            .insert_seen_post(&signed.id, &stored, self.inbox.seen_until(post.created_ms))?;
         // While stopping, the swarm is not polled again: a gossiped post
         // could be counted as sent and never leave the machine. It waits
         // in the store instead, and goes out after the next start. Over
