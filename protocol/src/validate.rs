@@ -453,6 +453,27 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_post_opens_without_a_signature_check_but_with_the_other_checks() {
+        let key = Keypair::from_secret_bytes([9; 32]);
+        let network = NetworkId::default();
+        let channel = ChannelName::parse("grief").unwrap();
+        let signed = crate::PostDraft::new(channel, "hello", NOW)
+            .sign(&key, &network, 0)
+            .unwrap();
+        counters::take();
+        let opened = open_stored(&signed.bytes, &network).unwrap();
+        assert_eq!(counters::take().1, 0, "no signature check");
+        assert_eq!(opened.id, signed.id);
+        assert_eq!(opened.message.as_post().unwrap().body, "hello");
+        let other = NetworkId::parse("test").unwrap();
+        assert!(matches!(
+            open_stored(&signed.bytes, &other),
+            Err(ValidationError::WrongNetwork { .. })
+        ));
+        assert!(open_stored(b"not an envelope", &network).is_err());
+    }
+
+    #[test]
     fn a_stale_post_with_a_bad_signature_is_reported_as_stale() {
         let (result, (_, verifies)) = check(&[Defect::TooOld, Defect::BadSignature]);
         assert!(matches!(result, Err(ValidationError::TooOld { .. })));
