@@ -417,6 +417,7 @@ fn start_forger(
                             lists: Vec::new(),
                             complete: true,
                         },
+                        Request::Card { .. } => Response::Card { card: None },
                     };
                     let _ = swarm.behaviour_mut().sync.send_response(channel, response);
                 }

@@ -592,10 +592,21 @@ impl Service {
         (moderator, self.take(decision))
     }
 
+    /// Judges a channel card of `channel` fetched by history sync and
+    /// carries the decision out, as for a gossiped card.
+    pub(super) fn take_synced_card(&mut self, channel: &ChannelName, bytes: &[u8]) -> Taken {
+        let now = self.now();
+        let view = view!(self);
+        let decision = self.inbox.judge_synced_card(channel, bytes, now, &view);
+        self.take(decision)
+    }
+
     fn take(&mut self, decision: Decision) -> Taken {
         let store = matches!(
             decision.action,
-            Action::StorePost(_) | Action::StoreList { .. }
+            Action::StorePost(_)
+                | Action::StoreList { .. }
+                | Action::StoreCard { .. }
         );
         let refuse = matches!(decision.action, Action::Refuse { .. });
         let invalid = decision.acceptance == MessageAcceptance::Reject;

@@ -34,7 +34,7 @@ use crate::sync::refused::Refused;
 use crate::sync::schedule::{Schedule, Target, Timing};
 use crate::sync::serve::{Budgets, ItemCache, servable};
 use crate::sync::session::{Counts, Failure, ListSession, PostSession, response_len};
-use crate::sync::wire::{MAX_RESPONSE_BYTES, Refusal, Request, Response};
+use crate::sync::wire::{HeldCard, MAX_RESPONSE_BYTES, Refusal, Request, Response, WantedList};
 use crate::sync::{Items, respond};
 
 /// gossipsub's default weight of the application score, by which it
@@ -44,7 +44,8 @@ const APP_SCORE_WEIGHT: f64 = 10.0;
 /// One sync with one peer.
 #[derive(Debug)]
 enum Session {
-    Posts(PostSession),
+    /// Boxed: a post session is several times larger than a list session.
+    Posts(Box<PostSession>),
     Lists(ListSession),
 }
 
@@ -246,12 +247,24 @@ impl Service {
         };
         match Items::new(items).and_then(|items| PostSession::start(channel.clone(), since, items))
         {
-            Ok((session, request)) => Some((Session::Posts(session), request)),
+            Ok((mut session, request)) => {
+                session.set_held_card(self.held_card_summary(channel));
+                Some((Session::Posts(Box::new(session)), request))
+            }
             Err(e) => {
                 tracing::warn!(%channel, error = %e, "cannot start reconciling");
                 None
             }
         }
+    }
+
+    /// The card held for `channel`, as a card request names it. An
+    /// unreadable card counts as none: any card offered is then judged.
+    fn held_card_summary(&self, channel: &ChannelName) -> Option<HeldCard> {
+        self.held_card(channel).ok().flatten().map(|card| HeldCard {
+            founder: card.founder,
+            created_ms: card.created_ms,
+        })
     }
 
     fn start_list_session(&mut self) -> Option<(Session, Request)> {
@@ -405,6 +418,17 @@ impl Service {
             return Err(Failure::Transport("the channel was left".to_owned()));
         }
         let posts = session.on_response(response)?;
+        if let Some(card) = session.take_card() {
+            match self.take_synced_card(&channel, &card) {
+                Taken::Stored => *received += 1,
+                Taken::Invalid => {
+                    *refused += 1;
+                    tracing::info!(%peer, %channel, "peer served an invalid channel card");
+                    self.penalise(peer, 1);
+                }
+                Taken::Refused | Taken::Ignored => *refused += 1,
+            }
+        }
         let mut invalid = 0;
         let mut over_rate = false;
         for bytes in posts {
@@ -450,7 +474,7 @@ impl Service {
             .sessions
             .iter()
             .filter_map(|((target, _), r)| match (&r.session, target) {
-                (Session::Posts(s), Target::Channel(c)) if c == &channel => Some(s),
+                (Session::Posts(s), Target::Channel(c)) if c == &channel => Some(&**s),
                 _ => None,
             })
             .collect();
@@ -617,32 +641,45 @@ impl Service {
                 }
             }
             Request::Lists { wanted } => {
-                let mut lists = Vec::new();
-                let mut size = 1 + 3 + 1;
-                let mut complete = true;
-                for want in wanted {
-                    let held = match lists::held_list(&self.store, &self.network, &want.moderator) {
-                        Ok(Some((list, bytes))) => (list.sequence, bytes),
-                        Ok(None) => continue,
+                newer_envelopes(&wanted, |moderator| {
+                    match lists::held_list(&self.store, &self.network, moderator) {
+                        Ok(held) => held.map(|(list, bytes)| (list.sequence, bytes)),
                         Err(e) => {
-                            tracing::warn!(moderator = %want.moderator, error = %e, "held moderator list unreadable; not served");
-                            continue;
+                            tracing::warn!(%moderator, error = %e, "held moderator list unreadable; not served");
+                            None
                         }
-                    };
-                    let (sequence, bytes) = held;
-                    if want.held.is_some_and(|h| h >= sequence) {
-                        continue;
                     }
-                    if size + bytes.len() + 3 > MAX_RESPONSE_BYTES {
-                        complete = false;
-                        break;
-                    }
-                    size += bytes.len() + 3;
-                    lists.push(bytes);
+                })
+            }
+            Request::Card { channel, held } => {
+                if !self.channels.contains_key(&channel) {
+                    return Response::Refused(Refusal::NotJoined);
                 }
-                Response::Lists { lists, complete }
+                self.servable_card(&channel, held.as_ref())
             }
         }
+    }
+
+    /// The card this node holds for `channel`, unless the requester holds
+    /// it or a newer one by the same founder. Served exactly as stored: a
+    /// card announced again by its founder keeps the founder's signature.
+    fn servable_card(&self, channel: &ChannelName, held: Option<&HeldCard>) -> Response {
+        let bytes = match self.store.card(channel) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Response::Card { card: None },
+            Err(e) => {
+                tracing::warn!(%channel, error = %e, "held card unreadable; not served");
+                return Response::Card { card: None };
+            }
+        };
+        let card = match self.held_card(channel) {
+            Ok(Some(card)) => card,
+            _ => return Response::Card { card: None },
+        };
+        if held.is_some_and(|h| !h.is_outdated_by(&card.founder, card.created_ms)) {
+            return Response::Card { card: None };
+        }
+        Response::Card { card: Some(bytes) }
     }
 
     /// The asked-for posts of `channel` this node serves.
@@ -675,4 +712,32 @@ impl Service {
         }
         posts
     }
+}
+
+/// The answer to a `Lists` request: for each key asked
+/// about, in order, the envelope `held(key)` gives (with its sequence) if
+/// it is newer than the requester's, until the response would exceed its
+/// limit (then `complete` is false).
+fn newer_envelopes(
+    wanted: &[WantedList],
+    held: impl Fn(&PublicKey) -> Option<(u64, Vec<u8>)>,
+) -> Response {
+    let mut lists = Vec::new();
+    let mut size = 1 + 3 + 1;
+    let mut complete = true;
+    for want in wanted {
+        let Some((sequence, bytes)) = held(&want.moderator) else {
+            continue;
+        };
+        if want.held.is_some_and(|h| h >= sequence) {
+            continue;
+        }
+        if size + bytes.len() + 3 > MAX_RESPONSE_BYTES {
+            complete = false;
+            break;
+        }
+        size += bytes.len() + 3;
+        lists.push(bytes);
+    }
+    Response::Lists { lists, complete }
 }
