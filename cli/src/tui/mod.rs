@@ -181,6 +181,20 @@ async fn load_initial(handle: &NodeHandle, wanted: &[ChannelName], app: &mut App
     }
     app.switch_to(0);
     app.welcome();
+    // Updates that arrived while the window was closed.
+    if let Ok(updates) = handle.crisis_updates().await {
+        for info in updates.iter().filter(|u| !u.accepted) {
+            app.on_event(crisis_waiting(info));
+        }
+    }
+}
+
+/// The notice that a crisis line update waits for review.
+fn crisis_waiting(info: &hearth_node::crisis::CrisisUpdateInfo) -> NodeEvent {
+    NodeEvent::CrisisUpdateWaiting {
+        publisher: info.update.publisher.name(),
+        id: info.id.short(),
+    }
 }
 
 async fn event_loop(
@@ -322,6 +336,7 @@ fn convert(event: Event) -> Option<NodeEvent> {
         Event::ModeratorPresence { channel, at_ms, .. } => {
             NodeEvent::ModeratorPresence { channel, at_ms }
         }
+        Event::CrisisUpdate(info) => crisis_waiting(&info),
         _ => return None,
     })
 }

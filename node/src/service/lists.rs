@@ -55,7 +55,9 @@ impl Service {
     }
 
     pub(super) fn unsubscribe_moderator(&mut self, moderator: PublicKey) {
-        if self.moderators.remove(&moderator) {
+        // A key trusted for crisis-directory updates keeps its topic.
+        let crisis = self.store.trusts_crisis(&moderator).unwrap_or(true);
+        if self.moderators.remove(&moderator) && !crisis {
             let topic = moderator_topic(&self.network, moderator);
             self.swarm.behaviour_mut().gossipsub.unsubscribe(&topic);
         }

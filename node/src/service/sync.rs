@@ -46,6 +46,7 @@ const APP_SCORE_WEIGHT: f64 = 10.0;
 enum Session {
     /// Boxed: a post session is several times larger than a list session.
     Posts(Box<PostSession>),
+    /// Moderator lists, or crisis-directory updates: the same exchange.
     Lists(ListSession),
 }
 
@@ -79,6 +80,8 @@ pub(crate) struct SyncState {
     /// Posts each peer advertised and left out of its answers.
     omitted: Refused<(PeerId, MessageId)>,
     cache: ItemCache,
+    /// The publishers trusted for crisis-directory updates.
+    crisis_keys: HashSet<PublicKey>,
 }
 
 impl SyncState {
@@ -91,6 +94,7 @@ impl SyncState {
             cooldown: limits.peer_cooldown,
         });
         schedule.add(Target::Lists, now);
+        schedule.add(Target::Crisis, now);
         Self {
             schedule,
             sessions: HashMap::new(),
@@ -100,6 +104,7 @@ impl SyncState {
             refused: Refused::default(),
             omitted: Refused::default(),
             cache: ItemCache::default(),
+            crisis_keys: HashSet::new(),
         }
     }
 }
@@ -129,10 +134,31 @@ impl Service {
         self.sync_tick(Instant::now());
     }
 
+    /// The publishers trusted for crisis-directory updates changed: ask
+    /// peers for their updates now if one was added.
+    pub(super) fn sync_crisis_keys(&mut self, keys: HashSet<PublicKey>) {
+        let added = keys.iter().any(|k| !self.sync.crisis_keys.contains(k));
+        self.sync.crisis_keys = keys;
+        if added {
+            self.sync.schedule.kick(&Target::Crisis, Instant::now());
+            self.sync_tick(Instant::now());
+        }
+    }
+
     /// A peer subscribed to `topic`: sync with it if the topic is a joined
-    /// channel's or a followed moderator's.
+    /// channel's, a followed moderator's or a trusted publisher's.
     pub(super) fn sync_subscribed(&mut self, peer: PeerId, topic: &libp2p::gossipsub::TopicHash) {
         let target = if let Some(channel) = self.channel_of(topic) {
+            // A publisher's node does not subscribe to its own topic: a
+            // peer of a joined channel is asked for trusted updates too.
+            if !self.sync.crisis_keys.is_empty()
+                && self
+                    .sync
+                    .schedule
+                    .appeared(&Target::Crisis, peer, Instant::now())
+            {
+                self.start_session(Target::Crisis, peer);
+            }
             Target::Channel(channel)
         } else {
             match Topic::parse(topic.as_str()) {
@@ -140,6 +166,11 @@ impl Service {
                     if network == self.network && self.moderators.contains(&moderator) =>
                 {
                     Target::Lists
+                }
+                Ok(Topic::Moderator { network, moderator })
+                    if network == self.network && self.sync.crisis_keys.contains(&moderator) =>
+                {
+                    Target::Crisis
                 }
                 _ => return,
             }
@@ -179,7 +210,14 @@ impl Service {
             .iter()
             .map(|m| moderator_topic(&self.network, *m).hash())
             .collect();
+        let crisis_topics: HashSet<_> = self
+            .sync
+            .crisis_keys
+            .iter()
+            .map(|k| moderator_topic(&self.network, *k).hash())
+            .collect();
         let mut followers = Vec::new();
+        let mut trusting = Vec::new();
         let mut others = Vec::new();
         for (peer, topics) in self.swarm.behaviour().gossipsub.all_peers() {
             if self.bans.is_banned(peer) || !self.connections.contains_key(peer) {
@@ -187,6 +225,7 @@ impl Service {
             }
             let mut in_channel = false;
             let mut follows = false;
+            let mut trusts = false;
             for topic in topics {
                 if let Some(channel) = self.channel_of(topic) {
                     in_channel = true;
@@ -194,15 +233,31 @@ impl Service {
                         .entry(Target::Channel(channel))
                         .or_default()
                         .push(*peer);
-                } else if moderator_topics.contains(topic) {
-                    follows = true;
+                } else {
+                    follows |= moderator_topics.contains(topic);
+                    trusts |= crisis_topics.contains(topic);
                 }
+            }
+            if trusts {
+                trusting.push(*peer);
             }
             if follows {
                 followers.push(*peer);
             } else if in_channel {
                 others.push(*peer);
             }
+        }
+        if !self.sync.crisis_keys.is_empty() {
+            // Those that trust a publisher first; the publisher's own node
+            // is among the others (it does not subscribe to its topic).
+            let mut crisis = trusting.clone();
+            crisis.extend(
+                followers
+                    .iter()
+                    .chain(&others)
+                    .filter(|p| !trusting.contains(p)),
+            );
+            peers.insert(Target::Crisis, crisis);
         }
         if !self.moderators.is_empty() {
             followers.extend(others);
@@ -217,6 +272,7 @@ impl Service {
         let started = match &target {
             Target::Channel(channel) => self.start_post_session(channel),
             Target::Lists => self.start_list_session(),
+            Target::Crisis => self.start_crisis_session(),
         };
         match started {
             Some((session, request)) => {
@@ -273,6 +329,29 @@ impl Service {
         let (session, request) =
             ListSession::start(moderators, &|m| held.get(m).copied().flatten())?;
         Some((Session::Lists(session), request))
+    }
+
+    fn start_crisis_session(&mut self) -> Option<(Session, Request)> {
+        let publishers: Vec<PublicKey> = self.sync.crisis_keys.iter().copied().collect();
+        let held = self.held_crisis_sequences(&publishers);
+        let (session, request) =
+            ListSession::crisis(publishers, &|p| held.get(p).copied().flatten())?;
+        Some((Session::Lists(session), request))
+    }
+
+    /// The sequence of the update held from each publisher; an unreadable
+    /// one counts as the highest (nothing would replace it).
+    fn held_crisis_sequences(&self, publishers: &[PublicKey]) -> HashMap<PublicKey, Option<u64>> {
+        publishers
+            .iter()
+            .map(|p| {
+                let held = match self.held_crisis_sequence(p) {
+                    Ok(held) => held,
+                    Err(_) => Some(u64::MAX),
+                };
+                (*p, held)
+            })
+            .collect()
     }
 
     /// The sequence of the list held for each moderator. A list that cannot
@@ -375,6 +454,13 @@ impl Service {
         };
         let result = match &mut running.session {
             Session::Posts(session) => self.continue_posts(
+                peer,
+                session,
+                &mut running.received,
+                &mut running.refused,
+                response,
+            ),
+            Session::Lists(session) if key.0 == Target::Crisis => self.continue_crisis(
                 peer,
                 session,
                 &mut running.received,
@@ -527,13 +613,50 @@ impl Service {
         Ok(session.next(&|m| held.get(m).copied().flatten()))
     }
 
+    fn continue_crisis(
+        &mut self,
+        peer: PeerId,
+        session: &mut ListSession,
+        received: &mut usize,
+        refused: &mut usize,
+        response: Response,
+    ) -> Result<Option<Request>, Failure> {
+        let updates = session.on_response(response)?;
+        let mut invalid = 0;
+        let mut unasked = false;
+        for bytes in updates {
+            let (publisher, taken) = self.take_synced_crisis(&bytes);
+            if publisher.is_some_and(|p| !session.asked(&p)) {
+                unasked = true;
+            }
+            match taken {
+                Taken::Stored => *received += 1,
+                Taken::Invalid => {
+                    *refused += 1;
+                    invalid += 1;
+                }
+                Taken::Refused | Taken::Ignored => *refused += 1,
+            }
+        }
+        if invalid > 0 {
+            tracing::info!(%peer, invalid, "peer served invalid crisis-directory updates");
+            self.penalise(peer, invalid);
+        }
+        if unasked {
+            return Err(Failure::Violation("an update nobody asked for".to_owned()));
+        }
+        let publishers: Vec<PublicKey> = self.sync.crisis_keys.iter().copied().collect();
+        let held = self.held_crisis_sequences(&publishers);
+        Ok(session.next(&|p| held.get(p).copied().flatten()))
+    }
+
     fn end_session(&mut self, key: Key, running: &Running, failure: Option<Failure>) {
         let (target, peer) = key;
         self.sync.schedule.finished(&target, peer, Instant::now());
         let counts = running.counts();
         let channel = match target {
             Target::Channel(channel) => Some(channel),
-            Target::Lists => None,
+            Target::Lists | Target::Crisis => None,
         };
         match &failure {
             None => tracing::debug!(%peer, ?channel, ?counts, "synced"),
@@ -657,6 +780,9 @@ impl Service {
                 }
                 self.servable_card(&channel, held.as_ref())
             }
+            Request::CrisisUpdates { wanted } => {
+                newer_envelopes(&wanted, |publisher| self.servable_crisis(publisher))
+            }
         }
     }
 
@@ -714,7 +840,7 @@ impl Service {
     }
 }
 
-/// The answer to a `Lists` request: for each key asked
+/// The answer to a `Lists` or `CrisisUpdates` request: for each key asked
 /// about, in order, the envelope `held(key)` gives (with its sequence) if
 /// it is newer than the requester's, until the response would exceed its
 /// limit (then `complete` is false).

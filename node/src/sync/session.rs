@@ -322,9 +322,13 @@ impl PostSession {
     }
 }
 
-/// Asking one peer for newer moderator lists.
+/// Asking one peer for newer moderator lists, or for newer
+/// crisis-directory updates of trusted publishers (the same exchange with
+/// another request: [`ListSession::crisis`]).
 #[derive(Debug)]
 pub(crate) struct ListSession {
+    /// Crisis-directory updates rather than moderator lists.
+    crisis: bool,
     /// Moderators not yet asked about, with nothing else known.
     queue: VecDeque<PublicKey>,
     /// The moderators of the request in flight.
@@ -343,7 +347,26 @@ impl ListSession {
         held: &dyn Fn(&PublicKey) -> Option<u64>,
     ) -> Option<(Self, Request)> {
         let mut session = Self {
+            crisis: false,
             queue: moderators.into(),
+            asked: Vec::new(),
+            again: false,
+            requests: 0,
+            counts: Counts::default(),
+        };
+        let request = session.next(held)?;
+        Some((session, request))
+    }
+
+    /// A session about the crisis-directory updates of `publishers`;
+    /// `held(p)` is the sequence of the update held from `p`.
+    pub(crate) fn crisis(
+        publishers: Vec<PublicKey>,
+        held: &dyn Fn(&PublicKey) -> Option<u64>,
+    ) -> Option<(Self, Request)> {
+        let mut session = Self {
+            crisis: true,
+            queue: publishers.into(),
             asked: Vec::new(),
             again: false,
             requests: 0,
@@ -415,7 +438,11 @@ impl ListSession {
             })
             .collect();
         self.counts.requested += self.asked.len();
-        let request = Request::Lists { wanted };
+        let request = if self.crisis {
+            Request::CrisisUpdates { wanted }
+        } else {
+            Request::Lists { wanted }
+        };
         self.counts.fetch_bytes += request_len(&request);
         Some(request)
     }
@@ -442,7 +469,7 @@ pub(crate) fn request_len(request: &Request) -> u64 {
         Request::Posts { channel, ids } => {
             1 + bytes_len(channel.as_str().len()) + varint_len(len_u64(ids.len())) + 32 * ids.len()
         }
-        Request::Lists { wanted } => {
+        Request::Lists { wanted } | Request::CrisisUpdates { wanted } => {
             1 + varint_len(len_u64(wanted.len()))
                 + wanted
                     .iter()

@@ -44,16 +44,20 @@ pub fn protocol_name(network: &NetworkId) -> Result<StreamProtocol, InvalidProto
 }
 
 /// The first version's name, `/hearth/<network>/sync/1`: the same messages
-/// without [`Request::Card`], still spoken with peers that know no other
+/// without [`Request::Card`] and [`Request::CrisisUpdates`], still spoken with peers that know no other
 /// (a request they cannot decode would cost the asker a penalty there).
 pub fn legacy_protocol_name(network: &NetworkId) -> Result<StreamProtocol, InvalidProtocol> {
     StreamProtocol::try_from_owned(format!("/hearth/{network}/sync/1"))
 }
 
 /// Whether `request` may be sent on `protocol`: everything may on the
-/// current version; a card request not on the first.
+/// current version; card and crisis-update requests not on the first.
 pub fn speaks(protocol: &StreamProtocol, request: &Request) -> bool {
-    !(matches!(request, Request::Card { .. }) && protocol.as_ref().ends_with("/sync/1"))
+    let new = matches!(
+        request,
+        Request::Card { .. } | Request::CrisisUpdates { .. }
+    );
+    !(new && protocol.as_ref().ends_with("/sync/1"))
 }
 
 /// What one peer asks another.
@@ -89,6 +93,12 @@ pub enum Request {
         channel: ChannelName,
         /// The card the requester holds, if any.
         held: Option<HeldCard>,
+    },
+    /// The crisis-directory updates of these publishers, where newer than
+    /// held; answered with [`Response::Lists`].
+    CrisisUpdates {
+        /// At most [`MAX_WANTED_LISTS`] publishers, with the sequence held.
+        wanted: Vec<WantedList>,
     },
 }
 
@@ -202,7 +212,9 @@ impl Request {
             Request::Posts { ids, .. } if ids.len() > MAX_FETCH_IDS => {
                 Err(WireError::Limit("too many post ids"))
             }
-            Request::Lists { wanted } if wanted.len() > MAX_WANTED_LISTS => {
+            Request::Lists { wanted } | Request::CrisisUpdates { wanted }
+                if wanted.len() > MAX_WANTED_LISTS =>
+            {
                 Err(WireError::Limit("too many moderators"))
             }
             _ => Ok(()),
@@ -323,6 +335,12 @@ mod tests {
                     founder: PublicKey([2; 32]),
                     created_ms: 1_700_000_000_000,
                 }),
+            },
+            Request::CrisisUpdates {
+                wanted: vec![WantedList {
+                    moderator: PublicKey([3; 32]),
+                    held: None,
+                }],
             },
         ];
         for request in requests {

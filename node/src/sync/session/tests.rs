@@ -52,7 +52,9 @@ impl Peer {
                     .filter_map(|id| self.posts.get(id).cloned())
                     .collect(),
             },
-            Request::Lists { .. } => Response::Refused(Refusal::BadRequest),
+            Request::Lists { .. } | Request::CrisisUpdates { .. } => {
+                Response::Refused(Refusal::BadRequest)
+            }
             Request::Card { .. } => Response::Card {
                 card: self.card.clone(),
             },
@@ -317,6 +319,12 @@ fn computed_lengths_match_the_encoding() {
             channel: channel(),
             held: None,
         },
+        Request::CrisisUpdates {
+            wanted: vec![WantedList {
+                moderator: moderator(4),
+                held: Some(2),
+            }],
+        },
         Request::Card {
             channel: channel(),
             held: Some(HeldCard {
@@ -399,4 +407,37 @@ fn a_session_ends_by_asking_for_the_card_with_the_one_held() {
     let (mut session, _) = PostSession::start(channel(), 0, mine(0..0)).unwrap();
     let early = Response::Card { card: None };
     assert!(session.on_response(early).unwrap_err().is_violation());
+}
+
+#[test]
+fn a_crisis_session_asks_for_updates_with_the_sequences_held() {
+    let held = |p: &PublicKey| (p == &moderator(1)).then_some(4);
+    let (mut session, first) =
+        ListSession::crisis(vec![moderator(1), moderator(2)], &held).unwrap();
+    let Request::CrisisUpdates { wanted } = first else {
+        panic!("not a crisis request: {first:?}")
+    };
+    assert_eq!(
+        wanted,
+        vec![
+            WantedList {
+                moderator: moderator(1),
+                held: Some(4)
+            },
+            WantedList {
+                moderator: moderator(2),
+                held: None
+            }
+        ]
+    );
+    assert!(session.asked(&moderator(2)));
+    let lists = session
+        .on_response(Response::Lists {
+            lists: vec![b"update".to_vec()],
+            complete: true,
+        })
+        .unwrap();
+    assert_eq!(lists.len(), 1);
+    assert_eq!(session.next(&held), None);
+    assert!(ListSession::crisis(vec![], &held).is_none());
 }
