@@ -197,7 +197,10 @@ impl Service {
 
     /// Flushes the store after a settings change, before the caller hears
     /// back.
-    async fn flushed<T>(&mut self, result: Result<T, NodeError>) -> Result<T, NodeError> {
+    pub(super) async fn flushed<T>(
+        &mut self,
+        result: Result<T, NodeError>,
+    ) -> Result<T, NodeError> {
         let value = result?;
         self.store.flush_async().await?;
         Ok(value)

@@ -11,19 +11,18 @@
 
 use hearth_protocol::{CrisisUpdate, Keypair, Message, PublicKey, open};
 
-use super::{Service, moderator_topic, subscribed_peers};
+use super::{Service, moderator_topic};
 use crate::clock::now_ms;
 use crate::crisis::{CrisisCommand, CrisisUpdateInfo};
 use crate::error::NodeError;
 use crate::event::Event;
-use crate::swarm::topic_score_params;
 
 impl Service {
     pub(super) async fn on_crisis_command(&mut self, command: CrisisCommand) {
         match command {
             CrisisCommand::Trust(publisher, on, reply) => {
                 let result = self.trust_crisis(publisher, on);
-                let result = self.flushed_crisis(result).await;
+                let result = self.flushed(result).await;
                 let _ = reply.send(result);
             }
             CrisisCommand::Trusted(reply) => {
@@ -34,7 +33,7 @@ impl Service {
             }
             CrisisCommand::Accepted(id, reply) => {
                 let result = self.accept_crisis(id);
-                let result = self.flushed_crisis(result).await;
+                let result = self.flushed(result).await;
                 let _ = reply.send(result);
             }
             CrisisCommand::PublishSigned(bytes, reply) => {
@@ -52,40 +51,21 @@ impl Service {
         }
     }
 
-    async fn flushed_crisis<T>(&mut self, result: Result<T, NodeError>) -> Result<T, NodeError> {
-        let value = result?;
-        self.store.flush_async().await?;
-        Ok(value)
-    }
-
     /// Subscribes to the topics of every trusted publisher and asks peers
     /// for their updates (at start).
     pub(super) fn subscribe_crisis_publishers(&mut self) -> Result<(), NodeError> {
         let trusted = self.store.crisis_trusted()?;
         for publisher in &trusted {
-            self.subscribe_crisis(*publisher);
+            self.subscribe_key_topic(*publisher);
         }
         self.sync_crisis_keys(trusted.into_iter().collect());
         Ok(())
     }
 
-    fn subscribe_crisis(&mut self, publisher: PublicKey) {
-        let topic = moderator_topic(&self.network, publisher);
-        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
-        match gossipsub.subscribe(&topic) {
-            Ok(_) => {
-                if let Err(e) = gossipsub.set_topic_params(topic, topic_score_params()) {
-                    tracing::warn!(%publisher, error = %e, "publisher topic unscored");
-                }
-            }
-            Err(e) => tracing::warn!(%publisher, error = %e, "cannot subscribe to publisher topic"),
-        }
-    }
-
     fn trust_crisis(&mut self, publisher: PublicKey, on: bool) -> Result<bool, NodeError> {
         let was = self.store.set_crisis_trust(&publisher, on)?;
         if on {
-            self.subscribe_crisis(publisher);
+            self.subscribe_key_topic(publisher);
         } else if !self.moderators.contains(&publisher) {
             // Still needed for the lists of a followed moderator.
             let topic = moderator_topic(&self.network, publisher);
@@ -231,15 +211,7 @@ impl Service {
             self.store.put_crisis_update(&publisher, &verified.bytes)?;
             self.store.flush_async().await?;
         }
-        let topic = moderator_topic(&self.network, publisher).hash();
-        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
-        let peers = match gossipsub.publish(topic.clone(), verified.bytes) {
-            Ok(_) => subscribed_peers(gossipsub, &topic),
-            Err(e) => {
-                tracing::debug!(%publisher, error = %e, "crisis update not sent");
-                0
-            }
-        };
+        let peers = self.gossip_list(publisher, verified.bytes);
         Ok((
             CrisisUpdateInfo {
                 id: verified.id,
