@@ -187,6 +187,7 @@ impl Service {
             Command::Reports(channel, limit, reply) => {
                 let _ = reply.send(self.kept_reports(channel.as_ref(), limit));
             }
+            Command::Crisis(command) => self.on_crisis_command(command).await,
             // Handled by the loop itself.
             Command::Shutdown(reply) => {
                 let _ = reply.send(Ok(()));
@@ -196,7 +197,10 @@ impl Service {
 
     /// Flushes the store after a settings change, before the caller hears
     /// back.
-    async fn flushed<T>(&mut self, result: Result<T, NodeError>) -> Result<T, NodeError> {
+    pub(super) async fn flushed<T>(
+        &mut self,
+        result: Result<T, NodeError>,
+    ) -> Result<T, NodeError> {
         let value = result?;
         self.store.flush_async().await?;
         Ok(value)

@@ -24,6 +24,7 @@
 
 mod cards;
 mod commands;
+mod crisis;
 mod discovery;
 mod inbox;
 mod lists;
@@ -270,6 +271,7 @@ impl Service {
         for (moderator, _) in self.store.follows()? {
             self.subscribe_moderator(moderator);
         }
+        self.subscribe_crisis_publishers()?;
         for channel in self.config.channels.clone() {
             self.join(&channel)?;
         }

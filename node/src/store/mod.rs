@@ -59,6 +59,7 @@
 
 mod budget;
 mod cards;
+mod crisis;
 mod keys;
 mod posts;
 mod reports;
