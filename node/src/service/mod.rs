@@ -239,6 +239,7 @@ impl Service {
     /// Dials bootstrap and known peers, subscribes to followed moderators
     /// and joins the configured channels.
     pub(crate) fn start_up(&mut self) -> Result<(), NodeError> {
+        self.restore_address_bans();
         if self.config.offline {
             self.signal_ready(Ok(()));
             return Ok(());
