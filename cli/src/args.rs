@@ -571,8 +571,14 @@ pub(crate) enum Command {
     /// Works with no network and no node: the lines are built into hearth
     /// (or read from crisis-lines.toml in the data directory). The country
     /// comes from --country, HEARTH_COUNTRY or `country` in hearth.toml,
-    /// else from your locale; never from your network.
-    Crisis,
+    /// else from your locale; never from your network. The subcommands
+    /// manage signed updates of the lines from keys you chose to trust
+    /// (none by default).
+    Crisis {
+        /// What to do instead of showing the card.
+        #[command(subcommand)]
+        action: Option<CrisisCommand>,
+    },
     /// Start a node, join channels and chat in them
     ///
     /// On a terminal this opens the chat screen. Otherwise each line of
@@ -627,6 +633,48 @@ pub(crate) enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), of hearth or of one command
     Man(ManArgs),
+}
+
+/// `hearth crisis …`: signed updates of the crisis lines. Off by default:
+/// with no trusted key, nothing is received, kept or shown.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CrisisCommand {
+    /// Trust a key to send you updates of the crisis lines
+    ///
+    /// Updates it signs are kept and shown to you (`hearth crisis
+    /// updates`), never applied until you accept one.
+    Trust {
+        /// The publisher's key (64 hex digits).
+        #[arg(value_name = "KEY")]
+        key: String,
+    },
+    /// Stop trusting a key for updates; what it sent is forgotten
+    Untrust {
+        /// The publisher's key (64 hex digits).
+        #[arg(value_name = "KEY")]
+        key: String,
+    },
+    /// List the keys you trust for updates
+    Trusted,
+    /// List the updates waiting for you, with what each would change
+    Updates,
+    /// Apply a waiting update: it replaces crisis-lines.toml in the data
+    /// directory (the old file is kept as crisis-lines.toml.bak)
+    Accept {
+        /// The update's id, or its first 8 hex digits.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Sign a crisis line file with your moderator key and send it to the
+    /// people who trust that key
+    Publish {
+        /// The file, in the format of crisis-lines.toml.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// What changed, one line.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        note: String,
+    },
 }
 
 /// `hearth persona …`.

@@ -30,6 +30,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::codec::FramedRead;
 
+use crate::care::updates::UpdateJson;
 use crate::config::Config;
 use crate::json::{
     self, BlockEntryJson, CardJson, FollowJson, JsonEvent, ModeratorJson, PeerJson, PersonaJson,
@@ -162,6 +163,31 @@ pub(crate) enum Request {
         /// On or off.
         on: bool,
     },
+    /// Trust or stop trusting a key for crisis-directory updates.
+    CrisisTrust {
+        /// The publisher's key (hex).
+        key: String,
+        /// Trust (true) or stop trusting.
+        on: bool,
+    },
+    /// The keys trusted for crisis-directory updates.
+    CrisisTrusted,
+    /// The updates held from trusted keys, with their directories.
+    CrisisUpdates,
+    /// Record that the person accepted a held update (already applied).
+    CrisisAccepted {
+        /// Its full id (hex).
+        id: String,
+    },
+    /// Sign a crisis directory with the node's moderator key and publish
+    /// it.
+    CrisisPublish {
+        /// What changed, one line (may be empty).
+        #[serde(default)]
+        note: String,
+        /// The directory file's text.
+        directory: String,
+    },
 }
 
 impl Request {
@@ -179,6 +205,8 @@ impl Request {
                 | Request::Follows
                 | Request::Reports { .. }
                 | Request::Card { .. }
+                | Request::CrisisTrusted
+                | Request::CrisisUpdates
         )
     }
 }
@@ -270,6 +298,29 @@ pub(crate) enum Reply {
     Presence {
         /// Whether they were on before.
         was_on: bool,
+    },
+    /// A key was trusted or untrusted for crisis-directory updates.
+    CrisisTrust {
+        /// Whether it was trusted before.
+        was: bool,
+    },
+    /// The keys trusted for crisis-directory updates.
+    CrisisTrusted {
+        /// The keys and their names.
+        keys: Vec<ModeratorJson>,
+    },
+    /// The updates held from trusted keys.
+    CrisisUpdates {
+        /// The updates, with their directories.
+        updates: Vec<UpdateJson>,
+    },
+    /// An update was marked accepted, or published.
+    CrisisUpdate {
+        /// The update.
+        update: UpdateJson,
+        /// Peers it went to, when published.
+        #[serde(default)]
+        peers: usize,
     },
 }
 
@@ -435,6 +486,45 @@ pub(crate) async fn execute(
             let peers = handle.publish_card(draft).await?;
             Reply::CardPublished {
                 card: handle.channel_card(channel).await?.as_ref().map(json::card),
+                peers,
+            }
+        }
+        Request::CrisisTrust { key, on } => Reply::CrisisTrust {
+            was: handle.trust_crisis_key(moderator_key(&key)?, on).await?,
+        },
+        Request::CrisisTrusted => Reply::CrisisTrusted {
+            keys: handle
+                .crisis_trusted()
+                .await?
+                .into_iter()
+                .map(|key| ModeratorJson {
+                    key: key.to_string(),
+                    name: key.name(),
+                })
+                .collect(),
+        },
+        Request::CrisisUpdates => Reply::CrisisUpdates {
+            updates: handle
+                .crisis_updates()
+                .await?
+                .iter()
+                .map(UpdateJson::of)
+                .collect(),
+        },
+        Request::CrisisAccepted { id } => {
+            let id = id
+                .trim()
+                .parse()
+                .map_err(|e| anyhow!("not an update id ({e}): give its 64 hex digits"))?;
+            Reply::CrisisUpdate {
+                update: UpdateJson::of(&handle.accept_crisis_update(id).await?),
+                peers: 0,
+            }
+        }
+        Request::CrisisPublish { note, directory } => {
+            let (info, peers) = handle.publish_crisis_update(note, directory).await?;
+            Reply::CrisisUpdate {
+                update: UpdateJson::of(&info),
                 peers,
             }
         }

@@ -258,6 +258,14 @@ pub(crate) fn render(event: &JsonEvent, stamp: fn(u64) -> String) -> Option<Stri
             .join("\n"),
         // A heartbeat every few minutes is noise in a transcript.
         JsonEvent::ModeratorPresence { .. } => return None,
+        JsonEvent::CrisisUpdate {
+            id, publisher_name, ..
+        } => format!(
+            "* an update of the crisis lines from {publisher_name} is waiting: \
+             `hearth crisis updates` shows it; nothing changes until \
+             `hearth crisis accept {}`",
+            id.get(..8).unwrap_or(id)
+        ),
         JsonEvent::Stopped { pending_posts: 0 } => return None,
         JsonEvent::Stopped { pending_posts } => format!(
             "* stopped: {} of yours {} for peers; {} out the next time hearth runs",

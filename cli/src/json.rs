@@ -171,6 +171,20 @@ pub(crate) enum JsonEvent {
         /// When it was heard, ms since the Unix epoch.
         at_ms: u64,
     },
+    /// An update of the crisis lines from a trusted key waits for review
+    /// (`hearth crisis updates`); nothing is applied.
+    CrisisUpdate {
+        /// Its id.
+        id: String,
+        /// The publisher's key.
+        publisher_key: String,
+        /// The publisher key's name.
+        publisher_name: String,
+        /// The publisher's sequence number.
+        sequence: u64,
+        /// What the publisher says changed.
+        note: String,
+    },
 }
 
 /// A channel card, as `channel_card` lines and `moderator card --json`
@@ -527,6 +541,13 @@ pub(crate) fn from_event(event: &Event) -> Option<JsonEvent> {
             moderator_key: moderator.to_string(),
             moderator_name: moderator.name(),
             at_ms: *at_ms,
+        },
+        Event::CrisisUpdate(info) => JsonEvent::CrisisUpdate {
+            id: info.id.to_string(),
+            publisher_key: info.update.publisher.to_string(),
+            publisher_name: info.update.publisher.name(),
+            sequence: info.update.sequence,
+            note: info.update.note.clone(),
         },
         _ => return None,
     })

@@ -6,8 +6,9 @@
 //! a clean shutdown on SIGTERM that loses no post, not even one read
 //! from standard input and still waiting to be posted, the same on SIGTERM
 //! and SIGHUP with posts still being stamped (kept for the next start and
-//! sent then), `hearth wipe`, and damaged or foreign stores refused with
-//! what to do.
+//! sent then), `hearth wipe`, damaged or foreign stores refused with
+//! what to do, and crisis line updates from a trusted key that wait for
+//! `hearth crisis accept`.
 //!
 //! Every process gets its own temporary data directory, a network id no
 //! other test uses (`test-<random>`), no mDNS and a loopback listen address
@@ -656,6 +657,153 @@ fn a_channel_card_is_published_with_the_moderator_key_and_shown_back() {
         let out = run(&mut place.command(&bad));
         assert_eq!(out.status.code(), Some(2), "{bad:?} is a usage error");
     }
+}
+
+/// A crisis line file with two lines for GB, as a publisher sends it.
+const UPDATED_LINES: &str = r#"[[line]]
+country = "GB"
+service = "Samaritans"
+reach = [{ how = "call", to = "116 123" }]
+hours = "24 hours, every day"
+languages = ["en", "cy"]
+source = "https://www.samaritans.org/how-we-can-help/contact-samaritan/"
+checked = "2026-12-01"
+
+[[line]]
+country = "GB"
+service = "Shout"
+reach = [{ how = "text", to = "85258", message = "SHOUT" }]
+hours = "24 hours, every day"
+languages = ["en"]
+source = "https://giveusashout.org/get-help/"
+checked = "2026-12-01"
+"#;
+
+/// The reader's own crisis line file before the update.
+const OWN_LINES: &str = r#"[[line]]
+country = "GB"
+service = "Samaritans"
+reach = [{ how = "call", to = "116 123" }]
+hours = "24 hours, every day"
+languages = ["en"]
+source = "https://www.samaritans.org/how-we-can-help/contact-samaritan/"
+checked = "2026-12-01"
+"#;
+
+#[test]
+fn crisis_updates_from_a_trusted_key_wait_and_apply_only_when_accepted() {
+    let network = unique_network();
+    let publisher = Place::new(&network);
+    let reader = Place::new(&network);
+    let json = |place: &Place, args: &[&str]| {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let output = run(&mut place.command(&args));
+        let stderr = text(&output.stderr);
+        assert!(output.status.success(), "{args:?} failed: {stderr}");
+        assert_no_panic("crisis", &stderr);
+        json_lines(&output)
+    };
+    // Off by default: nothing trusted, nothing waiting, no store made.
+    assert!(json(&reader, &["crisis", "updates"]).is_empty());
+    assert!(json(&reader, &["crisis", "trusted"]).is_empty());
+    assert!(!reader.path().join("store").exists());
+
+    let key = json(&publisher, &["moderator", "key"])[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file = publisher.path().join("lines.toml");
+    std::fs::write(&file, UPDATED_LINES).unwrap();
+    let published = json(
+        &publisher,
+        &[
+            "crisis",
+            "publish",
+            file.to_str().unwrap(),
+            "--note",
+            "Shout added",
+        ],
+    );
+    assert_eq!(published[0]["sequence"], 1, "{published:?}");
+    assert_eq!(published[0]["peers"], 0, "no node runs yet");
+
+    std::fs::write(reader.path().join("crisis-lines.toml"), OWN_LINES).unwrap();
+    assert_eq!(
+        json(&reader, &["crisis", "trust", &key]),
+        [serde_json::json!({"trusted": true})]
+    );
+    assert_eq!(
+        json(&reader, &["crisis", "trusted"])[0]["key"],
+        key.as_str()
+    );
+
+    // The reader's node meets the publisher's and asks it for updates; the
+    // chat says one waits.
+    let mut p = Process::chat("publisher", &publisher, None);
+    let address = p.address();
+    let mut r = Process::chat("reader", &reader, Some(&address));
+    let waiting = r.wait_type("crisis_update");
+    assert_eq!(waiting["publisher_key"], key.as_str(), "{waiting}");
+    assert_eq!(waiting["sequence"], 1, "{waiting}");
+    assert_eq!(waiting["note"], "Shout added", "{waiting}");
+    let id = waiting["id"].as_str().unwrap().to_owned();
+
+    // Listed with what it would change; the reader's file is untouched.
+    let updates = json(&reader, &["crisis", "updates"]);
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    let u = &updates[0];
+    assert_eq!(u["id"], id.as_str());
+    assert_eq!(u["publisher_key"], key.as_str());
+    assert_eq!(u["accepted"], false);
+    assert_eq!(u["error"], serde_json::Value::Null);
+    let added = u["added"].as_array().unwrap();
+    assert_eq!(added.len(), 1, "{u}");
+    assert!(
+        added[0]
+            .as_str()
+            .unwrap()
+            .starts_with("GB Shout: text SHOUT to 85258"),
+        "{u}"
+    );
+    assert_eq!(u["removed"], serde_json::json!([]), "{u}");
+    let changed = u["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 1, "{u}");
+    assert!(changed[0].as_str().unwrap().contains("· en ("), "{u}");
+    assert!(changed[0].as_str().unwrap().contains("· en, cy ("), "{u}");
+    assert_eq!(
+        std::fs::read_to_string(reader.path().join("crisis-lines.toml")).unwrap(),
+        OWN_LINES,
+        "nothing applied before accepting"
+    );
+
+    // An id nobody sent is a usage error; the right one applies it.
+    let wrong = run(&mut reader.command(&["crisis", "accept", "00000000"]));
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong.stderr));
+    let accepted = json(&reader, &["crisis", "accept", &id[..8]]);
+    assert_eq!(accepted[0]["accepted"], id.as_str(), "{accepted:?}");
+    assert_eq!(accepted[0]["sequence"], 1);
+    let applied = reader.path().join("crisis-lines.toml");
+    assert_eq!(accepted[0]["file"], applied.display().to_string());
+    assert_eq!(std::fs::read_to_string(&applied).unwrap(), UPDATED_LINES);
+    assert_eq!(
+        std::fs::read_to_string(reader.path().join("crisis-lines.toml.bak")).unwrap(),
+        OWN_LINES
+    );
+    assert!(
+        json(&reader, &["crisis", "updates"]).is_empty(),
+        "no longer waiting"
+    );
+    let card = json(&reader, &["crisis", "--country", "GB"]);
+    let services: Vec<&str> = card[0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["service"].as_str())
+        .collect();
+    assert_eq!(services, ["Samaritans", "Shout"], "{card:?}");
+    drop(r);
+    drop(p);
 }
 
 #[test]

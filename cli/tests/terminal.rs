@@ -41,6 +41,13 @@
 //! And that `hearth wipe` at a terminal lists what it will delete and
 //! deletes nothing unless the answer is yes.
 //!
+//! And that once a channel's moderators go quiet, the chat says "no
+//! moderator active right now" with the crisis key: a moderator's node
+//! (the peer, with a channel card and presence on) is heard, then stops;
+//! the window's clock is then moved 31 minutes on through the test clock
+//! of debug builds (`HEARTH_TEST_CLOCK_FILE`, see `cli/src/tui/test_clock.rs`)
+//! instead of waiting.
+//!
 //! Without tmux the tests say "skipped: tmux not installed" and pass (CI
 //! installs tmux first, see `.ci/run`).
 
@@ -441,6 +448,126 @@ fn hearth_json(args: &[&str]) -> Value {
 /// more per post here, so posts typed just before quitting are still being
 /// stamped when the window closes.
 const SLOW_CHANNEL: &str = "support=21";
+const NO_MODERATOR: &str = "no moderator active right now · Ctrl+G shows crisis lines";
+
+#[test]
+fn the_chat_says_no_moderator_is_active_once_the_moderators_go_quiet() {
+    if !tmux_installed() {
+        eprintln!("skipped: tmux not installed");
+        return;
+    }
+    let unique = unique();
+    let network = format!("test-{unique}");
+    let peer_dir = tempfile::tempdir().expect("a temporary directory");
+    let my_dir = tempfile::tempdir().expect("a temporary directory");
+    let moderator_data = peer_dir.path().join("data").display().to_string();
+    let clock = my_dir.path().join("test-clock");
+    std::fs::write(&clock, "0").expect("write the test clock");
+
+    // The moderator signs the channel's card before its node runs.
+    let card = hearth_json(&[
+        "moderator",
+        "card",
+        CHANNEL,
+        "--age",
+        "adult",
+        "--rules",
+        "Be kind.",
+        "--json",
+        "--network",
+        &network,
+        "--data-dir",
+        &moderator_data,
+    ]);
+    assert_eq!(card["card"]["age"], "adult", "{card}");
+    let founder = card["card"]["founder_name"]
+        .as_str()
+        .expect("the founder's name")
+        .to_owned();
+    let mut moderator = Peer::start(peer_dir.path(), &network);
+    let listening = moderator.wait("its `listening` event", |e| e["type"] == "listening");
+    let address = listening["address"]
+        .as_str()
+        .expect("a listening address")
+        .to_owned();
+
+    let clock_var = format!("HEARTH_TEST_CLOCK_FILE={}", clock.display());
+    let data = my_dir.path().display().to_string();
+    let tmux = Tmux::start(
+        &format!("hearth-quiet-{unique}"),
+        &[
+            "env",
+            &clock_var,
+            HEARTH,
+            "chat",
+            CHANNEL,
+            "--network",
+            &network,
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--bootstrap",
+            &address,
+            "--country",
+            "GB",
+            "--data-dir",
+            &data,
+        ],
+        my_dir.path(),
+    );
+    let screen = tmux.wait_screen("the channel card", |s| {
+        flat(s).contains(&format!(
+            "#{CHANNEL} is a channel for adults, founded by {founder}"
+        ))
+    });
+    assert!(flat(&screen).contains("Be kind."), "{}", screen.join("\n"));
+
+    // The moderator turns presence on: a heartbeat goes out at once. A
+    // post after it on the same connection: once it is on the screen, the
+    // heartbeat was heard before.
+    let presence = hearth_json(&[
+        "moderator",
+        "presence",
+        CHANNEL,
+        "on",
+        "--json",
+        "--network",
+        &network,
+        "--data-dir",
+        &moderator_data,
+    ]);
+    assert_eq!(presence["on"], true, "{presence}");
+    moderator.wait("its own heartbeat", |e| e["type"] == "moderator_presence");
+    moderator.say("I am around tonight");
+    let screen = tmux.wait_screen("the moderator's post", |s| {
+        flat(s).contains("I am around tonight")
+    });
+    assert!(
+        !flat(&screen).contains("no moderator active"),
+        "a moderator was just heard:\n{}",
+        screen.join("\n")
+    );
+
+    // The moderator's node stops; the window's clock moves 31 minutes on.
+    drop(moderator);
+    tmux.wait_screen("the moderator gone", |s| {
+        status_line(s).contains("0 peers here")
+    });
+    let later = 31 * 60 * 1000;
+    std::fs::write(&clock, later.to_string()).expect("move the test clock");
+    let screen = tmux.wait_screen("the banner", |s| flat(s).contains("no moderator active"));
+    assert!(
+        flat(&screen).contains(NO_MODERATOR),
+        "{}",
+        screen.join("\n")
+    );
+    // The key it names opens the crisis card.
+    tmux.press("C-g");
+    tmux.wait_screen("the crisis card", |s| {
+        flat(s).contains("Crisis lines for United Kingdom (GB)")
+    });
+}
+
 /// Waits for `hearth chat` in `tmux` to exit with status 0, having said on
 /// the terminal that `n` posts wait for peers.
 fn exits_saying_posts_wait(tmux: &Tmux, n: usize) {

@@ -22,9 +22,9 @@ use std::sync::OnceLock;
 use ed25519_dalek::{Signer, SigningKey};
 use hearth_protocol::envelope::{ENVELOPE_VERSION, SIGNATURE_TAG};
 use hearth_protocol::{
-    BlockEntry, BlockTarget, CardDraft, ChannelCard, ChannelName, Keypair, Kind, Limits, ListId,
-    Message, ModeratorList, ModeratorPresence, NetworkId, Policy, PolicyList, PostDraft, Scope,
-    ValidationContext, open, validate,
+    BlockEntry, BlockTarget, CardDraft, ChannelCard, ChannelName, CrisisUpdate, Keypair, Kind,
+    Limits, ListId, Message, ModeratorList, ModeratorPresence, NetworkId, Policy, PolicyList,
+    PostDraft, Scope, ValidationContext, open, validate,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -78,11 +78,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    let kind = match selector % 4 {
+    let kind = match selector % 5 {
         0 => Kind::Post,
         1 => Kind::ModeratorList,
         2 => Kind::ChannelCard,
-        _ => Kind::ModeratorPresence,
+        3 => Kind::ModeratorPresence,
+        _ => Kind::CrisisUpdate,
     };
     let network = NetworkId::default();
     let limits = Limits::default();
@@ -186,8 +187,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Message::ChannelCard(card) => {
-            let ctx = ValidationContext::new(&network, card.created_ms, &limits)
-                .channel(&card.channel);
+            let ctx =
+                ValidationContext::new(&network, card.created_ms, &limits).channel(&card.channel);
             assert_eq!(validate(&bytes, &ctx).as_ref(), Ok(&opened));
             let again = ChannelCard::sign(
                 &key,
@@ -202,7 +203,10 @@ fuzz_target!(|data: &[u8]| {
                 },
             )
             .expect("accepted cards sign");
-            assert_eq!(again, opened, "a second encoding of the same card was accepted");
+            assert_eq!(
+                again, opened,
+                "a second encoding of the same card was accepted"
+            );
         }
         Message::ModeratorPresence(presence) => {
             let again = ModeratorPresence::sign(
@@ -212,7 +216,25 @@ fuzz_target!(|data: &[u8]| {
                 presence.created_ms,
             )
             .expect("accepted heartbeats sign");
-            assert_eq!(again, opened, "a second encoding of the same heartbeat was accepted");
+            assert_eq!(
+                again, opened,
+                "a second encoding of the same heartbeat was accepted"
+            );
+        }
+        Message::CrisisUpdate(update) => {
+            let again = CrisisUpdate::sign(
+                &key,
+                &network,
+                update.sequence,
+                update.created_ms,
+                update.note.clone(),
+                update.directory.clone(),
+            )
+            .expect("accepted crisis updates sign");
+            assert_eq!(
+                again, opened,
+                "a second encoding of the same update was accepted"
+            );
         }
     }
 });

@@ -221,19 +221,26 @@ impl NodeLimits {
 }
 
 /// How long posts are kept: every node deletes posts past these limits
-/// (and its own posts too), and never serves or shows them.
+/// (its own posts too, except by count or bytes), and never serves or
+/// shows them.
 ///
 /// A post goes when the first of these applies: its author's expiry
 /// passed; it is older than the channel's maximum age; or the channel
-/// holds more posts than its maximum count and it is among the oldest.
+/// holds more posts or bytes than its maximums and the post comes first
+/// in the eviction order (new personas' posts first, the persona first
+/// stored last first; then established personas'; never the node's own). Reads also
+/// leave out posts beyond the newest maximum count, which only matters
+/// while a channel holds more (own posts, or a lowered maximum before the
+/// next sweep).
 /// [`Retention::channels`] overrides the two maximums for single channels
 /// (by exact name: `grief` does not cover `grief/es`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retention {
     /// Posts older than this are deleted (30 days by default).
     pub max_age: Duration,
-    /// At most this many posts per channel; the oldest go first (10 000 by
-    /// default).
+    /// At most this many posts per channel (10 000 by default), checked on
+    /// insert: a channel over it is trimmed to 90 % of it in the same order
+    /// as for `max_bytes_per_channel`, never the node's own posts.
     pub max_posts_per_channel: usize,
     /// How often the sweeper runs (every minute by default). Reads never
     /// return what the next sweep would delete, so this only bounds how
@@ -244,9 +251,10 @@ pub struct Retention {
     /// At most this many bytes of stored posts per channel (32 MiB by
     /// default; `0`: no byte budget), checked on insert. A channel over it
     /// is trimmed to 90 % of it: first posts of personas first stored here
-    /// less than `established_after` ago, the largest holder first, then
-    /// those of established personas the same way; never the node's own
-    /// posts. So a flood cannot erase a channel's honest history.
+    /// less than `established_after` ago, the persona first stored last
+    /// first, then those of established personas the same way; never the
+    /// node's own posts. So a flood cannot erase a channel's honest
+    /// history.
     pub max_bytes_per_channel: u64,
     /// A persona whose first post in a channel was stored this long ago is
     /// established there, and its posts go last when the channel is over

@@ -197,6 +197,9 @@ pub enum NodeError {
          `hearth moderator follow KEY` adds one"
     )]
     NoModerator(ChannelName),
+    /// No update held from a trusted key has this id.
+    #[error("no crisis-directory update {0} is waiting; `hearth crisis updates` lists them")]
+    NoCrisisUpdate(hearth_protocol::MessageId),
 }
 
 /// Which part of the libp2p set-up failed. These are bugs or an

@@ -430,6 +430,9 @@ pub enum Event {
     /// A channel's card was taken in (new, newer, or published here); see
     /// [`crate::cards`] for which cards a node trusts.
     ChannelCard(Box<crate::cards::CardInfo>),
+    /// A trusted publisher's crisis-directory update was taken in and
+    /// waits for the person to review it (see [`crate::crisis`]).
+    CrisisUpdate(Box<crate::crisis::CrisisUpdateInfo>),
     /// A declared moderator of a channel sent a presence heartbeat (or this
     /// node sent one).
     ModeratorPresence {

@@ -130,6 +130,7 @@ pub(crate) enum Command {
         Reply<usize>,
     ),
     Reports(Option<ChannelName>, usize, Reply<Vec<ReportRecord>>),
+    Crisis(crate::crisis::CrisisCommand),
 }
 
 impl Command {
@@ -167,6 +168,7 @@ impl Command {
             Command::ReportKeys(..) => "report_keys",
             Command::SendReport(..) => "send_report",
             Command::Reports(..) => "reports",
+            Command::Crisis(..) => "crisis",
         }
     }
 }
@@ -187,7 +189,10 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
-    async fn request<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
+    pub(crate) async fn request<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, NodeError> {
         let (tx, rx) = oneshot::channel();
         let command = make(tx);
         let span = tracing::debug_span!("command", name = command.name());

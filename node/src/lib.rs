@@ -29,6 +29,7 @@ pub mod addresses;
 pub mod cards;
 mod clock;
 pub mod config;
+pub mod crisis;
 mod error;
 mod event;
 mod handle;

@@ -250,10 +250,7 @@ impl NodeBuilder {
         .await
         .map_err(NodeError::StoreTask)??;
         check_network(&store, &config.network)?;
-        store.set_channel_budget(
-            config.retention.max_bytes_per_channel,
-            config.retention.established_after,
-        );
+        store.set_channel_budget(&config.retention);
         let key = identity(&store, &config.identity)?;
         let peer_id = key.public().to_peer_id();
         // Bound before anything runs, so a taken port fails the start.

@@ -270,18 +270,24 @@ pub(crate) fn kad_protocol(network: &NetworkId) -> Result<StreamProtocol, SetupE
         .map_err(SetupError::KadProtocol)
 }
 
-/// History sync: request-response on `/hearth/<network>/sync/1`, with the
-/// codec's size limits and the configured timeout. Few concurrent streams
+/// History sync: request-response on `/hearth/<network>/sync/2`, and
+/// `/sync/1` for older peers (tried in that order), with the codec's size
+/// limits and the configured timeout. Few concurrent streams
 /// per connection: a sync session has one request in flight, and a node
 /// syncs a channel with at most a few peers at once.
 fn sync(config: &NodeConfig) -> Result<request_response::Behaviour<SyncCodec>, SetupError> {
     let protocol = crate::sync::protocol_name(&config.network).map_err(SetupError::SyncProtocol)?;
+    let legacy =
+        crate::sync::legacy_protocol_name(&config.network).map_err(SetupError::SyncProtocol)?;
     let sync_config = request_response::Config::default()
         .with_request_timeout(config.limits.sync.request_timeout)
         .with_max_concurrent_streams(16);
     Ok(request_response::Behaviour::with_codec(
         SyncCodec,
-        [(protocol, request_response::ProtocolSupport::Full)],
+        [
+            (protocol, request_response::ProtocolSupport::Full),
+            (legacy, request_response::ProtocolSupport::Full),
+        ],
         sync_config,
     ))
 }

@@ -27,8 +27,8 @@ use crate::error::{BuildError, KeyParseError, ValidationError};
 use crate::hash::{push_varint, sha256};
 use crate::keys::{Keypair, PublicKey, parse_hex32};
 use crate::limits::{
-    MAX_CARD_BYTES, MAX_MESSAGE_BYTES, MAX_MODERATOR_LIST_BYTES, MAX_POST_BYTES,
-    MAX_PRESENCE_BYTES, MAX_REPORT_BYTES,
+    MAX_CARD_BYTES, MAX_CRISIS_UPDATE_BYTES, MAX_MESSAGE_BYTES, MAX_MODERATOR_LIST_BYTES,
+    MAX_POST_BYTES, MAX_PRESENCE_BYTES, MAX_REPORT_BYTES,
 };
 
 /// The envelope version this code writes and reads. Version 2 added the
@@ -54,6 +54,8 @@ pub enum Kind {
     ChannelCard = 4,
     /// A moderator's presence heartbeat in a channel.
     ModeratorPresence = 5,
+    /// A crisis-directory update, signed by its publisher's key.
+    CrisisUpdate = 6,
 }
 
 impl Kind {
@@ -70,6 +72,7 @@ impl Kind {
             3 => Some(Kind::Report),
             4 => Some(Kind::ChannelCard),
             5 => Some(Kind::ModeratorPresence),
+            6 => Some(Kind::CrisisUpdate),
             _ => None,
         }
     }
@@ -82,6 +85,7 @@ impl Kind {
             Kind::Report => MAX_REPORT_BYTES,
             Kind::ChannelCard => MAX_CARD_BYTES,
             Kind::ModeratorPresence => MAX_PRESENCE_BYTES,
+            Kind::CrisisUpdate => MAX_CRISIS_UPDATE_BYTES,
         }
     }
 }

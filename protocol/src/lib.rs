@@ -7,7 +7,8 @@
 //! one-time persona stamp that makes every new persona cost CPU time
 //! ([`stamp`]), moderation lists with their compiled matcher
 //! ([`moderation`]), channel cards ([`card`]) and moderator presence
-//! heartbeats ([`presence`]), a message of any kind ([`message`]), signing new
+//! heartbeats ([`presence`]), crisis-directory updates ([`crisis`]), a
+//! message of any kind ([`message`]), signing new
 //! messages ([`sign`]), the one validation function every received
 //! byte goes through ([`validate`](mod@validate)), and reports sealed to
 //! moderators ([`report`]), which are checked on their own path.
@@ -19,7 +20,7 @@
 //!
 //! ```text
 //! error → hash → limits → names → text → keys → channel → pow → stamp
-//!       → envelope → post → moderation → card → presence → message → sign
+//!       → envelope → post → moderation → card → presence → crisis → message → sign
 //!       → validate → report
 //! ```
 //!
@@ -56,6 +57,7 @@
 
 pub mod card;
 pub mod channel;
+pub mod crisis;
 pub mod envelope;
 pub mod error;
 mod hash;
@@ -75,6 +77,7 @@ pub mod validate;
 
 pub use card::{AgeGroup, CardUpdateError, ChannelCard};
 pub use channel::{ChannelName, NetworkId, Topic};
+pub use crisis::{CrisisUpdate, CrisisUpdateError};
 pub use envelope::{Kind, MessageId, signer_of};
 pub use error::{BuildError, ChannelNameError, TextError, ValidationError};
 pub use keys::{Keypair, PublicKey};

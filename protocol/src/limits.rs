@@ -17,6 +17,13 @@ pub const MAX_REPORT_BYTES: usize = 2 * 1024;
 pub const MAX_CARD_BYTES: usize = 4 * 1024;
 /// Largest signed moderator-presence envelope.
 pub const MAX_PRESENCE_BYTES: usize = 256;
+/// Largest signed crisis-directory update envelope.
+pub const MAX_CRISIS_UPDATE_BYTES: usize = 64 * 1024;
+/// Longest directory text in a crisis-directory update, in UTF-8 bytes
+/// (the built-in directory is a few KiB).
+pub const MAX_CRISIS_DIRECTORY_BYTES: usize = 60 * 1024;
+/// Longest note of a crisis-directory update, in UTF-8 bytes.
+pub const MAX_CRISIS_NOTE_BYTES: usize = 200;
 
 /// Most moderators one channel card names (besides its founder).
 pub const MAX_CARD_MODERATORS: usize = 16;

@@ -7,6 +7,7 @@
 //! ([`crate::validate`](mod@crate::validate)).
 
 use crate::card::ChannelCard;
+use crate::crisis::CrisisUpdate;
 use crate::envelope::{Kind, MessageId};
 use crate::moderation::ModeratorList;
 use crate::post::Post;
@@ -23,6 +24,8 @@ pub enum Message {
     ChannelCard(ChannelCard),
     /// A moderator's presence heartbeat.
     ModeratorPresence(ModeratorPresence),
+    /// A crisis-directory update.
+    CrisisUpdate(CrisisUpdate),
 }
 
 impl Message {
@@ -33,6 +36,7 @@ impl Message {
             Message::ModeratorList(_) => Kind::ModeratorList,
             Message::ChannelCard(_) => Kind::ChannelCard,
             Message::ModeratorPresence(_) => Kind::ModeratorPresence,
+            Message::CrisisUpdate(_) => Kind::CrisisUpdate,
         }
     }
 
@@ -40,9 +44,10 @@ impl Message {
     pub fn as_post(&self) -> Option<&Post> {
         match self {
             Message::Post(p) => Some(p),
-            Message::ModeratorList(_) | Message::ChannelCard(_) | Message::ModeratorPresence(_) => {
-                None
-            }
+            Message::ModeratorList(_)
+            | Message::ChannelCard(_)
+            | Message::ModeratorPresence(_)
+            | Message::CrisisUpdate(_) => None,
         }
     }
 }

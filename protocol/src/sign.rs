@@ -10,6 +10,7 @@
 
 use crate::card::{AgeGroup, ChannelCard, ChannelCardWire};
 use crate::channel::{ChannelName, NetworkId};
+use crate::crisis::{CrisisUpdate, CrisisUpdateWire};
 use crate::envelope::{Kind, MessageId, encode, seal};
 use crate::error::BuildError;
 use crate::keys::Keypair;
@@ -251,6 +252,35 @@ impl ModeratorPresence {
             id: MessageId::of(&bytes),
             bytes,
             message: Message::ModeratorPresence(wire.into_presence(moderator.public())),
+        })
+    }
+}
+
+impl CrisisUpdate {
+    /// Signs a crisis-directory update with its publisher's key: the whole
+    /// `directory` (the text of a crisis line file), a one-line `note` on
+    /// what changed (may be empty), and a `sequence` higher than the
+    /// publisher's last.
+    pub fn sign(
+        publisher: &Keypair,
+        network: &NetworkId,
+        sequence: u64,
+        created_ms: u64,
+        note: impl Into<String>,
+        directory: impl Into<String>,
+    ) -> Result<SignedMessage, BuildError> {
+        let wire = CrisisUpdateWire {
+            sequence,
+            created_ms,
+            note: note.into(),
+            directory: directory.into(),
+        };
+        wire.check()?;
+        let bytes = seal_within_limit(Kind::CrisisUpdate, network, publisher, &encode(&wire)?)?;
+        Ok(SignedMessage {
+            id: MessageId::of(&bytes),
+            bytes,
+            message: Message::CrisisUpdate(wire.into_update(publisher.public())),
         })
     }
 }

@@ -16,6 +16,7 @@
 
 use crate::card::ChannelCardWire;
 use crate::channel::{ChannelName, NetworkId};
+use crate::crisis::CrisisUpdateWire;
 use crate::envelope::{Kind, MessageId, RawEnvelope, decode_canonical};
 use crate::error::ValidationError;
 use crate::keys::PublicKey;
@@ -122,6 +123,19 @@ pub fn validate(bytes: &[u8], ctx: &ValidationContext<'_>) -> Result<Verified, V
                 ));
             }
         }
+        // Travels on its publisher's moderator topic, like a list.
+        Kind::CrisisUpdate => {
+            if ctx.channel.is_some() {
+                return Err(ValidationError::Field(
+                    "crisis-directory update on a channel topic",
+                ));
+            }
+            if ctx.moderator.is_some_and(|m| m != &raw.signer) {
+                return Err(ValidationError::Field(
+                    "crisis-directory update signed by another key than its topic names",
+                ));
+            }
+        }
         Kind::Report => return Err(REPORT_IS_NOT_A_MESSAGE),
         // Cards and heartbeats are about a channel: they travel on its topic.
         Kind::ChannelCard | Kind::ModeratorPresence => {
@@ -178,6 +192,10 @@ pub fn validate(bytes: &[u8], ctx: &ValidationContext<'_>) -> Result<Verified, V
         Message::ModeratorList(list) => {
             // Lists stay in force for long, so only the future is bounded.
             check_time(list.created_ms, ctx)?;
+        }
+        Message::CrisisUpdate(update) => {
+            // In force until replaced, like a list.
+            check_time(update.created_ms, ctx)?;
         }
         Message::ChannelCard(card) => {
             check_channel(&card.channel, ctx)?;
@@ -288,6 +306,11 @@ fn body(raw: &RawEnvelope<'_>) -> Result<Message, ValidationError> {
         Kind::ModeratorPresence => {
             let wire: PresenceWire = decode_canonical(raw.body)?;
             Message::ModeratorPresence(wire.into_presence(raw.signer))
+        }
+        Kind::CrisisUpdate => {
+            let wire: CrisisUpdateWire = decode_canonical(raw.body)?;
+            wire.check()?;
+            Message::CrisisUpdate(wire.into_update(raw.signer))
         }
     })
 }

@@ -43,6 +43,7 @@ struct Vectors {
     moderator_lists: Vec<ListVector>,
     channel_cards: Vec<SignedVector<CardInput>>,
     moderator_presence: Vec<SignedVector<PresenceInput>>,
+    crisis_updates: Vec<SignedVector<CrisisInput>>,
     names: Vec<NameVector>,
     persona_stamps: Vec<StampVector>,
     keyword_forms: Vec<FormVector>,
@@ -213,6 +214,15 @@ struct SignedVector<I> {
     message_id: String,
     topic: String,
     validate_at_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CrisisInput {
+    sequence: u64,
+    created_ms: u64,
+    note: String,
+    directory: String,
 }
 
 #[derive(Deserialize)]
@@ -903,4 +913,60 @@ fn report_vectors_seal_to_the_given_bytes_and_open_for_their_moderators_only() {
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+#[test]
+fn crisis_update_vectors_sign_to_the_given_bytes_and_validate_on_their_topic() {
+    let v = vectors();
+    let limits = limits(&v);
+    assert!(!v.crisis_updates.is_empty());
+    for c in &v.crisis_updates {
+        let name = c.name.as_str();
+        let key = Keypair::from_secret_bytes(unhex32(&c.seed));
+        let net = network(&c.network);
+        let signed = hearth_protocol::CrisisUpdate::sign(
+            &key,
+            &net,
+            c.input.sequence,
+            c.input.created_ms,
+            c.input.note.clone(),
+            c.input.directory.clone(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            hex::encode(&signed.bytes),
+            c.envelope_hex,
+            "{name}: envelope"
+        );
+        assert_eq!(signed.id.to_string(), c.message_id, "{name}: message id");
+        check_layout(
+            name,
+            Kind::CrisisUpdate,
+            &c.network,
+            &c.public_key,
+            &c.body_hex,
+            &c.signed_data_hex,
+            &c.envelope_hex,
+            &c.signature_hex,
+            &c.message_id,
+        );
+        let publisher = key.public();
+        let topic = Topic::Moderator {
+            network: net.clone(),
+            moderator: publisher,
+        };
+        assert_eq!(topic.to_string(), c.topic, "{name}: topic");
+        let ctx = ValidationContext::new(&net, c.validate_at_ms, &limits).moderator(&publisher);
+        let verified =
+            validate(&unhex(&c.envelope_hex), &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
+        match verified.message {
+            Message::CrisisUpdate(update) => {
+                assert_eq!(update.publisher, publisher, "{name}: publisher");
+                assert_eq!(update.sequence, c.input.sequence, "{name}: sequence");
+                assert_eq!(update.note, c.input.note, "{name}: note");
+                assert_eq!(update.directory, c.input.directory, "{name}: directory");
+            }
+            _ => panic!("{name}: not decoded as a crisis update"),
+        }
+    }
 }

@@ -51,6 +51,8 @@ pub enum Attack {
     EightIds,
     /// Near-maximum valid posts through 8 peer ids.
     MaxSize,
+    /// 64-byte messages on a topic v never joined, through one peer id.
+    ForeignTopic,
     /// Subscribe/unsubscribe churn from 3 peer ids over 10,000 topics.
     Churn,
     /// 126 connections from fresh peer ids, held.
@@ -61,10 +63,11 @@ pub enum Attack {
 
 impl Attack {
     /// Every attack, in the order.
-    pub const ALL: [Attack; 6] = [
+    pub const ALL: [Attack; 7] = [
         Attack::FreshPersonas,
         Attack::EightIds,
         Attack::MaxSize,
+        Attack::ForeignTopic,
         Attack::Churn,
         Attack::Connections,
         Attack::NewIdAfterBan,
@@ -76,6 +79,7 @@ impl Attack {
             Attack::FreshPersonas => "fresh-personas",
             Attack::EightIds => "eight-ids",
             Attack::MaxSize => "max-size",
+            Attack::ForeignTopic => "foreign-topic",
             Attack::Churn => "churn",
             Attack::Connections => "connections",
             Attack::NewIdAfterBan => "new-id-after-ban",

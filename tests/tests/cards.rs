@@ -1,6 +1,7 @@
 //! Channel cards and moderator presence across real nodes: a card published
 //! by a channel's founding moderator reaches the channel and a late joiner,
-//! a card signed by another key is ignored, and once the moderator's
+//! a card signed by another key is ignored, a late joiner gets the card by
+//! history sync from another node after the founder has gone, and once the moderator's
 //! heartbeats stop, the channel reads as having no moderator active (judged
 //! at a later time given to the node's answer, not by waiting 30 minutes).
 
@@ -101,6 +102,49 @@ async fn a_moderators_card_reaches_the_channel_and_a_late_joiner_and_a_forged_on
     .await;
     assert_eq!(got.card.founder, founder);
     assert_eq!(got.card.rules, "Be kind.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_joiner_gets_the_card_by_sync_from_another_node_after_the_founder_has_gone() {
+    init_tracing();
+    let network = unique_network();
+    let ch = channel("grief");
+    let (moderator, reader) = (start(&network).await, start(&network).await);
+    let mut m_events = moderator.events();
+    let mut r_events = reader.events();
+    moderator.join(ch.clone()).await.unwrap();
+    reader.join(ch.clone()).await.unwrap();
+    reader.dial(address(&moderator).await).await.unwrap();
+    wait_channel_peers(&moderator, &mut m_events, &ch, 1).await;
+    wait_channel_peers(&reader, &mut r_events, &ch, 1).await;
+    let founder = moderator.moderator().await.unwrap().key;
+    moderator
+        .publish_card(draft(&ch, "Be kind."))
+        .await
+        .unwrap();
+    wait_for(&mut r_events, "the card at the reader", |e| match e {
+        Event::ChannelCard(_) => Some(()),
+        _ => None,
+    })
+    .await;
+    let held = reader.channel_card(ch.clone()).await.unwrap().unwrap();
+    moderator.shutdown().await.unwrap();
+
+    // The founder is gone: only the reader can hand the card on.
+    let late = start(&network).await;
+    let mut l_events = late.events();
+    late.join(ch.clone()).await.unwrap();
+    late.dial(address(&reader).await).await.unwrap();
+    let got = wait_for(&mut l_events, "the card at the late joiner", |e| match e {
+        Event::ChannelCard(info) => Some(info.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(got.card.founder, founder);
+    assert_eq!(got.card, held.card, "the founder's card, as signed");
+    assert_eq!(got.trust, CardTrust::FirstSeen);
+    let kept = late.channel_card(ch.clone()).await.unwrap().unwrap();
+    assert_eq!(kept.card.rules, "Be kind.");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

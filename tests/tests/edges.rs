@@ -1,6 +1,7 @@
 //! The edges of a node under attack, over real loopback libp2p: bans that
-//! survive a new peer id, inbound slots that keep room for a late joiner,
-//! and the per-channel byte budget under a flood of max-size posts.
+//! survive a new peer id and a restart, a banned peer's redial storm
+//! refused before handshakes, inbound slots that keep room for a late
+//! joiner, and the per-channel byte budget and post count under floods.
 //!
 //! The attackers are raw libp2p swarms with only gossipsub, anonymous like
 //! hearth's (as in `hostile.rs`). Everything here runs on 127.0.0.1, so
@@ -12,7 +13,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use hearth_node::{
-    AdmissionLimits, Event, HistoryQuery, Multiaddr, NodeHandle, NodeLimits, PeerId, Retention,
+    AdmissionLimits, Event, EventStream, HistoryQuery, Multiaddr, NodeHandle, NodeLimits, PeerId,
+    Retention,
 };
 use hearth_protocol::{ChannelName, Keypair, MessageId, NetworkId, PostDraft};
 use hearth_tests::raw;
@@ -221,6 +223,176 @@ async fn a_banned_attacker_back_under_a_new_peer_id_is_refused_and_a_known_peer_
     .await;
 }
 
+/// `hearth_connections_denied_total` of inbound connections for `reason`.
+async fn denied(metrics: std::net::SocketAddr, reason: &str) -> f64 {
+    let m = scrape(metrics).await;
+    hearth_node::metrics::exposition::value(
+        &m,
+        "hearth_connections_denied_total",
+        &[("direction", "inbound"), ("reason", reason)],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Sends forgeries from `h` (subscribed at `v`) until `v` bans it.
+async fn forge_until_banned(
+    h: &mut Raw,
+    v_events: &mut EventStream,
+    network: &NetworkId,
+    channel: &ChannelName,
+) {
+    let h_id = h.peer_id();
+    for n in 0..8 {
+        let (_, mut forged) = signed_post(network, channel, &format!("forgery {n}"));
+        if let Some(last) = forged.last_mut() {
+            *last ^= 1;
+        }
+        h.publish(forged);
+    }
+    driving(
+        &mut [h],
+        wait_for(v_events, "H banned", |e| {
+            matches!(e, Event::PeerBanned { peer, .. } if *peer == h_id).then_some(())
+        }),
+    )
+    .await;
+}
+
+/// Dials `to` from `raw` and waits for the attempt to end: refused, or
+/// connected and closed again.
+async fn dial_until_ended(raw: &mut Raw, to: &Multiaddr) {
+    raw.swarm.dial(to.clone()).expect("the raw peer dials");
+    let ended = tokio::time::timeout(DEADLINE, async {
+        loop {
+            match raw.swarm.select_next_some().await {
+                SwarmEvent::ConnectionClosed {
+                    num_established: 0, ..
+                }
+                | SwarmEvent::OutgoingConnectionError { .. } => return,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "a banned peer's dial neither failed nor ended"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_peers_redial_storm_is_refused_before_handshakes_and_a_newcomer_still_joins() {
+    init_tracing();
+    let network = unique_network();
+    let anxiety = channel("anxiety");
+    let topic = anxiety.topic(&network).to_string();
+    // Loopback is not banned by address (the default): the storm is
+    // judged by the banned peer id it keeps revealing.
+    let v = test_node(&network)
+        .metrics("127.0.0.1:0".parse().expect("an address"))
+        .start()
+        .await
+        .expect("V starts");
+    let metrics = v.metrics_addr().expect("V serves metrics");
+    let mut v_events = v.events();
+    v.join(anxiety.clone()).await.expect("V joins");
+    let v_addr = address(&v).await;
+
+    let mut h = Raw::new(&topic);
+    h.swarm.dial(v_addr.clone()).expect("H dials V");
+    h.wait_for(Seen::Subscribed(v.peer_id())).await;
+    forge_until_banned(&mut h, &mut v_events, &network, &anxiety).await;
+
+    // H redials at once, again and again, under its banned id.
+    const STORM: usize = 60;
+    for _ in 0..STORM {
+        dial_until_ended(&mut h, &v_addr).await;
+    }
+    let handshaken = denied(metrics, "blocked").await;
+    let limited = denied(metrics, "handshake_limit").await;
+    assert!(
+        limited >= (STORM / 2) as f64,
+        "{limited} of {STORM} redials refused before the handshake ({handshaken} after it)"
+    );
+    assert!(
+        handshaken < (STORM / 2) as f64,
+        "{handshaken} of {STORM} redials cost a handshake"
+    );
+    assert!(!connected(&v, h.peer_id()).await, "H is kept out");
+
+    // A new person on the same address joins the channel.
+    let c = test_node(&network).start().await.expect("C starts");
+    c.join(anxiety.clone()).await.expect("C joins");
+    let c_id = c.peer_id();
+    eventually("C to get in at V", || async {
+        if connected(&v, c_id).await {
+            return true;
+        }
+        let _ = c.dial(v_addr.clone()).await;
+        false
+    })
+    .await;
+    let id = c
+        .publish(anxiety.clone(), "hello, I am new here")
+        .await
+        .expect("C publishes")
+        .id;
+    wait_for(&mut v_events, "C's post at V", |e| {
+        matches!(e, Event::Post(r) if r.id == id).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_ban_survives_a_restart_of_the_node() {
+    init_tracing();
+    let network = unique_network();
+    let anxiety = channel("anxiety");
+    let topic = anxiety.topic(&network).to_string();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let start = || {
+        let builder = test_node(&network).data_dir(dir.path());
+        let mut limits = builder.config().limits.clone();
+        limits.admission.ban_loopback = true;
+        builder
+            .limits(limits)
+            .metrics("127.0.0.1:0".parse().expect("an address"))
+            .start()
+    };
+    let v = start().await.expect("V starts");
+    let mut v_events = v.events();
+    v.join(anxiety.clone()).await.expect("V joins");
+    let mut h = Raw::new(&topic);
+    h.swarm.dial(address(&v).await).expect("H dials V");
+    h.wait_for(Seen::Subscribed(v.peer_id())).await;
+    forge_until_banned(&mut h, &mut v_events, &network, &anxiety).await;
+    let range = driving(
+        &mut [&mut h],
+        wait_for(&mut v_events, "H's address banned", |e| match e {
+            Event::AddressBanned { range, .. } => Some(range.clone()),
+            _ => None,
+        }),
+    )
+    .await;
+    assert_eq!(range, "127.0.0.1/32");
+    v.shutdown().await.expect("V stops");
+    drop(v);
+
+    // V again, from its data directory: H under a new id is refused.
+    let v = start().await.expect("V starts again");
+    v.join(anxiety.clone()).await.expect("V joins");
+    let metrics = v.metrics_addr().expect("V serves metrics");
+    let mut h2 = Raw::new(&topic);
+    let v_addr = address(&v).await;
+    dial_until_ended(&mut h2, &v_addr).await;
+    eventually("the kept address ban to refuse H2", || async {
+        denied(metrics, "address_ban").await >= 1.0
+    })
+    .await;
+    assert!(!connected(&v, h2.peer_id()).await, "H2 holds no connection");
+    assert!(!h2.log.contains(&Seen::Subscribed(v.peer_id())));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_joiner_gets_a_slot_while_fresh_ids_hold_every_inbound_slot() {
     init_tracing();
@@ -294,18 +466,29 @@ async fn a_late_joiner_gets_a_slot_while_fresh_ids_hold_every_inbound_slot() {
     assert!(held <= 3, "{held} holders still connected");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_byte_budget_keeps_a_channels_honest_history_under_a_max_size_flood() {
+/// What a flood of posts from fresh personas left of a channel at V.
+struct AfterFlood {
+    /// Bytes V's store holds for the channel.
+    stored_bytes: u64,
+    /// The posts V still has.
+    kept: Vec<MessageId>,
+    /// The channel's honest history before the flood: V's own posts and
+    /// those of B, a neighbour.
+    honest: Vec<MessageId>,
+    /// The flood's posts.
+    flood: Vec<MessageId>,
+}
+
+/// V (keeping posts under `retention`) and B write the channel's history,
+/// then a raw peer floods `count` posts of `body_bytes` from fresh
+/// personas, each stored at V.
+async fn flood_after_history(retention: Retention, body_bytes: usize, count: usize) -> AfterFlood {
     init_tracing();
     let network = unique_network();
     let anxiety = channel("anxiety");
     let topic = anxiety.topic(&network).to_string();
-    const BUDGET: u64 = 256 * 1024;
     let v = test_node(&network)
-        .retention(Retention {
-            max_bytes_per_channel: BUDGET,
-            ..Retention::default()
-        })
+        .retention(retention)
         .start()
         .await
         .expect("V starts");
@@ -315,7 +498,6 @@ async fn the_byte_budget_keeps_a_channels_honest_history_under_a_max_size_flood(
     v.dial(address(&b).await).await.expect("V dials B");
     let mut v_events = v.events();
 
-    // The channel's history: V's own posts and B's.
     let mut honest = Vec::new();
     for n in 0..3 {
         honest.push(
@@ -345,15 +527,14 @@ async fn the_byte_budget_keeps_a_channels_honest_history_under_a_max_size_flood(
     .await;
     honest.extend(from_b);
 
-    // A raw peer floods max-size posts from fresh personas.
+    // A raw peer floods posts from fresh personas.
     let mut h = Raw::new(&topic);
     h.swarm.dial(address(&v).await).expect("H dials V");
     h.wait_for(Seen::Subscribed(v.peer_id())).await;
-    let body = "x".repeat(hearth_protocol::limits::MAX_BODY_BYTES);
-    const FLOOD: usize = 120;
+    let text = "x".repeat(body_bytes);
     let mut flood = Vec::new();
-    for _ in 0..FLOOD {
-        let (id, bytes) = signed_post(&network, &anxiety, &body);
+    for _ in 0..count {
+        let (id, bytes) = signed_post(&network, &anxiety, &text);
         flood.push(id);
         h.publish(bytes);
     }
@@ -366,19 +547,17 @@ async fn the_byte_budget_keeps_a_channels_honest_history_under_a_max_size_flood(
             {
                 seen += 1;
             }
-            (seen == FLOOD).then_some(())
+            (seen == count).then_some(())
         }),
     )
     .await;
 
     let info = v.channels().await.expect("V answers");
-    let stored = info
+    let stored_bytes = info
         .iter()
         .find(|c| c.channel == anxiety)
         .expect("V is in the channel")
         .stored_bytes;
-    assert!(stored <= BUDGET, "{stored} bytes stored, budget {BUDGET}");
-    assert!(stored > BUDGET / 2, "the budget was used: {stored} bytes");
     let kept: Vec<MessageId> = v
         .history(
             anxiety.clone(),
@@ -392,12 +571,72 @@ async fn the_byte_budget_keeps_a_channels_honest_history_under_a_max_size_flood(
         .into_iter()
         .map(|r| r.id)
         .collect();
-    for id in &honest {
-        assert!(kept.contains(id), "honest post {id:?} was deleted");
+    AfterFlood {
+        stored_bytes,
+        kept,
+        honest,
+        flood,
     }
-    let flood_kept = kept.iter().filter(|id| flood.contains(id)).count();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_byte_budget_keeps_a_channels_honest_history_under_a_max_size_flood() {
+    const BUDGET: u64 = 256 * 1024;
+    const FLOOD: usize = 120;
+    let after = flood_after_history(
+        Retention {
+            max_bytes_per_channel: BUDGET,
+            ..Retention::default()
+        },
+        hearth_protocol::limits::MAX_BODY_BYTES,
+        FLOOD,
+    )
+    .await;
+    let stored = after.stored_bytes;
+    assert!(stored <= BUDGET, "{stored} bytes stored, budget {BUDGET}");
+    assert!(stored > BUDGET / 2, "the budget was used: {stored} bytes");
+    for id in &after.honest {
+        assert!(after.kept.contains(id), "honest post {id:?} was deleted");
+    }
+    let flood_kept = after
+        .kept
+        .iter()
+        .filter(|id| after.flood.contains(id))
+        .count();
     assert!(
         flood_kept < FLOOD,
         "the flood was trimmed ({flood_kept} of {FLOOD} kept)"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_post_count_cap_keeps_a_channels_honest_history_under_a_flood_of_small_posts() {
+    const CAP: usize = 40;
+    const FLOOD: usize = 120;
+    let after = flood_after_history(
+        Retention {
+            max_posts_per_channel: CAP,
+            ..Retention::default()
+        },
+        10,
+        FLOOD,
+    )
+    .await;
+    // A few hundred bytes: the byte budget never came into it.
+    assert!(
+        after.stored_bytes < 64 * 1024,
+        "{} bytes",
+        after.stored_bytes
+    );
+    assert!(after.kept.len() <= CAP, "{} posts kept", after.kept.len());
+    for id in &after.honest {
+        assert!(after.kept.contains(id), "honest post {id:?} was deleted");
+    }
+    let flood_kept = after
+        .kept
+        .iter()
+        .filter(|id| after.flood.contains(id))
+        .count();
+    assert!(flood_kept > 0, "the flood filled what the history left");
+    assert_eq!(flood_kept + after.honest.len(), after.kept.len());
 }

@@ -3,9 +3,10 @@
 //!
 //! The hostile peers are raw libp2p gossipsub swarms, anonymous like
 //! hearth. Gossipsub only sends a message to a peer it believes subscribes
-//! to the message's topic, so the flooder wears a [`Lens`]: a wrapper that
-//! makes it believe its victim also subscribes to a topic the victim never
-//! joined. What it then sends is what a hand-written attacker sends.
+//! to the message's topic, so the flooder wears a lens
+//! (`hearth_tests::raw::Lens`): a wrapper that makes it believe its victim
+//! also subscribes to a topic the victim never joined. What it then sends
+//! is what a hand-written attacker sends.
 //!
 //! - A flood of 64-byte messages on a topic the victim `V` never joined is
 //!   dropped by `V`'s gossip gate before gossipsub records it (counted in
@@ -20,29 +21,23 @@
 //!   legal message and another post after it cross between honest nodes.
 
 use std::future::Future;
-use std::task::{Context, Poll};
 
 use futures::StreamExt;
 use hearth_node::metrics::exposition;
-use hearth_node::{Event, EventStream, Multiaddr, NodeHandle, PeerId};
+use hearth_node::{Event, EventStream, NodeHandle, PeerId};
 use hearth_protocol::limits::{MAX_BODY_BYTES, MAX_MODERATOR_LIST_BYTES};
 use hearth_protocol::{
     BlockEntry, BlockTarget, ChannelName, Keypair, MessageId, ModeratorList, NetworkId, PostDraft,
     Scope,
 };
-use hearth_tests::raw;
+use hearth_tests::raw::{self, Lens};
 use hearth_tests::{
     DEADLINE, address, channel, init_tracing, now_ms, scrape, start, test_node, unique_network,
     wait_channel_peers, wait_for,
 };
 use libp2p::Swarm;
-use libp2p::core::Endpoint;
-use libp2p::core::transport::PortUse;
 use libp2p::gossipsub::{self, IdentTopic, TopicHash};
-use libp2p::swarm::{
-    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, SwarmEvent, THandler,
-    THandlerInEvent, THandlerOutEvent, ToSwarm,
-};
+use libp2p::swarm::SwarmEvent;
 use rand::RngExt;
 
 /// Flood messages the flooder hands to its gossipsub (it is banned long
@@ -72,115 +67,6 @@ fn topic(network: &NetworkId, channel: &ChannelName) -> IdentTopic {
 }
 
 // ----- the raw peer -------------------------------------------------------
-
-/// Gossipsub's handler event (not exported by libp2p-gossipsub, reachable
-/// through the behaviour's handler).
-type GossipHandlerEvent = THandlerOutEvent<gossipsub::Behaviour>;
-
-/// Gossipsub, optionally believing that whoever subscribes to `real` also
-/// subscribes to `mirror`.
-struct Lens {
-    inner: gossipsub::Behaviour,
-    mirror: Option<(TopicHash, TopicHash)>,
-}
-
-impl NetworkBehaviour for Lens {
-    type ConnectionHandler = <gossipsub::Behaviour as NetworkBehaviour>::ConnectionHandler;
-    type ToSwarm = gossipsub::Event;
-
-    fn handle_pending_inbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        local_addr: &Multiaddr,
-        remote_addr: &Multiaddr,
-    ) -> Result<(), ConnectionDenied> {
-        self.inner
-            .handle_pending_inbound_connection(connection_id, local_addr, remote_addr)
-    }
-
-    fn handle_established_inbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        peer: PeerId,
-        local_addr: &Multiaddr,
-        remote_addr: &Multiaddr,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.inner.handle_established_inbound_connection(
-            connection_id,
-            peer,
-            local_addr,
-            remote_addr,
-        )
-    }
-
-    fn handle_pending_outbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        maybe_peer: Option<PeerId>,
-        addresses: &[Multiaddr],
-        effective_role: Endpoint,
-    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
-        self.inner.handle_pending_outbound_connection(
-            connection_id,
-            maybe_peer,
-            addresses,
-            effective_role,
-        )
-    }
-
-    fn handle_established_outbound_connection(
-        &mut self,
-        connection_id: ConnectionId,
-        peer: PeerId,
-        addr: &Multiaddr,
-        role_override: Endpoint,
-        port_use: PortUse,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.inner.handle_established_outbound_connection(
-            connection_id,
-            peer,
-            addr,
-            role_override,
-            port_use,
-        )
-    }
-
-    fn on_swarm_event(&mut self, event: FromSwarm<'_>) {
-        self.inner.on_swarm_event(event);
-    }
-
-    fn on_connection_handler_event(
-        &mut self,
-        peer_id: PeerId,
-        connection_id: ConnectionId,
-        mut event: THandlerOutEvent<Self>,
-    ) {
-        if let (Some((real, mirror)), GossipHandlerEvent::Message { rpc, .. }) =
-            (&self.mirror, &mut event)
-        {
-            let mirrored: Vec<_> = rpc
-                .subscriptions
-                .iter()
-                .filter(|s| &s.topic_hash == real)
-                .map(|s| {
-                    let mut s = s.clone();
-                    s.topic_hash = mirror.clone();
-                    s
-                })
-                .collect();
-            rpc.subscriptions.extend(mirrored);
-        }
-        self.inner
-            .on_connection_handler_event(peer_id, connection_id, event);
-    }
-
-    fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
-        self.inner.poll(cx)
-    }
-}
 
 /// What a raw peer observed, in order.
 #[derive(Debug)]

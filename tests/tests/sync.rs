@@ -413,10 +413,11 @@ fn start_forger(
                             let _ = tx.send(Seen::Served(posts.len()));
                             Response::Posts { posts }
                         }
-                        Request::Lists { .. } => Response::Lists {
+                        Request::Lists { .. } | Request::CrisisUpdates { .. } => Response::Lists {
                             lists: Vec::new(),
                             complete: true,
                         },
+                        Request::Card { .. } => Response::Card { card: None },
                     };
                     let _ = swarm.behaviour_mut().sync.send_response(channel, response);
                 }

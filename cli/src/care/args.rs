@@ -49,4 +49,15 @@ pub struct CareArgs {
         hide_short_help = true
     )]
     pub age_group: Option<String>,
+    /// Keys you trust to send updates of the crisis lines, comma-separated;
+    /// each update waits until you accept it [default: none]
+    #[arg(
+        long,
+        global = true,
+        value_name = "KEY,…",
+        env = "HEARTH_CRISIS_TRUST",
+        help_heading = HEADING,
+        hide_short_help = true
+    )]
+    pub crisis_trust: Option<String>,
 }

@@ -12,7 +12,9 @@
 //! - [`phrases`]: the safe-messaging phrase lists and matching;
 //! - [`folding`]: fold, open or hide posts with warnings or method details;
 //! - [`limits`]: the first-chat notice and its marker file;
-//! - [`args`]: the command-line options of the care settings.
+//! - [`args`]: the command-line options of the care settings;
+//! - [`updates`]: reviewing and applying crisis-directory updates from a
+//!   trusted key.
 
 pub(crate) mod args;
 pub(crate) mod card;
@@ -21,6 +23,7 @@ pub(crate) mod directory;
 pub(crate) mod folding;
 pub(crate) mod limits;
 pub(crate) mod phrases;
+pub(crate) mod updates;
 
 use jiff::civil::Date;
 

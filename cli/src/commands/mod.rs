@@ -30,7 +30,14 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let Cli { global, command } = cli;
     let json = global.json;
     match command {
-        Command::Crisis => crisis::run(&global),
+        Command::Crisis { action: None } => crisis::run(&global),
+        Command::Crisis {
+            action: Some(action),
+        } => {
+            let config = Config::load(&global, SettingArgs::default())?;
+            logging::to_stderr(&config.log, config.log_format);
+            block_on(crisis::act(action, config, json))
+        }
         Command::Completions(args) => docs::completions(args.shell),
         Command::Man(args) => docs::man(args.command.as_deref()),
         Command::Config(command) => {

@@ -112,7 +112,15 @@ async fn interactive_chat(
 async fn start(config: &Config) -> anyhow::Result<NodeHandle> {
     let mut node_config = config.node_config();
     node_config.channels.clear();
-    start_with(config, node_config).await
+    let handle = start_with(config, node_config).await?;
+    // Keys trusted in the configuration, as `hearth crisis trust` would.
+    for key in &config.care.crisis_trust {
+        handle
+            .trust_crisis_key(*key, true)
+            .await
+            .context("cannot trust a key for crisis line updates")?;
+    }
+    Ok(handle)
 }
 
 /// Starts a node with `node_config` on the configuration's data directory,

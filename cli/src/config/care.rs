@@ -1,5 +1,6 @@
 //! The care settings: `country` (for the crisis card),
-//! `fold_method_details` and `content_warnings` (what the chat folds).
+//! `fold_method_details` and `content_warnings` (what the chat folds),
+//! `age_group`, and `crisis_trust` (keys trusted for crisis line updates).
 //! Read like the others: the file, then `HEARTH_*` variables, then flags.
 
 use std::collections::BTreeMap;
@@ -22,6 +23,9 @@ pub struct CareSettings {
     /// The person's age group, if set: the chat warns before joining a
     /// channel whose card is for the other group.
     pub age_group: Option<hearth_protocol::AgeGroup>,
+    /// Keys trusted for crisis-line updates; trusted again at each node
+    /// start (`hearth crisis trust` keeps its own in the store).
+    pub crisis_trust: Vec<hearth_protocol::PublicKey>,
 }
 
 impl CareSettings {
@@ -31,6 +35,7 @@ impl CareSettings {
         settings.fold_method_details = Some(self.folding.method_details);
         settings.content_warnings = Some(names(&self.folding.labels));
         settings.age_group = self.age_group.map(|a| a.as_str().to_owned());
+        settings.crisis_trust = Some(self.crisis_trust.iter().map(|k| k.to_string()).collect());
     }
 }
 
@@ -51,6 +56,13 @@ pub(super) fn from_args(
 ) -> Result<(), UsageError> {
     settings.country = args.country.clone();
     settings.age_group = args.age_group.clone();
+    settings.crisis_trust = args.crisis_trust.as_ref().map(|list| {
+        list.split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect()
+    });
     settings.fold_method_details = typed(
         layer,
         "fold_method_details",
@@ -122,8 +134,26 @@ pub(super) fn resolve(
     };
     origins.insert("age_group", o);
 
+    let (keys, o) = layers
+        .pick("crisis_trust", |s| s.crisis_trust.clone())
+        .unwrap_or_default_origin();
+    let crisis_trust = keys
+        .iter()
+        .map(|key| {
+            key.trim().parse().map_err(|_| {
+                UsageError::new(format!(
+                    "invalid key {key:?} in {}: give the 64 hex digits of a key you trust \
+                     for crisis line updates",
+                    o.describe("crisis_trust")
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    origins.insert("crisis_trust", o);
+
     Ok(CareSettings {
         age_group,
+        crisis_trust,
         country,
         folding: Folding {
             method_details,
@@ -281,6 +311,25 @@ mod tests {
         let e = resolve(&["status"], &env, None).unwrap_err();
         assert!(
             e.0.contains("HEARTH_FOLD_METHOD_DETAILS=\"perhaps\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn crisis_trust_comes_from_the_file_variable_or_flag_and_bad_keys_say_where() {
+        let key = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
+        let config = resolve(&["status"], &[], None).unwrap();
+        assert!(config.care.crisis_trust.is_empty(), "off by default");
+        let file = format!("crisis_trust = [\"{key}\"]\n");
+        let config = resolve(&["status"], &[], Some(&file)).unwrap();
+        assert_eq!(config.care.crisis_trust.len(), 1);
+        assert_eq!(config.care.crisis_trust[0].to_string(), key);
+        let env = [("--crisis-trust", key, "HEARTH_CRISIS_TRUST")];
+        let config = resolve(&["status"], &env, None).unwrap();
+        assert_eq!(config.care.crisis_trust[0].to_string(), key);
+        let e = resolve(&["status", "--crisis-trust", "nope"], &[], None).unwrap_err();
+        assert!(
+            e.0.contains("invalid key \"nope\" in --crisis-trust"),
             "{e}"
         );
     }

@@ -164,6 +164,9 @@ pub struct Settings {
     /// The person's age group (`adult` or `teen`; empty: unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub age_group: Option<String>,
+    /// Keys trusted for crisis-line updates (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crisis_trust: Option<Vec<String>>,
     /// Fold, open or hide posts behind content warnings, by label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_warnings: Option<std::collections::BTreeMap<String, String>>,
@@ -392,6 +395,12 @@ pub(crate) const DEFAULT_FILE: &str = r#"# hearth configuration. Every setting i
 # whose card says it is for the other group. Empty: no warning.
 # Env: HEARTH_AGE_GROUP. Flag: --age-group.
 # age_group = ""
+
+# Keys (64 hex digits) you trust to send updates of the crisis lines, as
+# `hearth crisis trust KEY` does: their updates wait for you (`hearth crisis
+# updates`) and apply only when you accept one. Empty: none (the default).
+# Env: HEARTH_CRISIS_TRUST (comma-separated). Flag: --crisis-trust.
+# crisis_trust = []
 
 # Fold received posts that may describe ways of self-harm (/open shows one).
 # Env: HEARTH_FOLD_METHOD_DETAILS. Flag: --fold-method-details=false.

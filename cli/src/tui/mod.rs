@@ -20,6 +20,7 @@
 mod clock;
 mod commands;
 pub mod state;
+mod test_clock;
 pub mod view;
 
 use std::future::Future;
@@ -49,7 +50,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 pub use self::clock::Zone;
 use self::state::{Action, App, NodeEvent, Outcome, PeerSummary, Persona, Record};
-use crate::time::now_ms;
+use self::test_clock::window_now_ms;
 
 /// Most queued events handled between two drawings, so a flood of posts
 /// is drawn once rather than once per post.
@@ -74,7 +75,7 @@ pub async fn run(
     events: NodeEvents,
     stop: impl Future<Output = &'static str>,
 ) -> anyhow::Result<Closed> {
-    let mut app = App::new(Zone::from_system(), now_ms(), nick);
+    let mut app = App::new(Zone::from_system(), window_now_ms(), nick);
     app.set_care(care);
     load_initial(&handle, &channels, &mut app).await;
     app.care_welcome();
@@ -180,6 +181,20 @@ async fn load_initial(handle: &NodeHandle, wanted: &[ChannelName], app: &mut App
     }
     app.switch_to(0);
     app.welcome();
+    // Updates that arrived while the window was closed.
+    if let Ok(updates) = handle.crisis_updates().await {
+        for info in updates.iter().filter(|u| !u.accepted) {
+            app.on_event(crisis_waiting(info));
+        }
+    }
+}
+
+/// The notice that a crisis line update waits for review.
+fn crisis_waiting(info: &hearth_node::crisis::CrisisUpdateInfo) -> NodeEvent {
+    NodeEvent::CrisisUpdateWaiting {
+        publisher: info.update.publisher.name(),
+        id: info.id.short(),
+    }
 }
 
 async fn event_loop(
@@ -214,7 +229,7 @@ async fn event_loop(
                 node_open = on_node_event(app, event);
             }
             Some(outcome) = outcomes.recv() => actions.extend(app.on_outcome(outcome)),
-            _ = tick.tick() => app.tick(now_ms()),
+            _ = tick.tick() => app.tick(window_now_ms()),
         }
         // Take whatever else is already waiting before drawing again.
         for _ in 0..DRAIN_BATCH {
@@ -321,6 +336,7 @@ fn convert(event: Event) -> Option<NodeEvent> {
         Event::ModeratorPresence { channel, at_ms, .. } => {
             NodeEvent::ModeratorPresence { channel, at_ms }
         }
+        Event::CrisisUpdate(info) => crisis_waiting(&info),
         _ => return None,
     })
 }

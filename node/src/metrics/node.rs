@@ -40,7 +40,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 
 use super::Metrics;
-use crate::swarm::admission::{AddressBanned, InboundFull, RedialBackoff};
+use crate::swarm::admission::{AddressBanned, HandshakesLimited, InboundFull, RedialBackoff};
 use crate::swarm::ip_limit::TooManyFromIp;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -332,6 +332,9 @@ pub(crate) fn denial_reason(cause: &ConnectionDenied) -> &'static str {
     if cause.downcast_ref::<InboundFull>().is_some() {
         return "inbound";
     }
+    if cause.downcast_ref::<HandshakesLimited>().is_some() {
+        return "handshake_limit";
+    }
     if cause.downcast_ref::<RedialBackoff>().is_some() {
         return "redial_backoff";
     }
@@ -444,6 +447,10 @@ mod tests {
         assert_eq!(denial_reason(&ip), "per_ip");
         let full = ConnectionDenied::new(InboundFull { max: 1 });
         assert_eq!(denial_reason(&full), "inbound");
+        let limited = ConnectionDenied::new(HandshakesLimited {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        });
+        assert_eq!(denial_reason(&limited), "handshake_limit");
         let backoff = ConnectionDenied::new(RedialBackoff {
             peer: PeerId::random(),
             wait: std::time::Duration::from_secs(1),

@@ -9,9 +9,9 @@
 //! message: a republished identical one would be dropped by gossipsub's
 //! duplicate cache) and gossips it, at most once a minute per channel; and
 //! it does so every 30 minutes anyway, for newcomers who are not its
-//! direct peers. Cards are not part of history sync; a channel whose
-//! founding moderator is offline shows no card to newcomers until it comes
-//! back.
+//! direct peers. History sync carries the card too (`service/sync.rs`):
+//! a newcomer that joins while the founder is offline gets it from any
+//! peer of the channel that holds it, judged by the same trust rules.
 
 use std::collections::{HashMap, HashSet};
 
@@ -51,7 +51,10 @@ pub(super) struct CardState {
 impl Service {
     /// The card held for `channel`. Stored bytes that no longer verify are
     /// treated as no card (and logged): the next card replaces them.
-    fn held_card(&self, channel: &ChannelName) -> Result<Option<ChannelCard>, NodeError> {
+    pub(super) fn held_card(
+        &self,
+        channel: &ChannelName,
+    ) -> Result<Option<ChannelCard>, NodeError> {
         let Some(bytes) = self.store.card(channel)? else {
             return Ok(None);
         };

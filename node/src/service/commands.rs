@@ -182,6 +182,7 @@ impl Service {
             Command::Reports(channel, limit, reply) => {
                 let _ = reply.send(self.kept_reports(channel.as_ref(), limit));
             }
+            Command::Crisis(command) => self.on_crisis_command(command).await,
             // Handled by the loop itself.
             Command::Shutdown(reply) => {
                 let _ = reply.send(Ok(()));

@@ -139,6 +139,14 @@ pub(crate) enum Action {
     /// Record the heartbeat if it comes from a declared moderator of its
     /// channel; emit [`Event::ModeratorPresence`].
     Presence(hearth_protocol::ModeratorPresence),
+    /// Hold the crisis-directory update if its publisher is trusted and it
+    /// is newer than the held one; emit [`Event::CrisisUpdate`].
+    StoreCrisisUpdate {
+        /// The verified update.
+        update: Box<hearth_protocol::CrisisUpdate>,
+        /// Its envelope bytes as received.
+        bytes: Vec<u8>,
+    },
 }
 
 /// A received post to store.
@@ -325,6 +333,9 @@ impl Inbox {
             }
             Topic::Channel { channel, .. } => {
                 self.judge_post(Some(source), &channel, data, now, view, Route::Gossip)
+            }
+            Topic::Moderator { moderator, .. } if crisis::is_crisis_update(data) => {
+                self.judge_crisis_update(&moderator, data, now)
             }
             Topic::Moderator { moderator, .. } => self.judge_list(&moderator, data, now, view),
         };
@@ -592,10 +603,30 @@ impl Service {
         (moderator, self.take(decision))
     }
 
+    /// Judges a channel card of `channel` fetched by history sync and
+    /// carries the decision out, as for a gossiped card.
+    pub(super) fn take_synced_card(&mut self, channel: &ChannelName, bytes: &[u8]) -> Taken {
+        let now = self.now();
+        let view = view!(self);
+        let decision = self.inbox.judge_synced_card(channel, bytes, now, &view);
+        self.take(decision)
+    }
+
+    /// Judges a crisis-directory update fetched by history sync and carries
+    /// the decision out; returns its publisher, if it verified.
+    pub(super) fn take_synced_crisis(&mut self, bytes: &[u8]) -> (Option<PublicKey>, Taken) {
+        let now = self.now();
+        let (publisher, decision) = self.inbox.judge_synced_crisis(bytes, now);
+        (publisher, self.take(decision))
+    }
+
     fn take(&mut self, decision: Decision) -> Taken {
         let store = matches!(
             decision.action,
-            Action::StorePost(_) | Action::StoreList { .. }
+            Action::StorePost(_)
+                | Action::StoreList { .. }
+                | Action::StoreCard { .. }
+                | Action::StoreCrisisUpdate { .. }
         );
         let refuse = matches!(decision.action, Action::Refuse { .. });
         let invalid = decision.acceptance == MessageAcceptance::Reject;
@@ -651,6 +682,9 @@ impl Service {
             }
             Action::StoreCard { card, bytes } => return self.take_card(*card, &bytes),
             Action::Presence(presence) => return self.take_presence(&presence),
+            Action::StoreCrisisUpdate { update, bytes } => {
+                return self.take_crisis_update(*update, &bytes);
+            }
         }
         true
     }
@@ -676,5 +710,6 @@ impl Service {
 }
 
 mod cards;
+mod crisis;
 #[cfg(test)]
 mod tests;

@@ -41,21 +41,34 @@ pub(crate) fn held_list(
 
 impl Service {
     pub(super) fn subscribe_moderator(&mut self, moderator: PublicKey) {
-        let topic = moderator_topic(&self.network, moderator);
+        if self.subscribe_key_topic(moderator) {
+            self.moderators.insert(moderator);
+        }
+    }
+
+    /// Subscribes to `key`'s topic (its lists, and its crisis-directory
+    /// updates), scored like the others; false if that failed.
+    pub(super) fn subscribe_key_topic(&mut self, key: PublicKey) -> bool {
+        let topic = moderator_topic(&self.network, key);
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
         match gossipsub.subscribe(&topic) {
             Ok(_) => {
                 if let Err(e) = gossipsub.set_topic_params(topic, topic_score_params()) {
-                    tracing::warn!(%moderator, error = %e, "moderator topic unscored");
+                    tracing::warn!(%key, error = %e, "moderator topic unscored");
                 }
-                self.moderators.insert(moderator);
+                true
             }
-            Err(e) => tracing::warn!(%moderator, error = %e, "cannot follow moderator topic"),
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "cannot subscribe to a moderator topic");
+                false
+            }
         }
     }
 
     pub(super) fn unsubscribe_moderator(&mut self, moderator: PublicKey) {
-        if self.moderators.remove(&moderator) {
+        // A key trusted for crisis-directory updates keeps its topic.
+        let crisis = self.store.trusts_crisis(&moderator).unwrap_or(true);
+        if self.moderators.remove(&moderator) && !crisis {
             let topic = moderator_topic(&self.network, moderator);
             self.swarm.behaviour_mut().gossipsub.unsubscribe(&topic);
         }
@@ -111,7 +124,9 @@ impl Service {
         Ok(self.gossip_list(moderator, verified.bytes))
     }
 
-    fn gossip_list(&mut self, moderator: PublicKey, bytes: Vec<u8>) -> usize {
+    /// Gossips a list (or a crisis-directory update) on its signer's
+    /// topic; returns the peers of the topic it went to.
+    pub(super) fn gossip_list(&mut self, moderator: PublicKey, bytes: Vec<u8>) -> usize {
         let topic = moderator_topic(&self.network, moderator).hash();
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
         // A list sent (or received) in the last ten minutes is refused as a

@@ -17,7 +17,7 @@ use tokio::task::{JoinError, JoinHandle};
 use super::Service;
 use crate::clock::now_ms;
 use crate::event::UndeliveredReason;
-use crate::store::{StoreError, SweepStats};
+use crate::store::{StoreError, StoredAddressBan, SweepStats};
 use crate::swarm::score_thresholds;
 
 /// Redial bootstrap nodes when none is connected, this often.
@@ -289,11 +289,53 @@ impl Service {
         for ban in set {
             tracing::info!(%peer, range = %ban.range, secs = ban.duration.as_secs(), offences = ban.offences, "address range banned");
             self.metrics.address_ban(ban.range.is_host());
+            let range = ban.range.to_string();
+            // Kept so that a restart does not let the range straight back
+            // in, nor start its escalation again.
+            let kept = StoredAddressBan {
+                offences: ban.offences,
+                until_ms: now_ms().saturating_add(super::duration_ms(ban.duration)),
+            };
+            if let Err(e) = self.store.put_address_ban(&range, kept) {
+                tracing::warn!(error = %e, %range, "address ban not kept for restarts");
+            }
             self.emit(crate::event::Event::AddressBanned {
-                range: ban.range.to_string(),
+                range,
                 duration: ban.duration,
                 offences: ban.offences,
             });
+        }
+    }
+
+    /// Puts back the address bans kept from before a restart, with the
+    /// time they have left; those the admission table would have
+    /// forgotten by now are deleted.
+    pub(super) fn restore_address_bans(&mut self) {
+        let now = Instant::now();
+        let wall = now_ms();
+        let admission = &mut self.swarm.behaviour_mut().admission;
+        let memory = super::duration_ms(admission.ban_memory());
+        let kept = match self
+            .store
+            .address_bans(|_, ban| ban.until_ms.saturating_add(memory) > wall)
+        {
+            Ok(kept) => kept,
+            Err(e) => return tracing::warn!(error = %e, "kept address bans unreadable"),
+        };
+        let mut restored = 0;
+        for (range, ban) in kept {
+            let until = if ban.until_ms >= wall {
+                now + Duration::from_millis(ban.until_ms - wall)
+            } else {
+                now.checked_sub(Duration::from_millis(wall - ban.until_ms))
+                    .unwrap_or(now)
+            };
+            if admission.restore_ban(&range, ban.offences, until, now) {
+                restored += 1;
+            }
+        }
+        if restored > 0 {
+            tracing::info!(restored, "address bans kept from before the restart");
         }
     }
 

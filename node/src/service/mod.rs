@@ -25,6 +25,7 @@
 
 mod cards;
 mod commands;
+mod crisis;
 mod discovery;
 mod durable;
 mod inbox;
@@ -249,6 +250,7 @@ impl Service {
     /// Dials bootstrap and known peers, subscribes to followed moderators
     /// and joins the configured channels.
     pub(crate) fn start_up(&mut self) -> Result<(), NodeError> {
+        self.restore_address_bans();
         if self.config.offline {
             self.signal_ready(Ok(()));
             return Ok(());
@@ -281,6 +283,7 @@ impl Service {
         for (moderator, _) in self.store.follows()? {
             self.subscribe_moderator(moderator);
         }
+        self.subscribe_crisis_publishers()?;
         for channel in self.config.channels.clone() {
             self.join(&channel)?;
         }

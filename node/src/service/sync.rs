@@ -34,7 +34,7 @@ use crate::sync::refused::Refused;
 use crate::sync::schedule::{Schedule, Target, Timing};
 use crate::sync::serve::{Budgets, ItemCache, servable};
 use crate::sync::session::{Counts, Failure, ListSession, PostSession, response_len};
-use crate::sync::wire::{MAX_RESPONSE_BYTES, Refusal, Request, Response};
+use crate::sync::wire::{HeldCard, MAX_RESPONSE_BYTES, Refusal, Request, Response, WantedList};
 use crate::sync::{Items, respond};
 
 /// gossipsub's default weight of the application score, by which it
@@ -44,7 +44,9 @@ const APP_SCORE_WEIGHT: f64 = 10.0;
 /// One sync with one peer.
 #[derive(Debug)]
 enum Session {
-    Posts(PostSession),
+    /// Boxed: a post session is several times larger than a list session.
+    Posts(Box<PostSession>),
+    /// Moderator lists, or crisis-directory updates: the same exchange.
     Lists(ListSession),
 }
 
@@ -78,6 +80,8 @@ pub(crate) struct SyncState {
     /// Posts each peer advertised and left out of its answers.
     omitted: Refused<(PeerId, MessageId)>,
     cache: ItemCache,
+    /// The publishers trusted for crisis-directory updates.
+    crisis_keys: HashSet<PublicKey>,
 }
 
 impl SyncState {
@@ -90,6 +94,7 @@ impl SyncState {
             cooldown: limits.peer_cooldown,
         });
         schedule.add(Target::Lists, now);
+        schedule.add(Target::Crisis, now);
         Self {
             schedule,
             sessions: HashMap::new(),
@@ -99,6 +104,7 @@ impl SyncState {
             refused: Refused::default(),
             omitted: Refused::default(),
             cache: ItemCache::default(),
+            crisis_keys: HashSet::new(),
         }
     }
 }
@@ -128,10 +134,31 @@ impl Service {
         self.sync_tick(Instant::now());
     }
 
+    /// The publishers trusted for crisis-directory updates changed: ask
+    /// peers for their updates now if one was added.
+    pub(super) fn sync_crisis_keys(&mut self, keys: HashSet<PublicKey>) {
+        let added = keys.iter().any(|k| !self.sync.crisis_keys.contains(k));
+        self.sync.crisis_keys = keys;
+        if added {
+            self.sync.schedule.kick(&Target::Crisis, Instant::now());
+            self.sync_tick(Instant::now());
+        }
+    }
+
     /// A peer subscribed to `topic`: sync with it if the topic is a joined
-    /// channel's or a followed moderator's.
+    /// channel's, a followed moderator's or a trusted publisher's.
     pub(super) fn sync_subscribed(&mut self, peer: PeerId, topic: &libp2p::gossipsub::TopicHash) {
         let target = if let Some(channel) = self.channel_of(topic) {
+            // A publisher's node does not subscribe to its own topic: a
+            // peer of a joined channel is asked for trusted updates too.
+            if !self.sync.crisis_keys.is_empty()
+                && self
+                    .sync
+                    .schedule
+                    .appeared(&Target::Crisis, peer, Instant::now())
+            {
+                self.start_session(Target::Crisis, peer);
+            }
             Target::Channel(channel)
         } else {
             match Topic::parse(topic.as_str()) {
@@ -139,6 +166,11 @@ impl Service {
                     if network == self.network && self.moderators.contains(&moderator) =>
                 {
                     Target::Lists
+                }
+                Ok(Topic::Moderator { network, moderator })
+                    if network == self.network && self.sync.crisis_keys.contains(&moderator) =>
+                {
+                    Target::Crisis
                 }
                 _ => return,
             }
@@ -178,7 +210,14 @@ impl Service {
             .iter()
             .map(|m| moderator_topic(&self.network, *m).hash())
             .collect();
+        let crisis_topics: HashSet<_> = self
+            .sync
+            .crisis_keys
+            .iter()
+            .map(|k| moderator_topic(&self.network, *k).hash())
+            .collect();
         let mut followers = Vec::new();
+        let mut trusting = Vec::new();
         let mut others = Vec::new();
         for (peer, topics) in self.swarm.behaviour().gossipsub.all_peers() {
             if self.bans.is_banned(peer) || !self.connections.contains_key(peer) {
@@ -186,6 +225,7 @@ impl Service {
             }
             let mut in_channel = false;
             let mut follows = false;
+            let mut trusts = false;
             for topic in topics {
                 if let Some(channel) = self.channel_of(topic) {
                     in_channel = true;
@@ -193,15 +233,31 @@ impl Service {
                         .entry(Target::Channel(channel))
                         .or_default()
                         .push(*peer);
-                } else if moderator_topics.contains(topic) {
-                    follows = true;
+                } else {
+                    follows |= moderator_topics.contains(topic);
+                    trusts |= crisis_topics.contains(topic);
                 }
+            }
+            if trusts {
+                trusting.push(*peer);
             }
             if follows {
                 followers.push(*peer);
             } else if in_channel {
                 others.push(*peer);
             }
+        }
+        if !self.sync.crisis_keys.is_empty() {
+            // Those that trust a publisher first; the publisher's own node
+            // is among the others (it does not subscribe to its topic).
+            let mut crisis = trusting.clone();
+            crisis.extend(
+                followers
+                    .iter()
+                    .chain(&others)
+                    .filter(|p| !trusting.contains(p)),
+            );
+            peers.insert(Target::Crisis, crisis);
         }
         if !self.moderators.is_empty() {
             followers.extend(others);
@@ -216,6 +272,7 @@ impl Service {
         let started = match &target {
             Target::Channel(channel) => self.start_post_session(channel),
             Target::Lists => self.start_list_session(),
+            Target::Crisis => self.start_crisis_session(),
         };
         match started {
             Some((session, request)) => {
@@ -246,12 +303,24 @@ impl Service {
         };
         match Items::new(items).and_then(|items| PostSession::start(channel.clone(), since, items))
         {
-            Ok((session, request)) => Some((Session::Posts(session), request)),
+            Ok((mut session, request)) => {
+                session.set_held_card(self.held_card_summary(channel));
+                Some((Session::Posts(Box::new(session)), request))
+            }
             Err(e) => {
                 tracing::warn!(%channel, error = %e, "cannot start reconciling");
                 None
             }
         }
+    }
+
+    /// The card held for `channel`, as a card request names it. An
+    /// unreadable card counts as none: any card offered is then judged.
+    fn held_card_summary(&self, channel: &ChannelName) -> Option<HeldCard> {
+        self.held_card(channel).ok().flatten().map(|card| HeldCard {
+            founder: card.founder,
+            created_ms: card.created_ms,
+        })
     }
 
     fn start_list_session(&mut self) -> Option<(Session, Request)> {
@@ -260,6 +329,29 @@ impl Service {
         let (session, request) =
             ListSession::start(moderators, &|m| held.get(m).copied().flatten())?;
         Some((Session::Lists(session), request))
+    }
+
+    fn start_crisis_session(&mut self) -> Option<(Session, Request)> {
+        let publishers: Vec<PublicKey> = self.sync.crisis_keys.iter().copied().collect();
+        let held = self.held_crisis_sequences(&publishers);
+        let (session, request) =
+            ListSession::crisis(publishers, &|p| held.get(p).copied().flatten())?;
+        Some((Session::Lists(session), request))
+    }
+
+    /// The sequence of the update held from each publisher; an unreadable
+    /// one counts as the highest (nothing would replace it).
+    fn held_crisis_sequences(&self, publishers: &[PublicKey]) -> HashMap<PublicKey, Option<u64>> {
+        publishers
+            .iter()
+            .map(|p| {
+                let held = match self.held_crisis_sequence(p) {
+                    Ok(held) => held,
+                    Err(_) => Some(u64::MAX),
+                };
+                (*p, held)
+            })
+            .collect()
     }
 
     /// The sequence of the list held for each moderator. A list that cannot
@@ -368,6 +460,13 @@ impl Service {
                 &mut running.refused,
                 response,
             ),
+            Session::Lists(session) if key.0 == Target::Crisis => self.continue_crisis(
+                peer,
+                session,
+                &mut running.received,
+                &mut running.refused,
+                response,
+            ),
             Session::Lists(session) => self.continue_lists(
                 peer,
                 session,
@@ -405,6 +504,17 @@ impl Service {
             return Err(Failure::Transport("the channel was left".to_owned()));
         }
         let posts = session.on_response(response)?;
+        if let Some(card) = session.take_card() {
+            match self.take_synced_card(&channel, &card) {
+                Taken::Stored => *received += 1,
+                Taken::Invalid => {
+                    *refused += 1;
+                    tracing::info!(%peer, %channel, "peer served an invalid channel card");
+                    self.penalise(peer, 1);
+                }
+                Taken::Refused | Taken::Ignored => *refused += 1,
+            }
+        }
         let mut invalid = 0;
         let mut over_rate = false;
         for bytes in posts {
@@ -450,7 +560,7 @@ impl Service {
             .sessions
             .iter()
             .filter_map(|((target, _), r)| match (&r.session, target) {
-                (Session::Posts(s), Target::Channel(c)) if c == &channel => Some(s),
+                (Session::Posts(s), Target::Channel(c)) if c == &channel => Some(&**s),
                 _ => None,
             })
             .collect();
@@ -503,13 +613,50 @@ impl Service {
         Ok(session.next(&|m| held.get(m).copied().flatten()))
     }
 
+    fn continue_crisis(
+        &mut self,
+        peer: PeerId,
+        session: &mut ListSession,
+        received: &mut usize,
+        refused: &mut usize,
+        response: Response,
+    ) -> Result<Option<Request>, Failure> {
+        let updates = session.on_response(response)?;
+        let mut invalid = 0;
+        let mut unasked = false;
+        for bytes in updates {
+            let (publisher, taken) = self.take_synced_crisis(&bytes);
+            if publisher.is_some_and(|p| !session.asked(&p)) {
+                unasked = true;
+            }
+            match taken {
+                Taken::Stored => *received += 1,
+                Taken::Invalid => {
+                    *refused += 1;
+                    invalid += 1;
+                }
+                Taken::Refused | Taken::Ignored => *refused += 1,
+            }
+        }
+        if invalid > 0 {
+            tracing::info!(%peer, invalid, "peer served invalid crisis-directory updates");
+            self.penalise(peer, invalid);
+        }
+        if unasked {
+            return Err(Failure::Violation("an update nobody asked for".to_owned()));
+        }
+        let publishers: Vec<PublicKey> = self.sync.crisis_keys.iter().copied().collect();
+        let held = self.held_crisis_sequences(&publishers);
+        Ok(session.next(&|p| held.get(p).copied().flatten()))
+    }
+
     fn end_session(&mut self, key: Key, running: &Running, failure: Option<Failure>) {
         let (target, peer) = key;
         self.sync.schedule.finished(&target, peer, Instant::now());
         let counts = running.counts();
         let channel = match target {
             Target::Channel(channel) => Some(channel),
-            Target::Lists => None,
+            Target::Lists | Target::Crisis => None,
         };
         match &failure {
             None => tracing::debug!(%peer, ?channel, ?counts, "synced"),
@@ -617,32 +764,48 @@ impl Service {
                 }
             }
             Request::Lists { wanted } => {
-                let mut lists = Vec::new();
-                let mut size = 1 + 3 + 1;
-                let mut complete = true;
-                for want in wanted {
-                    let held = match lists::held_list(&self.store, &self.network, &want.moderator) {
-                        Ok(Some((list, bytes))) => (list.sequence, bytes),
-                        Ok(None) => continue,
+                newer_envelopes(&wanted, |moderator| {
+                    match lists::held_list(&self.store, &self.network, moderator) {
+                        Ok(held) => held.map(|(list, bytes)| (list.sequence, bytes)),
                         Err(e) => {
-                            tracing::warn!(moderator = %want.moderator, error = %e, "held moderator list unreadable; not served");
-                            continue;
+                            tracing::warn!(%moderator, error = %e, "held moderator list unreadable; not served");
+                            None
                         }
-                    };
-                    let (sequence, bytes) = held;
-                    if want.held.is_some_and(|h| h >= sequence) {
-                        continue;
                     }
-                    if size + bytes.len() + 3 > MAX_RESPONSE_BYTES {
-                        complete = false;
-                        break;
-                    }
-                    size += bytes.len() + 3;
-                    lists.push(bytes);
+                })
+            }
+            Request::Card { channel, held } => {
+                if !self.channels.contains_key(&channel) {
+                    return Response::Refused(Refusal::NotJoined);
                 }
-                Response::Lists { lists, complete }
+                self.servable_card(&channel, held.as_ref())
+            }
+            Request::CrisisUpdates { wanted } => {
+                newer_envelopes(&wanted, |publisher| self.servable_crisis(publisher))
             }
         }
+    }
+
+    /// The card this node holds for `channel`, unless the requester holds
+    /// it or a newer one by the same founder. Served exactly as stored: a
+    /// card announced again by its founder keeps the founder's signature.
+    fn servable_card(&self, channel: &ChannelName, held: Option<&HeldCard>) -> Response {
+        let bytes = match self.store.card(channel) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Response::Card { card: None },
+            Err(e) => {
+                tracing::warn!(%channel, error = %e, "held card unreadable; not served");
+                return Response::Card { card: None };
+            }
+        };
+        let card = match self.held_card(channel) {
+            Ok(Some(card)) => card,
+            _ => return Response::Card { card: None },
+        };
+        if held.is_some_and(|h| !h.is_outdated_by(&card.founder, card.created_ms)) {
+            return Response::Card { card: None };
+        }
+        Response::Card { card: Some(bytes) }
     }
 
     /// The asked-for posts of `channel` this node serves.
@@ -676,4 +839,32 @@ impl Service {
         }
         posts
     }
+}
+
+/// The answer to a `Lists` or `CrisisUpdates` request: for each key asked
+/// about, in order, the envelope `held(key)` gives (with its sequence) if
+/// it is newer than the requester's, until the response would exceed its
+/// limit (then `complete` is false).
+fn newer_envelopes(
+    wanted: &[WantedList],
+    held: impl Fn(&PublicKey) -> Option<(u64, Vec<u8>)>,
+) -> Response {
+    let mut lists = Vec::new();
+    let mut size = 1 + 3 + 1;
+    let mut complete = true;
+    for want in wanted {
+        let Some((sequence, bytes)) = held(&want.moderator) else {
+            continue;
+        };
+        if want.held.is_some_and(|h| h >= sequence) {
+            continue;
+        }
+        if size + bytes.len() + 3 > MAX_RESPONSE_BYTES {
+            complete = false;
+            break;
+        }
+        size += bytes.len() + 3;
+        lists.push(bytes);
+    }
+    Response::Lists { lists, complete }
 }

@@ -13,6 +13,7 @@
 //! | `meta` | `"network"` | the network id the store belongs to, UTF-8 |
 //! | `meta` | `"generation"` | the number of the last flush, `u64` BE |
 //! | `meta` | `"persona_stamp/"` ++ persona key (32) | its persona stamp, `u64` BE |
+//! | `meta` | `"address_ban/"` ++ range as text (`203.0.113.0/24`) | [`StoredAddressBan`] |
 //! | `posts` | message id (32) | [`StoredPost`] |
 //! | `by_channel` | channel ++ `0x00` ++ created_ms BE ++ id | empty |
 //! | `expiry` | expires_ms BE ++ id | empty (posts with an expiry only) |
@@ -57,8 +58,10 @@
 //! directory, in memory (`/dev/shm`) on Linux, deleted when the store is
 //! dropped.
 
+mod bans;
 mod budget;
 mod cards;
+mod crisis;
 mod keys;
 mod posts;
 mod reports;
@@ -83,6 +86,7 @@ use sha2::{Digest, Sha256};
 use sled::transaction::TransactionError;
 use thiserror::Error;
 
+pub use bans::{MAX_STORED_ADDRESS_BANS, StoredAddressBan};
 pub use posts::SweepStats;
 pub use reports::{MAX_REPORTS_PER_CHANNEL, StoredReport};
 

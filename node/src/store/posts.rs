@@ -379,7 +379,8 @@ impl Store {
     /// Applies retention at `now_ms`, in this order: deletes posts whose
     /// `expires_ms <= now_ms`; then, channel by channel with the limits
     /// `retention` gives it, posts created before `now_ms - max_age` and
-    /// the oldest posts beyond `max_posts`; and forgets seen ids whose
+    /// posts beyond `max_posts` in the budget's order (budget.rs: new
+    /// personas' first, never own posts); and forgets seen ids whose
     /// `until_ms <= now_ms`. Every deleted post loses its index entries and
     /// its pending mark (own posts follow the same rules; the stats list
     /// those that were pending). Nothing else is touched.
@@ -456,12 +457,27 @@ impl Store {
 
             let count = self.count_range(&channel)?;
             if count > keep.max_posts {
-                let oldest = inner
-                    .by_channel
-                    .scan_prefix(keys::channel_prefix(&channel))
-                    .take(count - keep.max_posts);
-                stats.over_count +=
-                    self.delete_index_range(&channel, oldest, &mut stats.pending_deleted)?;
+                // The budget's order, not the oldest first: a flood of
+                // small posts must not push out the channel's history.
+                // Own posts stay, so a channel may stay over its count.
+                match keys::channel_name(&channel) {
+                    Some(name) => {
+                        stats.over_count += self.trim_to_count(
+                            &name,
+                            retention,
+                            now_ms,
+                            &mut stats.pending_deleted,
+                        )?;
+                    }
+                    None => {
+                        let oldest = inner
+                            .by_channel
+                            .scan_prefix(keys::channel_prefix(&channel))
+                            .take(count - keep.max_posts);
+                        stats.over_count +=
+                            self.delete_index_range(&channel, oldest, &mut stats.pending_deleted)?;
+                    }
+                }
             }
         }
 

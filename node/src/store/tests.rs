@@ -731,11 +731,13 @@ fn a_corrupt_post_is_skipped_and_the_rest_stays_readable() {
     store.inner.peers.insert("not a peer id", &[][..]).unwrap();
     assert!(store.known_peers(10).unwrap().is_empty());
 
-    // The sweep still deletes the corrupt post, with its index entry.
+    // The sweep deletes the corrupt posts first, with their index entries,
+    // when the channel is over its count.
     let stats = sweep(&store, 100, 1000, 2);
     assert_eq!(stats.over_count, 2);
-    assert_eq!(times(&list(&store, &grief, None, 10)), [4]);
+    assert_eq!(times(&list(&store, &grief, None, 10)), [1, 4]);
     assert_eq!(tree_keys(&store.inner.by_channel).len(), 2);
+    assert!(store.get_post(&id(2)).unwrap().is_none());
 }
 
 #[test]
@@ -892,4 +894,99 @@ async fn flush_async_completes_and_is_send() {
     let flushing = store.flush_async();
     assert_send(&flushing);
     flushing.await.unwrap();
+}
+
+/// A stored post of `channel` signed by `author`, written `created_ms`
+/// and stored `received_ms`.
+fn signed(
+    author: &hearth_protocol::Keypair,
+    channel_name: &str,
+    text: &str,
+    created_ms: u64,
+    received_ms: u64,
+    own: bool,
+) -> (MessageId, StoredPost) {
+    let signed = hearth_protocol::PostDraft::new(channel(channel_name), text, created_ms)
+        .sign(author, &hearth_protocol::NetworkId::default(), 0)
+        .unwrap();
+    let post = StoredPost {
+        bytes: signed.bytes,
+        channel: channel(channel_name),
+        created_ms,
+        expires_ms: None,
+        received_ms,
+        own,
+    };
+    (signed.id, post)
+}
+
+#[test]
+fn a_count_flood_from_fresh_personas_evicts_itself_not_the_channels_history() {
+    const HOUR: u64 = 60 * 60 * 1000;
+    let now = crate::clock::now_ms();
+    let grief = channel("grief");
+    let rules = retention(u64::MAX / 2, 60);
+    let key = |n: u8| hearth_protocol::Keypair::from_secret_bytes([n; 32]);
+    // The channel's history, hours old: established people and the node's
+    // own user (its replies among them).
+    let add_history = |store: &Store| {
+        let mut history = Vec::new();
+        for n in 0..30u64 {
+            let (id, post) = signed(
+                &key(1 + u8::try_from(n % 3).unwrap()),
+                "grief",
+                &format!("line {n}"),
+                now - 3 * HOUR + n,
+                now - 3 * HOUR + n,
+                false,
+            );
+            assert!(store.insert_post(&id, &post).unwrap());
+            history.push(id);
+        }
+        for n in 0..10u64 {
+            let (id, post) = signed(
+                &key(9),
+                "grief",
+                &format!("my reply {n}"),
+                now - 2 * HOUR + n,
+                now - 2 * HOUR + n,
+                true,
+            );
+            assert!(store.insert_post(&id, &post).unwrap());
+            history.push(id);
+        }
+        history
+    };
+    // Then 300 short posts, each from a fresh persona, just now.
+    let flood = |store: &Store| {
+        for n in 0..300u32 {
+            let mut secret = [0x55; 32];
+            secret[..4].copy_from_slice(&n.to_be_bytes());
+            let author = hearth_protocol::Keypair::from_secret_bytes(secret);
+            let (id, post) = signed(&author, "grief", "spam", now - 1000, now - 1000, false);
+            assert!(store.insert_post(&id, &post).unwrap());
+        }
+    };
+
+    // On insert, with the store's budget set.
+    let store = Store::temporary(CACHE).unwrap();
+    store.set_channel_budget(&rules);
+    let history = add_history(&store);
+    flood(&store);
+    let count = store.channel_post_count(&grief).unwrap();
+    assert!(count <= 60, "{count} posts stored, cap 60");
+    for id in &history {
+        assert!(store.contains_post(id).unwrap(), "history post deleted");
+    }
+
+    // By the sweep, on a store without a budget: the same order.
+    let store = Store::temporary(CACHE).unwrap();
+    let history = add_history(&store);
+    flood(&store);
+    let stats = store.sweep(now, &rules, &AtomicBool::new(false)).unwrap();
+    assert_eq!(stats.over_count, 40 + 300 - 60);
+    assert_eq!(store.channel_post_count(&grief).unwrap(), 60);
+    for id in &history {
+        assert!(store.contains_post(id).unwrap(), "history post deleted");
+    }
 }

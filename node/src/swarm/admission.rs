@@ -7,6 +7,7 @@
 //! | `address_bans.rs` | [`address_bans::AddressBans`]: banned ranges, escalation, subnet widening |
 //! | `slots.rs` | [`slots::Slots`]: the inbound slots and whose slot a newcomer takes |
 //! | `redial.rs` | [`redial::Redial`]: the wait before dialling a peer again |
+//! | `handshakes.rs` | [`handshakes::Handshakes`]: addresses that keep coming back as banned peers, limited before the handshake |
 //!
 //! Those decide, with time as a parameter; this file is the shell that
 //! reads the clock and the swarm's events. The node task tells it who was
@@ -21,6 +22,7 @@
 //! behaviour leaves no count behind (rust-libp2p#4870).
 
 pub(crate) mod address_bans;
+pub(crate) mod handshakes;
 pub(crate) mod redial;
 pub(crate) mod slots;
 
@@ -36,13 +38,16 @@ use libp2p::core::{ConnectedPoint, Endpoint};
 use libp2p::swarm::behaviour::ConnectionEstablished;
 use libp2p::swarm::{
     CloseConnection, ConnectionClosed, ConnectionDenied, ConnectionId, DialError, DialFailure,
-    FromSwarm, NetworkBehaviour, THandler, THandlerInEvent, THandlerOutEvent, ToSwarm, dummy,
+    FromSwarm, ListenError, ListenFailure, NetworkBehaviour, THandler, THandlerInEvent,
+    THandlerOutEvent, ToSwarm, dummy,
 };
 use libp2p::{Multiaddr, PeerId};
 
 use crate::addresses::{first_ip, is_relayed};
 use crate::config::AdmissionLimits;
 use address_bans::{AddressBan, AddressBans, Prefix};
+use handshakes::Handshakes;
+pub(crate) use handshakes::HandshakesLimited;
 use redial::Redial;
 use slots::{Admit, Slots, Standing};
 
@@ -136,6 +141,7 @@ pub(crate) struct Behaviour {
     limits: AdmissionLimits,
     max_inbound: Option<u32>,
     bans: AddressBans,
+    handshakes: Handshakes,
     slots: Slots,
     redial: Redial,
     /// Peers known to be good, with when they were last confirmed.
@@ -165,6 +171,10 @@ impl Behaviour {
                 max: limits.address_ban_max.max(limits.address_ban_first),
                 subnet_after: usize::try_from(limits.subnet_after).unwrap_or(usize::MAX),
                 max_ranges: max_tracked,
+            }),
+            handshakes: Handshakes::new(handshakes::Policy {
+                max_tracked,
+                ..handshakes::Policy::default()
             }),
             slots: Slots::new(max_inbound, limits.inbound_grace),
             redial: Redial::new(redial::Policy {
@@ -201,6 +211,30 @@ impl Behaviour {
             .collect()
     }
 
+    /// Puts back an address ban kept from before a restart (see
+    /// [`AddressBans::restore`]); `range` as written by [`Prefix`]'s
+    /// `Display`. Returns false for a range that does not parse.
+    pub(crate) fn restore_ban(
+        &mut self,
+        range: &str,
+        offences: u32,
+        until: Instant,
+        now: Instant,
+    ) -> bool {
+        let Some(range) = Prefix::parse(range) else {
+            return false;
+        };
+        self.bans.restore(range, offences, until, now);
+        true
+    }
+
+    /// How long address ranges are remembered after their ban ends.
+    pub(crate) fn ban_memory(&self) -> Duration {
+        self.limits
+            .address_ban_max
+            .max(self.limits.address_ban_first)
+    }
+
     /// The connected peers' gossip scores at `now` (replacing the last
     /// ones). A score above [`GOOD_SCORE`] makes a peer known to be good.
     pub(crate) fn set_scores(
@@ -223,6 +257,7 @@ impl Behaviour {
     /// Forgets what has aged out; called from the node's 1 s tick.
     pub(crate) fn tick(&mut self, now: Instant) {
         self.bans.forget(now);
+        self.handshakes.forget(now);
         self.redial.forget(now);
     }
 
@@ -330,6 +365,15 @@ impl Behaviour {
     }
 }
 
+/// Whether an incoming connection was refused after its handshake for
+/// what its peer is: banned by peer id, or from a banned address range.
+fn reveals_banned_peer(cause: &ConnectionDenied) -> bool {
+    cause
+        .downcast_ref::<libp2p::allow_block_list::Blocked>()
+        .is_some()
+        || cause.downcast_ref::<AddressBanned>().is_some()
+}
+
 /// A score above this makes a peer known to be good: more than time in a
 /// channel's mesh alone earns (at most 6 with hearth's topic parameters),
 /// so the peer delivered valid posts first.
@@ -341,6 +385,21 @@ const STABLE: Duration = Duration::from_secs(30);
 impl NetworkBehaviour for Behaviour {
     type ConnectionHandler = dummy::ConnectionHandler;
     type ToSwarm = Event;
+
+    fn handle_pending_inbound_connection(
+        &mut self,
+        _: ConnectionId,
+        _: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        match remote_ip(remote) {
+            Some(ip) => self
+                .handshakes
+                .admit(ip, Instant::now())
+                .map_err(ConnectionDenied::new),
+            None => Ok(()),
+        }
+    }
 
     fn handle_established_inbound_connection(
         &mut self,
@@ -406,6 +465,16 @@ impl NetworkBehaviour for Behaviour {
                 ..
             }) if !self.connected(&peer) => {
                 self.redial.failed(peer, now);
+            }
+            FromSwarm::ListenFailure(ListenFailure {
+                send_back_addr,
+                error: ListenError::Denied { cause },
+                peer_id: Some(_),
+                ..
+            }) if reveals_banned_peer(cause) => {
+                if let Some(ip) = remote_ip(send_back_addr) {
+                    self.handshakes.strike(ip, now);
+                }
             }
             _ => {}
         }

@@ -7,7 +7,7 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 use libp2p::request_response;
 
-use super::wire::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, Request, Response, WireError};
+use super::wire::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, Request, Response, WireError, speaks};
 
 /// Reads and writes [`Request`]s and [`Response`]s on request-response
 /// streams. A message longer than its limit is an error as soon as the
@@ -38,13 +38,21 @@ impl request_response::Codec for SyncCodec {
 
     async fn write_request<T>(
         &mut self,
-        _: &StreamProtocol,
+        protocol: &StreamProtocol,
         io: &mut T,
         request: Request,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
+        if !speaks(protocol, &request) {
+            // The peer speaks only the first version: not its fault, so
+            // not `InvalidData` (which penalises it).
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the peer's sync version has no card requests",
+            ));
+        }
         let bytes = request.encode().map_err(invalid)?;
         io.write_all(&bytes).await?;
         io.close().await
@@ -102,6 +110,32 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
         // Only one byte past the limit was read.
         assert_eq!(io.position(), MAX_REQUEST_BYTES as u64 + 1);
+    }
+
+    #[tokio::test]
+    async fn a_card_request_is_not_written_on_the_first_version() {
+        let mut codec = SyncCodec;
+        let mut io = Cursor::new(Vec::new());
+        let request = Request::Card {
+            channel: hearth_protocol::ChannelName::parse("grief").unwrap(),
+            held: None,
+        };
+        let e = codec
+            .write_request(&protocol(), &mut io, request.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::Unsupported);
+        assert!(io.get_ref().is_empty(), "nothing was sent");
+        let current = StreamProtocol::new("/hearth/test/sync/2");
+        codec
+            .write_request(&current, &mut io, request.clone())
+            .await
+            .unwrap();
+        io.set_position(0);
+        assert_eq!(
+            codec.read_request(&current, &mut io).await.unwrap(),
+            request
+        );
     }
 
     #[tokio::test]

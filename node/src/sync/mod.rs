@@ -3,12 +3,13 @@
 //! joined.
 //!
 //! Gossip only carries what is said while a node listens. Sync is a
-//! request-response protocol of its own, `/hearth/<network>/sync/1`
-//! ([`protocol_name`]), in which a node reconciles its set of a channel's
+//! request-response protocol of its own, `/hearth/<network>/sync/2`
+//! ([`protocol_name`]; `/sync/1`, without card requests, is still spoken
+//! with older peers), in which a node reconciles its set of a channel's
 //! posts with a peer's by range-based set reconciliation ([`reconcile`],
 //! the `negentropy` crate, NIP-77) and then fetches, by id, the posts only
-//! the peer has. Moderator lists are asked for by moderator, with the
-//! sequence held. Everything fetched goes through the same judgement as
+//! the peer has, and the channel's card. Moderator lists are asked for by
+//! moderator, with the sequence held. Everything fetched goes through the same judgement as
 //! gossip (`service/inbox.rs`).
 //!
 //! This module holds the decisions, without I/O: the messages and their
@@ -32,7 +33,10 @@ use std::time::Duration;
 
 pub use codec::SyncCodec;
 pub use reconcile::{Items, ReconcileError, Reconciler, respond};
-pub use wire::{Refusal, Request, Response, WantedList, WireError, protocol_name};
+pub use wire::{
+    HeldCard, Refusal, Request, Response, WantedList, WireError, legacy_protocol_name,
+    protocol_name,
+};
 
 use crate::config::Rate;
 

@@ -28,6 +28,8 @@ pub(crate) enum Target {
     Channel(ChannelName),
     /// The lists of followed moderators.
     Lists,
+    /// The crisis-directory updates of trusted publishers.
+    Crisis,
 }
 
 /// The schedule's parameters.

@@ -1,6 +1,7 @@
 //! One sync with one peer, as a state machine that takes responses and
-//! returns requests: a [`PostSession`] reconciles a channel and then
-//! fetches what the peer has and this node lacks; a [`ListSession`] asks
+//! returns requests: a [`PostSession`] reconciles a channel, fetches what
+//! the peer has and this node lacks, and last asks for the channel's card
+//! (so a late joiner gets it while its founder is away); a [`ListSession`] asks
 //! for newer moderator lists. Neither sees the swarm or the store: what the
 //! node already has comes in as a predicate, what arrives goes out to be
 //! judged by the shell.
@@ -10,7 +11,9 @@ use std::collections::{HashSet, VecDeque};
 use hearth_protocol::{ChannelName, MessageId, PublicKey};
 
 use super::reconcile::{Items, ReconcileError, Reconciler, Round};
-use super::wire::{MAX_FETCH_IDS, MAX_WANTED_LISTS, Refusal, Request, Response, WantedList};
+use super::wire::{
+    HeldCard, MAX_FETCH_IDS, MAX_WANTED_LISTS, Refusal, Request, Response, WantedList,
+};
 
 /// Most [`Request::Lists`] one list session sends.
 pub(crate) const MAX_LIST_REQUESTS: usize = 32;
@@ -81,6 +84,10 @@ pub(crate) struct Counts {
 enum Phase {
     Reconciling(Reconciler),
     Fetching,
+    /// The card request is in flight.
+    Card,
+    /// The card was asked for: nothing is left.
+    Done,
 }
 
 /// Syncing one channel's posts with one peer: reconcile, then fetch.
@@ -98,6 +105,11 @@ pub(crate) struct PostSession {
     empty_answers: usize,
     /// Ids asked for and left out of the last answer.
     omitted: Vec<MessageId>,
+    /// The card this node holds for the channel, sent with the card
+    /// request so that the peer leaves it out if it has no other.
+    held_card: Option<HeldCard>,
+    /// The card envelope the peer's last answer delivered.
+    card: Option<Vec<u8>>,
     counts: Counts,
 }
 
@@ -130,6 +142,8 @@ impl PostSession {
             asked: HashSet::new(),
             empty_answers: 0,
             omitted: Vec::new(),
+            held_card: None,
+            card: None,
             counts: Counts::default(),
         };
         let request = session.reconcile_request(frame);
@@ -139,6 +153,18 @@ impl PostSession {
     /// The channel.
     pub(crate) fn channel(&self) -> &ChannelName {
         &self.channel
+    }
+
+    /// Says which card this node holds for the channel, if any; the card
+    /// request at the end of the session carries it.
+    pub(crate) fn set_held_card(&mut self, held: Option<HeldCard>) {
+        self.held_card = held;
+    }
+
+    /// The card envelope the last answer delivered (drained), to be judged
+    /// by the shell like a gossiped card.
+    pub(crate) fn take_card(&mut self) -> Option<Vec<u8>> {
+        self.card.take()
     }
 
     /// The counts so far.
@@ -200,6 +226,12 @@ impl PostSession {
                 }
                 Ok(delivered)
             }
+            (Phase::Card, Response::Card { card }) => {
+                self.counts.fetch_bytes += size;
+                self.phase = Phase::Done;
+                self.card = card;
+                Ok(Vec::new())
+            }
             (_, other) => Err(Failure::Violation(format!(
                 "unexpected answer {}",
                 response_kind(&other)
@@ -226,8 +258,11 @@ impl PostSession {
         if let Some(frame) = self.pending_frame.take() {
             return Some(self.reconcile_request(frame));
         }
-        if !matches!(self.phase, Phase::Fetching) || self.empty_answers >= MAX_EMPTY_ANSWERS {
+        if !matches!(self.phase, Phase::Fetching) {
             return None;
+        }
+        if self.empty_answers >= MAX_EMPTY_ANSWERS {
+            return Some(self.card_request());
         }
         let mut batch = Vec::new();
         let mut later = Vec::new();
@@ -254,7 +289,7 @@ impl PostSession {
             self.queue.push_front(id);
         }
         if batch.is_empty() {
-            return None;
+            return Some(self.card_request());
         }
         self.counts.requested += batch.len();
         self.asked = batch.iter().copied().collect();
@@ -264,6 +299,16 @@ impl PostSession {
         };
         self.counts.fetch_bytes += request_len(&request);
         Some(request)
+    }
+
+    fn card_request(&mut self) -> Request {
+        self.phase = Phase::Card;
+        let request = Request::Card {
+            channel: self.channel.clone(),
+            held: self.held_card,
+        };
+        self.counts.fetch_bytes += request_len(&request);
+        request
     }
 
     fn reconcile_request(&mut self, frame: Vec<u8>) -> Request {
@@ -277,9 +322,13 @@ impl PostSession {
     }
 }
 
-/// Asking one peer for newer moderator lists.
+/// Asking one peer for newer moderator lists, or for newer
+/// crisis-directory updates of trusted publishers (the same exchange with
+/// another request: [`ListSession::crisis`]).
 #[derive(Debug)]
 pub(crate) struct ListSession {
+    /// Crisis-directory updates rather than moderator lists.
+    crisis: bool,
     /// Moderators not yet asked about, with nothing else known.
     queue: VecDeque<PublicKey>,
     /// The moderators of the request in flight.
@@ -298,7 +347,26 @@ impl ListSession {
         held: &dyn Fn(&PublicKey) -> Option<u64>,
     ) -> Option<(Self, Request)> {
         let mut session = Self {
+            crisis: false,
             queue: moderators.into(),
+            asked: Vec::new(),
+            again: false,
+            requests: 0,
+            counts: Counts::default(),
+        };
+        let request = session.next(held)?;
+        Some((session, request))
+    }
+
+    /// A session about the crisis-directory updates of `publishers`;
+    /// `held(p)` is the sequence of the update held from `p`.
+    pub(crate) fn crisis(
+        publishers: Vec<PublicKey>,
+        held: &dyn Fn(&PublicKey) -> Option<u64>,
+    ) -> Option<(Self, Request)> {
+        let mut session = Self {
+            crisis: true,
+            queue: publishers.into(),
             asked: Vec::new(),
             again: false,
             requests: 0,
@@ -370,7 +438,11 @@ impl ListSession {
             })
             .collect();
         self.counts.requested += self.asked.len();
-        let request = Request::Lists { wanted };
+        let request = if self.crisis {
+            Request::CrisisUpdates { wanted }
+        } else {
+            Request::Lists { wanted }
+        };
         self.counts.fetch_bytes += request_len(&request);
         Some(request)
     }
@@ -382,6 +454,7 @@ fn response_kind(response: &Response) -> &'static str {
         Response::Posts { .. } => "posts",
         Response::Lists { .. } => "lists",
         Response::Refused(_) => "refused",
+        Response::Card { .. } => "card",
     }
 }
 
@@ -396,12 +469,17 @@ pub(crate) fn request_len(request: &Request) -> u64 {
         Request::Posts { channel, ids } => {
             1 + bytes_len(channel.as_str().len()) + varint_len(len_u64(ids.len())) + 32 * ids.len()
         }
-        Request::Lists { wanted } => {
+        Request::Lists { wanted } | Request::CrisisUpdates { wanted } => {
             1 + varint_len(len_u64(wanted.len()))
                 + wanted
                     .iter()
                     .map(|w| 32 + 1 + w.held.map_or(0, varint_len))
                     .sum::<usize>()
+        }
+        Request::Card { channel, held } => {
+            1 + bytes_len(channel.as_str().len())
+                + 1
+                + held.map_or(0, |h| 32 + varint_len(h.created_ms))
         }
     };
     len_u64(len)
@@ -417,6 +495,7 @@ pub(crate) fn response_len(response: &Response) -> u64 {
         Response::Posts { posts } => 1 + list(posts),
         Response::Lists { lists, .. } => 1 + list(lists) + 1,
         Response::Refused(_) => 2,
+        Response::Card { card } => 1 + 1 + card.as_ref().map_or(0, |c| bytes_len(c.len())),
     };
     len_u64(len)
 }

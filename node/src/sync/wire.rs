@@ -8,7 +8,7 @@
 //! [`Response::check`]). docs/protocol.md section "History sync" specifies
 //! the encoding byte by byte.
 
-use hearth_protocol::limits::{MAX_MODERATOR_LIST_BYTES, MAX_POST_BYTES};
+use hearth_protocol::limits::{MAX_CARD_BYTES, MAX_MODERATOR_LIST_BYTES, MAX_POST_BYTES};
 use hearth_protocol::{ChannelName, MessageId, NetworkId, PublicKey};
 use libp2p::StreamProtocol;
 use libp2p::swarm::InvalidProtocol;
@@ -37,9 +37,27 @@ pub const MAX_REQUEST_BYTES: usize = FRAME_LIMIT + 1024;
 /// size with their length prefixes, or as many moderator lists as fit.
 pub const MAX_RESPONSE_BYTES: usize = MAX_FETCH_IDS * MAX_POST_BYTES + 4096;
 
-/// The protocol name of history sync in `network`: `/hearth/<network>/sync/1`.
+/// The protocol name of history sync in `network`:
+/// `/hearth/<network>/sync/2`, the version with [`Request::Card`].
 pub fn protocol_name(network: &NetworkId) -> Result<StreamProtocol, InvalidProtocol> {
+    StreamProtocol::try_from_owned(format!("/hearth/{network}/sync/2"))
+}
+
+/// The first version's name, `/hearth/<network>/sync/1`: the same messages
+/// without [`Request::Card`] and [`Request::CrisisUpdates`], still spoken with peers that know no other
+/// (a request they cannot decode would cost the asker a penalty there).
+pub fn legacy_protocol_name(network: &NetworkId) -> Result<StreamProtocol, InvalidProtocol> {
     StreamProtocol::try_from_owned(format!("/hearth/{network}/sync/1"))
+}
+
+/// Whether `request` may be sent on `protocol`: everything may on the
+/// current version; card and crisis-update requests not on the first.
+pub fn speaks(protocol: &StreamProtocol, request: &Request) -> bool {
+    let new = matches!(
+        request,
+        Request::Card { .. } | Request::CrisisUpdates { .. }
+    );
+    !(new && protocol.as_ref().ends_with("/sync/1"))
 }
 
 /// What one peer asks another.
@@ -68,6 +86,38 @@ pub enum Request {
         /// At most [`MAX_WANTED_LISTS`] moderators.
         wanted: Vec<WantedList>,
     },
+    /// The channel card the responder holds for `channel`, unless it is
+    /// the one held already (or older, by the same founder).
+    Card {
+        /// The channel; the responder must have joined it.
+        channel: ChannelName,
+        /// The card the requester holds, if any.
+        held: Option<HeldCard>,
+    },
+    /// The crisis-directory updates of these publishers, where newer than
+    /// held; answered with [`Response::Lists`].
+    CrisisUpdates {
+        /// At most [`MAX_WANTED_LISTS`] publishers, with the sequence held.
+        wanted: Vec<WantedList>,
+    },
+}
+
+/// The card a requester holds for a channel: its founding key and date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldCard {
+    /// The key that signed it.
+    pub founder: PublicKey,
+    /// Its `created_ms`.
+    pub created_ms: u64,
+}
+
+impl HeldCard {
+    /// Whether a card by `founder` dated `created_ms` could replace this
+    /// one: another founder's always could (the requester's trust rules
+    /// decide), the same founder's only if newer.
+    pub fn is_outdated_by(&self, founder: &PublicKey, created_ms: u64) -> bool {
+        &self.founder != founder || created_ms > self.created_ms
+    }
 }
 
 /// A moderator whose list is asked for, with the sequence already held.
@@ -107,6 +157,12 @@ pub enum Response {
     },
     /// The request is not served.
     Refused(Refusal),
+    /// The channel card the responder holds, as its exact signed envelope,
+    /// or none when it holds none the requester lacks.
+    Card {
+        /// At most `MAX_CARD_BYTES`.
+        card: Option<Vec<u8>>,
+    },
 }
 
 /// Why a request is not served.
@@ -156,7 +212,9 @@ impl Request {
             Request::Posts { ids, .. } if ids.len() > MAX_FETCH_IDS => {
                 Err(WireError::Limit("too many post ids"))
             }
-            Request::Lists { wanted } if wanted.len() > MAX_WANTED_LISTS => {
+            Request::Lists { wanted } | Request::CrisisUpdates { wanted }
+                if wanted.len() > MAX_WANTED_LISTS =>
+            {
                 Err(WireError::Limit("too many moderators"))
             }
             _ => Ok(()),
@@ -199,6 +257,9 @@ impl Response {
                 Err(WireError::Limit(
                     "a moderator list over the list size limit",
                 ))
+            }
+            Response::Card { card: Some(card) } if card.len() > MAX_CARD_BYTES => {
+                Err(WireError::Limit("a channel card over the card size limit"))
             }
             _ => Ok(()),
         }
@@ -268,6 +329,19 @@ mod tests {
                     held: Some(3),
                 }],
             },
+            Request::Card {
+                channel: channel(),
+                held: Some(HeldCard {
+                    founder: PublicKey([2; 32]),
+                    created_ms: 1_700_000_000_000,
+                }),
+            },
+            Request::CrisisUpdates {
+                wanted: vec![WantedList {
+                    moderator: PublicKey([3; 32]),
+                    held: None,
+                }],
+            },
         ];
         for request in requests {
             let bytes = request.encode().unwrap();
@@ -286,6 +360,10 @@ mod tests {
                 complete: false,
             },
             Response::Refused(Refusal::Busy),
+            Response::Card {
+                card: Some(vec![4; MAX_CARD_BYTES]),
+            },
+            Response::Card { card: None },
         ];
         for response in responses {
             let bytes = response.encode().unwrap();
@@ -318,6 +396,16 @@ mod tests {
             Response::Refused(Refusal::BadRequest).encode().unwrap(),
             vec![3, 2]
         );
+        // A card request with none held; an answer with no card.
+        let request = Request::Card {
+            channel: channel(),
+            held: None,
+        };
+        let mut expected = vec![3, 5];
+        expected.extend_from_slice(b"grief");
+        expected.push(0);
+        assert_eq!(request.encode().unwrap(), expected);
+        assert_eq!(Response::Card { card: None }.encode().unwrap(), vec![4, 0]);
     }
 
     #[test]
@@ -347,6 +435,11 @@ mod tests {
             posts: vec![vec![0; MAX_POST_BYTES + 1]],
         };
         let bytes = postcard::to_allocvec(&big_post).unwrap();
+        assert!(matches!(Response::decode(&bytes), Err(WireError::Limit(_))));
+        let big_card = Response::Card {
+            card: Some(vec![0; MAX_CARD_BYTES + 1]),
+        };
+        let bytes = postcard::to_allocvec(&big_card).unwrap();
         assert!(matches!(Response::decode(&bytes), Err(WireError::Limit(_))));
     }
 

@@ -19,12 +19,16 @@ use hearth_protocol::moderation::{BlockEntry, BlockTarget, ModeratorList};
 use hearth_protocol::pow::{POW_TAG, leading_zero_bits};
 use hearth_protocol::text::keyword_form;
 use hearth_protocol::{
-    AgeGroup, CardDraft, ChannelCard, ChannelName, ContentWarning, CwLabel, Keypair, Limits,
-    MessageId, ModeratorPresence, NetworkId, PersonaStamp, PostDraft, PublicKey, SignedMessage,
-    StampSearch, Topic, stamp_persona,
+    AgeGroup, CardDraft, ChannelCard, ChannelName, ContentWarning, CrisisUpdate, CwLabel, Keypair,
+    Limits, MessageId, ModeratorPresence, NetworkId, PersonaStamp, PostDraft, PublicKey,
+    SignedMessage, StampSearch, Topic, stamp_persona,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+/// The directory of the crisis-update vector: a crisis line file with one
+/// line (the format of `docs/safety.md`).
+const CRISIS_DIRECTORY: &str = "[[line]]\ncountry = \"GB\"\nservice = \"Samaritans\"\nreach = [{ how = \"call\", to = \"116 123\" }]\nhours = \"24 hours, every day\"\nlanguages = [\"en\"]\nsource = \"https://www.samaritans.org/how-we-can-help/contact-samaritan/\"\nchecked = \"2026-12-01\"\n";
 
 /// The envelope version the vectors are of.
 const VERSION: u8 = hearth_protocol::envelope::ENVELOPE_VERSION;
@@ -467,6 +471,35 @@ pub(crate) fn generate() -> String {
         &json!({"channel": "grief", "created_ms": T + 30}),
         &chan("grief").topic(&main).to_string(),
         T + 30,
+    );
+
+    // A crisis-directory update (section 23), on its publisher's topic.
+    let crisis_input = json!({
+        "sequence": 3,
+        "created_ms": T + 40,
+        "note": "Samaritans checked again",
+        "directory": CRISIS_DIRECTORY,
+    });
+    let crisis = CrisisUpdate::sign(
+        &moderator,
+        &main,
+        3,
+        T + 40,
+        "Samaritans checked again",
+        CRISIS_DIRECTORY,
+    )
+    .expect("the crisis update signs");
+    let crisis_json = signed_vector(
+        "crisis-directory update with one line",
+        mod_seed,
+        &crisis,
+        &crisis_input,
+        &Topic::Moderator {
+            network: main.clone(),
+            moderator: mod_key,
+        }
+        .to_string(),
+        T + 40,
     );
 
     // Names and fingerprints.
@@ -1065,6 +1098,55 @@ pub(crate) fn generate() -> String {
         b.extend(string(b""));
         b
     };
+    neg.push(negative(
+        "crisis-directory update on a channel topic",
+        &crisis.bytes,
+        "validate",
+        "main",
+        Some(T + 40),
+        &[("channel", json!("grief"))],
+        "Field",
+        true,
+    ));
+    neg.push(negative(
+        "crisis-directory update on another key's topic",
+        &crisis.bytes,
+        "validate",
+        "main",
+        Some(T + 40),
+        &[("moderator", json!(minimal_key.to_string()))],
+        "Field",
+        true,
+    ));
+    neg.push(negative(
+        "crisis-directory update dated more than the clock skew ahead",
+        &crisis.bytes,
+        "validate",
+        "main",
+        Some(T + 40 - limits.max_clock_skew_ms - 1),
+        &[],
+        "FromFuture",
+        false,
+    ));
+    let crisis_body = |note: &[u8], directory: &[u8]| {
+        let mut b = varint(3);
+        b.extend(varint(T + 40));
+        b.extend(string(note));
+        b.extend(string(directory));
+        b
+    };
+    neg.push(v(
+        "crisis-directory update with an empty directory",
+        &seal(VERSION, 6, "main", mod_seed, &crisis_body(b"", b"")),
+        "Text",
+        true,
+    ));
+    neg.push(v(
+        "crisis-directory update whose note has two lines",
+        &seal(VERSION, 6, "main", mod_seed, &crisis_body(b"a\nb", b"x")),
+        "Text",
+        true,
+    ));
     neg.push(v(
         "channel card asking a retention of 0 days",
         &seal(VERSION, 4, "main", mod_seed, &card_body(0, 0)),
@@ -1119,6 +1201,7 @@ pub(crate) fn generate() -> String {
         "moderator_lists": [list_json],
         "channel_cards": [card_json],
         "moderator_presence": [presence_json],
+        "crisis_updates": [crisis_json],
         "names": names,
         "persona_stamps": stamps,
         "keyword_forms": forms,

@@ -9,12 +9,13 @@ use futures::StreamExt;
 use hearth_protocol::{
     ChannelName, Keypair, NetworkId, PersonaStamp, PostDraft, StampSearch, stamp_persona,
 };
-use libp2p::gossipsub::{self, IdentTopic};
+use libp2p::gossipsub::IdentTopic;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, Swarm};
 use rand::RngExt;
 
 use super::{Attack, LabError};
+use crate::raw::Lens;
 
 /// A persona the attacker paid for.
 #[derive(Clone)]
@@ -98,12 +99,14 @@ pub struct Target {
     pub personas: Vec<Persona>,
 }
 
-type Raw = Swarm<gossipsub::Behaviour>;
+type Raw = Swarm<Lens>;
 
-fn raw_swarm() -> Result<Raw, LabError> {
-    let behaviour =
-        crate::raw::gossipsub(&crate::raw::config(1 << 20)).map_err(LabError::Attacker)?;
-    crate::raw::swarm(behaviour).map_err(LabError::Attacker)
+/// A raw swarm; with `mirror` `(real, foreign)`, believing that a peer
+/// subscribed to `real` also subscribes to `foreign`.
+fn raw_swarm(mirror: Option<(&IdentTopic, &IdentTopic)>) -> Result<Raw, LabError> {
+    let inner = crate::raw::gossipsub(&crate::raw::config(1 << 20)).map_err(LabError::Attacker)?;
+    let mirror = mirror.map(|(real, foreign)| (real.hash(), foreign.hash()));
+    crate::raw::swarm(Lens { inner, mirror }).map_err(LabError::Attacker)
 }
 
 /// One spam post: valid, signed by persona `n` modulo the personas.
@@ -141,7 +144,7 @@ fn forged(target: &Target, n: u64) -> Option<Vec<u8>> {
 pub async fn run(attack: Attack, target: Target, start: Instant, until: Instant) -> AttackerStats {
     let stop = Arc::new(AtomicBool::new(false));
     let ids = match attack {
-        Attack::FreshPersonas | Attack::NewIdAfterBan => 1,
+        Attack::FreshPersonas | Attack::NewIdAfterBan | Attack::ForeignTopic => 1,
         Attack::EightIds | Attack::MaxSize => 8,
         Attack::Churn => 3,
         Attack::Connections => 126,
@@ -188,10 +191,14 @@ async fn one_id(
 ) -> AttackerStats {
     let mut stats = AttackerStats::default();
     let topic = IdentTopic::new(target.channel.topic(&target.network).to_string());
+    // A channel's topic v never joined: where the foreign-topic attack
+    // sends.
+    let foreign = IdentTopic::new(format!("hearth/1/{}/elsewhere", target.network.as_str()));
     // Messages per second of this id: the whole attack's rate shared out.
     let per_second: u64 = match attack {
         Attack::FreshPersonas | Attack::EightIds => 400,
         Attack::MaxSize => 200,
+        Attack::ForeignTopic => 2000,
         Attack::NewIdAfterBan => 50,
         Attack::Churn | Attack::Connections => 0,
     };
@@ -201,12 +208,16 @@ async fn one_id(
     let mut n = index as u64;
     let mut banned = false;
     'ids: while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-        let Ok(mut swarm) = raw_swarm() else {
+        let mirror = (attack == Attack::ForeignTopic).then_some((&topic, &foreign));
+        let Ok(mut swarm) = raw_swarm(mirror) else {
             return stats;
         };
         stats.ids += 1;
         if attack != Attack::Connections {
-            let _ = swarm.behaviour_mut().subscribe(&topic);
+            let _ = swarm.behaviour_mut().inner.subscribe(&topic);
+        }
+        if attack == Attack::ForeignTopic {
+            let _ = swarm.behaviour_mut().inner.subscribe(&foreign);
         }
         if swarm.dial(target.address.clone()).is_err() {
             stats.dials_failed += 1;
@@ -249,13 +260,21 @@ async fn one_id(
                     let bytes = match attack {
                         Attack::FreshPersonas | Attack::EightIds => spam(&target, n, 0),
                         Attack::MaxSize => spam(&target, n, 4000),
+                        Attack::ForeignTopic => {
+                            let mut junk = vec![0u8; 64];
+                            junk[..8].copy_from_slice(&n.to_be_bytes());
+                            if swarm.behaviour_mut().inner.publish(foreign.clone(), junk).is_ok() {
+                                stats.sent += 1;
+                            }
+                            None
+                        }
                         Attack::NewIdAfterBan => forged(&target, n),
                         Attack::Churn => {
                             // 100 subscriptions and unsubscriptions a tick.
                             for _ in 0..100 {
                                 let junk = IdentTopic::new(format!("hearth/1/{}/junk-{}", target.network.as_str(), churn % 10_000));
-                                let _ = swarm.behaviour_mut().subscribe(&junk);
-                                let _ = swarm.behaviour_mut().unsubscribe(&junk);
+                                let _ = swarm.behaviour_mut().inner.subscribe(&junk);
+                                let _ = swarm.behaviour_mut().inner.unsubscribe(&junk);
                                 churn += 1;
                                 stats.sent += 2;
                             }
@@ -264,7 +283,7 @@ async fn one_id(
                         Attack::Connections => None,
                     };
                     if let Some(bytes) = bytes
-                        && swarm.behaviour_mut().publish(topic.clone(), bytes).is_ok()
+                        && swarm.behaviour_mut().inner.publish(topic.clone(), bytes).is_ok()
                     {
                         stats.sent += 1;
                     }

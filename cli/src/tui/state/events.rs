@@ -19,6 +19,14 @@ impl App {
             NodeEvent::Post(record) => self.add_post(*record, true),
             NodeEvent::ChannelCard(card) => self.on_channel_card(*card),
             NodeEvent::ModeratorPresence { channel, at_ms } => self.on_presence(&channel, at_ms),
+            NodeEvent::CrisisUpdateWaiting { publisher, id } => self.notice(
+                format!(
+                    "An update of the crisis lines from {publisher} is waiting for you: \
+                     `hearth crisis updates` shows what it changes, and nothing changes \
+                     until you run `hearth crisis accept {id}`."
+                ),
+                Tone::Hint,
+            ),
             NodeEvent::Sent { id, peers } => {
                 if peers > 0 {
                     self.waiting.remove(&id);

@@ -300,4 +300,12 @@ pub enum NodeEvent {
         /// When, ms since the Unix epoch.
         at_ms: u64,
     },
+    /// An update of the crisis lines from a trusted key waits for the
+    /// person to review it.
+    CrisisUpdateWaiting {
+        /// The publisher key's name.
+        publisher: String,
+        /// The update's short id.
+        id: String,
+    },
 }

@@ -20,6 +20,22 @@ pub(super) fn is_channel_note(data: &[u8]) -> bool {
 }
 
 impl Inbox {
+    /// Judges a card of `channel` fetched by history sync: anything but a
+    /// card (a heartbeat, a post) is invalid there; a card is judged as if
+    /// it was gossiped on the channel's topic.
+    pub(super) fn judge_synced_card(
+        &self,
+        channel: &ChannelName,
+        data: &[u8],
+        now: Now,
+        view: &impl NodeView,
+    ) -> Decision {
+        if data.get(1).copied().and_then(Kind::from_code) != Some(Kind::ChannelCard) {
+            return Decision::quiet(MessageAcceptance::Reject);
+        }
+        self.judge_channel_note(channel, data, now, view)
+    }
+
     /// Judges a channel card or presence heartbeat gossiped on `channel`'s
     /// topic.
     pub(super) fn judge_channel_note(

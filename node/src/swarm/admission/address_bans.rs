@@ -73,6 +73,16 @@ impl Prefix {
         }
     }
 
+    /// A range written as by [`Display`](fmt::Display) (`203.0.113.0/24`);
+    /// `None` unless it is exactly that (no host bits set).
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let (base, len) = text.split_once('/')?;
+        let base: IpAddr = base.parse().ok()?;
+        let len: u8 = len.parse().ok()?;
+        let prefix = Self::of(base, len);
+        (prefix.base == base && prefix.len == len).then_some(prefix)
+    }
+
     /// Whether `ip` is in this range.
     #[cfg(test)]
     pub(crate) fn contains(&self, ip: IpAddr) -> bool {
@@ -204,6 +214,23 @@ impl AddressBans {
         }
     }
 
+    /// Puts back a ban kept from before a restart: `offences` offences,
+    /// banned until `until`. A range already in the table keeps the
+    /// longer of the two.
+    pub(crate) fn restore(&mut self, range: Prefix, offences: u32, until: Instant, now: Instant) {
+        if until + self.policy.max <= now || offences == 0 {
+            return;
+        }
+        self.make_room(range, now);
+        let record = self.ranges.entry(range).or_insert(Record {
+            offences: 0,
+            until,
+            hosts: Vec::new(),
+        });
+        record.offences = record.offences.max(offences);
+        record.until = record.until.max(until);
+    }
+
     /// The ban in force at `now` on a range holding `ip`, if any (the
     /// widest first).
     pub(crate) fn refusal(&self, ip: IpAddr, now: Instant) -> Option<AddressBan> {
@@ -273,6 +300,25 @@ mod tests {
             subnet_after: 3,
             max_ranges: 16,
         }
+    }
+
+    #[test]
+    fn a_restored_ban_refuses_and_escalates_from_where_it_was() {
+        let mut bans = AddressBans::new(policy());
+        let now = Instant::now();
+        let range = Prefix::parse("203.0.113.9/32").unwrap();
+        assert_eq!(Prefix::parse("203.0.113.9/24"), None, "host bits set");
+        assert_eq!(Prefix::parse("nonsense"), None);
+        bans.restore(range, 2, now + secs(100), now);
+        let ban = bans.refusal(ip("203.0.113.9"), now).unwrap();
+        assert_eq!((ban.range, ban.offences), (range, 2));
+        // The next offence is the third: four times the first ban.
+        let set = bans.offence(ip("203.0.113.9"), now);
+        assert_eq!(set[0].duration, secs(240));
+        // A ban whose memory ran out is not put back.
+        let mut fresh = AddressBans::new(policy());
+        fresh.restore(range, 1, now, now + secs(3600));
+        assert_eq!(fresh.len(), 0);
     }
 
     #[test]

@@ -25,6 +25,8 @@ struct Peer {
     posts: HashMap<MessageId, Vec<u8>>,
     /// Ids it leaves out of fetch answers.
     omits: HashSet<MessageId>,
+    /// The card envelope it holds.
+    card: Option<Vec<u8>>,
 }
 
 impl Peer {
@@ -34,6 +36,7 @@ impl Peer {
             items: Items::new(posts.iter().map(|(t, id, _)| (*t, *id))).unwrap(),
             posts: posts.into_iter().map(|(_, id, b)| (id, b)).collect(),
             omits: HashSet::new(),
+            card: None,
         }
     }
 
@@ -49,7 +52,12 @@ impl Peer {
                     .filter_map(|id| self.posts.get(id).cloned())
                     .collect(),
             },
-            Request::Lists { .. } => Response::Refused(Refusal::BadRequest),
+            Request::Lists { .. } | Request::CrisisUpdates { .. } => {
+                Response::Refused(Refusal::BadRequest)
+            }
+            Request::Card { .. } => Response::Card {
+                card: self.card.clone(),
+            },
         }
     }
 }
@@ -307,6 +315,23 @@ fn computed_lengths_match_the_encoding() {
                 },
             ],
         },
+        Request::Card {
+            channel: channel(),
+            held: None,
+        },
+        Request::CrisisUpdates {
+            wanted: vec![WantedList {
+                moderator: moderator(4),
+                held: Some(2),
+            }],
+        },
+        Request::Card {
+            channel: channel(),
+            held: Some(HeldCard {
+                founder: moderator(3),
+                created_ms: 1_700_000_000_000,
+            }),
+        },
     ];
     for request in &requests {
         assert_eq!(request_len(request), request.encode().unwrap().len() as u64);
@@ -323,6 +348,10 @@ fn computed_lengths_match_the_encoding() {
             complete: true,
         },
         Response::Refused(Refusal::NotJoined),
+        Response::Card { card: None },
+        Response::Card {
+            card: Some(vec![5; 4000]),
+        },
     ];
     for response in &responses {
         assert_eq!(
@@ -344,4 +373,71 @@ fn a_peer_that_serves_nothing_asked_for_is_given_up_on() {
         session.counts().requested,
         MAX_EMPTY_ANSWERS * MAX_FETCH_IDS
     );
+}
+
+#[test]
+fn a_session_ends_by_asking_for_the_card_with_the_one_held() {
+    let mut peer = Peer::new(0..5);
+    peer.card = Some(b"the card".to_vec());
+    let held = HeldCard {
+        founder: moderator(9),
+        created_ms: 42,
+    };
+    let mut have = HashSet::new();
+    let (mut session, first) = PostSession::start(channel(), 0, mine(0..0)).unwrap();
+    session.set_held_card(Some(held));
+    let mut request = Some(first);
+    let mut card_requests = Vec::new();
+    while let Some(r) = request.take() {
+        if let Request::Card { channel: c, held } = &r {
+            assert_eq!(c, &channel());
+            card_requests.push(*held);
+        }
+        for bytes in session.on_response(peer.answer(&r)).unwrap() {
+            have.insert(MessageId::of(&bytes));
+        }
+        let known = have.clone();
+        request = session.next(&|id| !known.contains(id), &|_| false);
+    }
+    assert_eq!(have.len(), 5, "the posts came first");
+    assert_eq!(card_requests, vec![Some(held)], "the card asked once, last");
+    assert_eq!(session.take_card().as_deref(), Some(&b"the card"[..]));
+    assert_eq!(session.take_card(), None);
+    // A card answer out of turn is a violation.
+    let (mut session, _) = PostSession::start(channel(), 0, mine(0..0)).unwrap();
+    let early = Response::Card { card: None };
+    assert!(session.on_response(early).unwrap_err().is_violation());
+}
+
+#[test]
+fn a_crisis_session_asks_for_updates_with_the_sequences_held() {
+    let held = |p: &PublicKey| (p == &moderator(1)).then_some(4);
+    let (mut session, first) =
+        ListSession::crisis(vec![moderator(1), moderator(2)], &held).unwrap();
+    let Request::CrisisUpdates { wanted } = first else {
+        panic!("not a crisis request: {first:?}")
+    };
+    assert_eq!(
+        wanted,
+        vec![
+            WantedList {
+                moderator: moderator(1),
+                held: Some(4)
+            },
+            WantedList {
+                moderator: moderator(2),
+                held: None
+            }
+        ]
+    );
+    assert!(session.asked(&moderator(2)));
+    let lists = session
+        .on_response(Response::Lists {
+            lists: vec![b"update".to_vec()],
+            complete: true,
+        })
+        .unwrap();
+    assert_eq!(lists.len(), 1);
+    assert_eq!(session.next(&held), None);
+    assert!(ListSession::crisis(vec![], &held).is_none());
 }

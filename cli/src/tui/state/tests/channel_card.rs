@@ -163,3 +163,27 @@ fn joining_asks_for_the_channel_card() {
     });
     assert!(actions.contains(&Action::Card(ch("hope"))), "{actions:?}");
 }
+
+#[test]
+fn a_waiting_crisis_line_update_is_said_with_how_to_review_and_accept_it() {
+    let mut app = aged(None);
+    // Said where the person looks: the channel shown.
+    app.switch_to(1);
+    app.on_event(NodeEvent::CrisisUpdateWaiting {
+        publisher: "calm-otter-3f2a1b".to_owned(),
+        id: "3f2a9c1d".to_owned(),
+    });
+    let said = notices(&app, "grief").join("\n");
+    assert!(
+        said.contains("update of the crisis lines from calm-otter-3f2a1b"),
+        "{said}"
+    );
+    assert!(said.contains("`hearth crisis updates`"), "{said}");
+    assert!(said.contains("`hearth crisis accept 3f2a9c1d`"), "{said}");
+    assert!(said.contains("nothing changes until"), "{said}");
+    assert!(
+        notices(&app, "anxiety")
+            .iter()
+            .all(|n| !n.contains("crisis lines from"))
+    );
+}
