@@ -479,18 +479,27 @@ mod tests {
     fn a_stored_post_opens_without_a_signature_check_but_with_the_other_checks() {
         let key = Keypair::from_secret_bytes([9; 32]);
         let network = NetworkId::default();
-        let channel = ChannelName::parse("grief").unwrap();
-        let signed = crate::PostDraft::new(channel, "hello", NOW)
-            .sign(&key, &network, 0)
-            .unwrap();
+        let fields = PostFields {
+            channel: ChannelName::parse("grief").unwrap(),
+            created_ms: NOW,
+            expires_ms: None,
+            reply_to: None,
+            content_warning: None,
+            nickname: None,
+            body: "hello".to_owned(),
+            persona_stamp: PersonaStamp(0),
+        };
+        let body = encode(&PostWire { fields, nonce: 0 }).unwrap();
+        let bytes = seal(Kind::Post, &network, &key, &body);
         counters::take();
-        let opened = open_stored(&signed.bytes, &network).unwrap();
+        let opened = open_stored(&bytes, &network).unwrap();
         assert_eq!(counters::take().1, 0, "no signature check");
-        assert_eq!(opened.id, signed.id);
+        assert_eq!(opened.id, MessageId::of(&bytes));
         assert_eq!(opened.message.as_post().unwrap().body, "hello");
+        assert!(open(&bytes, &network).is_ok(), "and it does verify");
         let other = NetworkId::parse("test").unwrap();
         assert!(matches!(
-            open_stored(&signed.bytes, &other),
+            open_stored(&bytes, &other),
             Err(ValidationError::WrongNetwork { .. })
         ));
         assert!(open_stored(b"not an envelope", &network).is_err());
