@@ -369,18 +369,14 @@ pub(crate) async fn execute(
                 .into_iter()
                 .map(|e| (e.target, e.scope))
                 .collect();
-            let (mut added, mut existing) = (0, 0);
-            for entry in entries {
-                let key = (entry.target.clone(), entry.scope.clone());
-                if present.contains(&key) {
-                    existing += 1;
-                } else if handle.block(entry).await? {
-                    added += 1;
-                    present.insert(key);
-                } else {
-                    existing += 1;
-                }
-            }
+            let total = entries.len();
+            let new: Vec<_> = entries
+                .into_iter()
+                .filter(|e| present.insert((e.target.clone(), e.scope.clone())))
+                .collect();
+            // One batch, one policy compilation, one flush; all or nothing.
+            let added = handle.block_all(new).await?;
+            let existing = total.saturating_sub(added);
             Reply::Blocked { added, existing }
         }
         Request::Unblock { kind, value, scope } => {

@@ -120,6 +120,10 @@ pub enum NodeError {
     /// cancelled; the post was not stored.
     #[error("the proof-of-work task failed")]
     Signing(#[source] JoinError),
+    /// The blocking task checking blocklist entries panicked or was
+    /// cancelled; nothing was added.
+    #[error("the task checking blocklist entries failed")]
+    Checking(#[source] JoinError),
     /// The persona has no stamp, so the post could not be signed; it was
     /// not stored.
     #[error("cannot publish: {0}")]
@@ -136,6 +140,15 @@ pub enum NodeError {
     /// not compile within the policy's limits.
     #[error("invalid blocklist entry: {0}")]
     InvalidEntry(#[source] EntryError),
+    /// One entry of several to add cannot be used; none was added.
+    #[error("invalid blocklist entry {number} (none was added): {source}")]
+    InvalidEntryOf {
+        /// The entry's place in the list, from 1.
+        number: usize,
+        /// Why it was refused.
+        #[source]
+        source: EntryError,
+    },
     /// A moderator list older than the one held was offered.
     #[error("a newer list of this moderator is held (sequence {held}, offered {offered})")]
     StaleList {

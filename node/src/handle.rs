@@ -108,6 +108,8 @@ pub(crate) enum Command {
     Personas(Reply<Vec<PersonaInfo>>),
     RotatePersona(ChannelName, Reply<PersonaInfo>),
     Block(BlockEntry, Reply<bool>),
+    /// Entries already checked by the handle ([`NodeHandle::block_all`]).
+    BlockAll(Vec<BlockEntry>, Reply<usize>),
     Unblock(BlockEntry, Reply<bool>),
     Blocklist(Reply<Vec<BlockEntry>>),
     Follow(PublicKey, Scope, Reply<()>),
@@ -149,6 +151,7 @@ impl Command {
             Command::Personas(..) => "personas",
             Command::RotatePersona(..) => "rotate_persona",
             Command::Block(..) => "block",
+            Command::BlockAll(..) => "block_all",
             Command::Unblock(..) => "unblock",
             Command::Blocklist(..) => "blocklist",
             Command::Follow(..) => "follow",
@@ -353,6 +356,22 @@ impl NodeHandle {
     /// Takes effect for every later post and for history reads.
     pub async fn block(&self, entry: BlockEntry) -> Result<bool, NodeError> {
         self.request(|r| Command::Block(entry, r)).await
+    }
+
+    /// Adds many entries to the user's own blocklist at once (an import):
+    /// all of them or, if one cannot be used, none. They are written in one
+    /// batch, compiled into the policy once and flushed once. Returns how
+    /// many were new.
+    ///
+    /// The entries are checked here, on a blocking thread of the caller's
+    /// runtime, so the node task does not spend the time.
+    pub async fn block_all(&self, entries: Vec<BlockEntry>) -> Result<usize, NodeError> {
+        let entries = tokio::task::spawn_blocking(move || {
+            crate::service::check_entries(&entries).map(|()| entries)
+        })
+        .await
+        .map_err(NodeError::Checking)??;
+        self.request(|r| Command::BlockAll(entries, r)).await
     }
 
     /// Removes an entry from the user's own blocklist; returns whether it

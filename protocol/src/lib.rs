@@ -91,4 +91,4 @@ pub use post::{ContentWarning, CwLabel, Post};
 pub use presence::ModeratorPresence;
 pub use sign::{CardDraft, PostDraft};
 pub use stamp::{PersonaStamp, StampSearch, stamp_persona};
-pub use validate::{ValidationContext, Verified, open, validate};
+pub use validate::{ValidationContext, Verified, open, open_stored, validate};

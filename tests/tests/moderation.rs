@@ -1,10 +1,12 @@
 //! Moderation across real nodes: what a user blocks is hidden and not
 //! relayed, a followed moderator's list applies, and unfollowing undoes it.
 
+use hearth_node::metrics::exposition;
 use hearth_node::{Event, HistoryQuery};
 use hearth_protocol::{BlockEntry, BlockTarget, Keypair, ListId, ModeratorList, Scope};
 use hearth_tests::{
-    address, channel, init_tracing, start, unique_network, wait_channel_peers, wait_for,
+    address, channel, init_tracing, scrape, start, test_node, unique_network, wait_channel_peers,
+    wait_for,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,4 +225,75 @@ async fn a_followed_moderators_list_applies_and_unfollowing_undoes_it() {
     assert!(!hidden(&reader, spam.id).await);
     let history = reader.history(ch, HistoryQuery::default()).await.unwrap();
     assert!(history.iter().any(|r| r.id == spam.id));
+}
+
+/// The node's count of `name` (a counter without labels).
+async fn counter(node: &hearth_node::NodeHandle, name: &str) -> f64 {
+    let endpoint = node.metrics_addr().expect("the node serves metrics");
+    exposition::value(&scrape(endpoint).await, name, &[]).unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ten_thousand_entry_import_applies_at_once_with_one_compilation_or_not_at_all() {
+    init_tracing();
+    let network = unique_network();
+    let ch = channel("grief");
+    // On disk: an in-memory store has nothing to flush.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let node = test_node(&network)
+        .data_dir(dir.path())
+        .metrics("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    node.join(ch.clone()).await.unwrap();
+    let entries = |n: usize| -> Vec<BlockEntry> {
+        (0..n)
+            .map(|i| BlockEntry::new(BlockTarget::Keyword(format!("spamword{i}")), "spam"))
+            .collect()
+    };
+    let spam = node
+        .publish(ch.clone(), "buy now, spamword9999 inside")
+        .await
+        .unwrap();
+    assert!(!hidden(&node, spam.id).await);
+
+    // One unusable entry among 10,000: nothing is added.
+    let mut broken = entries(10_000);
+    broken[7_000] = BlockEntry::new(BlockTarget::Regex("(unclosed".into()), "typo");
+    let compiles = counter(&node, "hearth_policy_compiles_total").await;
+    let refused = node.block_all(broken).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            hearth_node::NodeError::InvalidEntryOf { number: 7_001, .. }
+        ),
+        "{refused}"
+    );
+    assert!(node.blocklist().await.unwrap().is_empty());
+    assert!(!hidden(&node, spam.id).await);
+    assert_eq!(
+        counter(&node, "hearth_policy_compiles_total").await,
+        compiles
+    );
+
+    // 10,000 good ones: one batch, one compilation, and in use when the
+    // call returns.
+    let flushes = counter(&node, "hearth_store_flushes_total").await;
+    assert_eq!(node.block_all(entries(10_000)).await.unwrap(), 10_000);
+    assert!(hidden(&node, spam.id).await);
+    assert_eq!(node.blocklist().await.unwrap().len(), 10_000);
+    assert_eq!(
+        counter(&node, "hearth_policy_compiles_total").await,
+        compiles + 1.0,
+        "one compilation for the whole import"
+    );
+    let flushed = counter(&node, "hearth_store_flushes_total").await - flushes;
+    // One for the import; a lone node has little else to flush.
+    assert!(
+        (1.0..=3.0).contains(&flushed),
+        "{flushed} flushes for one import"
+    );
+    // Importing the same again adds nothing.
+    assert_eq!(node.block_all(entries(10_000)).await.unwrap(), 0);
 }

@@ -391,3 +391,64 @@ fn filesystem_of(path: &Path) -> String {
         .map(|(_, fs)| fs)
         .unwrap_or_default()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_publishes_shares_flushes_and_every_post_is_kept() {
+    init_tracing();
+    let network = unique_network();
+    let grief = channel("grief");
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    let node = on_disk(scratch.path(), &network)
+        .metrics("127.0.0.1:0".parse().expect("a valid address"))
+        .start()
+        .await
+        .expect("node starts");
+    node.join(grief.clone()).await.expect("joins");
+    let endpoint = node.metrics_addr().expect("the node serves metrics");
+    let flushes = || async {
+        hearth_node::metrics::exposition::value(
+            &hearth_tests::scrape(endpoint).await,
+            "hearth_store_flushes_total",
+            &[],
+        )
+        .unwrap_or(0.0)
+    };
+    // Every publish answers only once its post is durable; a burst of
+    // them shares flushes (group commit) instead of taking one each.
+    const BURST: usize = 100;
+    let before = flushes().await;
+    let published = futures::future::join_all(
+        (0..BURST).map(|i| node.publish(grief.clone(), format!("a night like this, {i}"))),
+    )
+    .await;
+    let mut ids: Vec<_> = published
+        .into_iter()
+        .map(|p| p.expect("published").id)
+        .collect();
+    let flushed = flushes().await - before;
+    assert!(
+        flushed >= 1.0 && flushed < BURST as f64,
+        "{flushed} flushes for {BURST} publishes"
+    );
+    node.shutdown().await.expect("stops");
+
+    let node = on_disk(scratch.path(), &network)
+        .start()
+        .await
+        .expect("starts again");
+    let kept = node
+        .history(
+            grief.clone(),
+            HistoryQuery {
+                limit: 2 * BURST,
+                ..HistoryQuery::default()
+            },
+        )
+        .await
+        .expect("history");
+    let mut kept: Vec<_> = kept.iter().map(|r| r.id).collect();
+    ids.sort();
+    kept.sort();
+    assert_eq!(kept, ids, "every published post is kept");
+    node.shutdown().await.expect("stops again");
+}

@@ -16,6 +16,8 @@
 //! | `hearth_addresses_announced` | | confirmed addresses in identify and provider records |
 //! | `hearth_dht_provider_records` | | provider records this node's DHT store holds (every 10 s) |
 //! | `hearth_dht_requests_served_total` | `request` | DHT requests answered (`find_node`, `get_providers`, `add_provider`, `add_provider_refused`, `other`) |
+//! | `hearth_store_flushes_total` | | store flushes started by the node (one may cover many writes: group commit) |
+//! | `hearth_policy_compiles_total` | | policy compilations started after the blocklist, follows or a followed list changed |
 //! | `hearth_gossip_gate_dropped_total` | `reason` (`foreign_topic`, `subscription_churn`) | gossip dropped by the gate before gossipsub saw it; registered and counted by `swarm/gossip_gate.rs` in the swarm task, not here |
 //!
 //! gossipsub's own metrics (`gossipsub_…`, per topic for joined channels
@@ -85,6 +87,8 @@ pub(crate) struct NodeMetrics {
     dht_requests: Family<Request, Counter>,
     address_bans: Family<Range, Counter>,
     evictions: Counter,
+    store_flushes: Counter,
+    policy_compiles: Counter,
 }
 
 impl std::fmt::Debug for NodeMetrics {
@@ -146,6 +150,11 @@ impl NodeMetrics {
                 "inbound_evictions",
                 "Inbound peers pushed out to make room for a newcomer",
             ),
+            store_flushes: metrics.counter(
+                "store_flushes",
+                "Store flushes started (one may cover many writes)",
+            ),
+            policy_compiles: metrics.counter("policy_compiles", "Policy compilations started"),
         }
     }
 
@@ -189,6 +198,16 @@ impl NodeMetrics {
                 reason,
             })
             .inc();
+    }
+
+    /// A store flush started.
+    pub(crate) fn store_flush(&mut self) {
+        self.store_flushes.inc();
+    }
+
+    /// A policy compilation started.
+    pub(crate) fn policy_compile(&mut self) {
+        self.policy_compiles.inc();
     }
 
     /// An address range was banned (`host`: one address, else a subnet).

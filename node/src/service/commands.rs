@@ -2,30 +2,35 @@
 //! personas, the blocklist, follows, status. Publishing lives in
 //! `outbox.rs` and moderator lists in `lists.rs`.
 //!
-//! Settings changes are flushed before the caller hears back
-//! ([`Service::flushed`], [`Service::policy_changed`]).
+//! Settings changes are durable before the caller hears back, and policy
+//! changes in use too; the flush and the compilation run off the task
+//! (`durable.rs`: [`Service::reply_flushed`], [`Service::reply_recompiled`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use hearth_protocol::{
-    BlockEntry, ChannelName, ListId, Message, MessageId, Policy, PolicyList, Scope, open,
+    BlockEntry, ChannelName, ListId, Message, MessageId, NetworkId, Policy, PolicyList, Scope,
+    open_stored,
 };
 use libp2p::PeerId;
 use libp2p::gossipsub::{IdentTopic, TopicHash};
 use libp2p::kad::RecordKey;
 
 use super::discovery::LookupSchedule;
-use super::{Channel, Service, dial_address};
+use super::{Channel, Reply, Service, dial_address};
 use crate::clock::now_ms;
+use crate::config::Keep;
 use crate::error::{EntryError, NodeError};
 use crate::event::{
     ChannelInfo, Event, ModeratorInfo, Origin, PeerInfo, PersonaInfo, PostRecord, ProviderInfo,
     Status,
 };
 use crate::handle::{Command, HistoryQuery};
+use crate::moderation::Compiled;
 use crate::personas;
-use crate::store::StoredPost;
+use crate::store::{Store, StoredPost};
 use crate::swarm::topic_score_params;
 
 impl Service {
@@ -33,23 +38,17 @@ impl Service {
         match command {
             Command::Join(channel, reply) => {
                 let result = self.join(&channel);
-                let result = self.flushed(result).await;
-                let _ = reply.send(result);
+                self.reply_flushed(result, reply);
             }
             Command::Leave(channel, reply) => {
                 let result = self.leave(&channel);
-                let result = self.flushed(result).await;
-                let _ = reply.send(result);
+                self.reply_flushed(result, reply);
             }
             Command::Channels(reply) => {
                 let _ = reply.send(self.channel_infos());
             }
-            Command::Publish(channel, options, reply) => {
-                self.publish(channel, options, reply).await
-            }
-            Command::History(channel, query, reply) => {
-                let _ = reply.send(self.history(&channel, query));
-            }
+            Command::Publish(channel, options, reply) => self.publish(channel, options, reply),
+            Command::History(channel, query, reply) => self.history(channel, query, reply),
             Command::Post(id, reply) => {
                 let result = self
                     .store
@@ -83,8 +82,7 @@ impl Service {
                     .get(&self.store, &channel, now_ms())
                     .map(|(key, created)| personas::info(&channel, &key, created))
                     .map_err(NodeError::from);
-                let result = self.flushed(result).await;
-                let _ = reply.send(result);
+                self.reply_flushed(result, reply);
             }
             Command::Personas(reply) => {
                 let _ = reply.send(self.personas.list(&self.store).map_err(Into::into));
@@ -99,21 +97,22 @@ impl Service {
                     }
                     Err(e) => Err(NodeError::from(e)),
                 };
-                let result = self.flushed(result).await;
-                let _ = reply.send(result);
+                self.reply_flushed(result, reply);
             }
             Command::Block(entry, reply) => {
                 let result = match check_entry(&entry) {
                     Err(e) => Err(NodeError::InvalidEntry(e)),
                     Ok(()) => self.store.add_block(&entry).map_err(NodeError::from),
                 };
-                let result = self.policy_changed(result).await;
-                let _ = reply.send(result);
+                self.reply_recompiled(result, reply);
+            }
+            Command::BlockAll(entries, reply) => {
+                let result = self.store.add_blocks(&entries).map_err(NodeError::from);
+                self.reply_recompiled(result, reply);
             }
             Command::Unblock(entry, reply) => {
                 let result = self.store.remove_block(&entry).map_err(NodeError::from);
-                let result = self.policy_changed(result).await;
-                let _ = reply.send(result);
+                self.reply_recompiled(result, reply);
             }
             Command::Blocklist(reply) => {
                 let _ = reply.send(self.store.blocklist().map_err(Into::into));
@@ -127,14 +126,12 @@ impl Service {
                     self.subscribe_moderator(moderator);
                     self.sync_followed();
                 }
-                let result = self.policy_changed(result).await;
-                let _ = reply.send(result);
+                self.reply_recompiled(result, reply);
             }
             Command::Unfollow(moderator, reply) => {
                 let result = self.store.unfollow(&moderator).map_err(NodeError::from);
                 self.unsubscribe_moderator(moderator);
-                let result = self.policy_changed(result).await;
-                let _ = reply.send(result);
+                self.reply_recompiled(result, reply);
             }
             Command::PublishList(bytes, reply) => {
                 let result = self.publish_list(bytes).await;
@@ -155,8 +152,7 @@ impl Service {
                         }
                     })
                     .map_err(NodeError::from);
-                let result = self.flushed(result).await;
-                let _ = reply.send(result);
+                self.reply_flushed(result, reply);
             }
             Command::ChannelCard(channel, reply) => {
                 let _ = reply.send(self.card_info(&channel));
@@ -170,8 +166,7 @@ impl Service {
             }
             Command::SetPresence(channel, on, reply) => {
                 let result = self.set_presence(&channel, on);
-                let result = self.flushed(result).await;
-                let _ = reply.send(result);
+                self.reply_flushed(result, reply);
             }
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
@@ -193,26 +188,6 @@ impl Service {
                 let _ = reply.send(Ok(()));
             }
         }
-    }
-
-    /// Flushes the store after a settings change, before the caller hears
-    /// back.
-    pub(super) async fn flushed<T>(
-        &mut self,
-        result: Result<T, NodeError>,
-    ) -> Result<T, NodeError> {
-        let value = result?;
-        self.store.flush_async().await?;
-        Ok(value)
-    }
-
-    /// Recompiles the policy after the blocklist or follows changed, and
-    /// flushes.
-    async fn policy_changed<T>(&mut self, result: Result<T, NodeError>) -> Result<T, NodeError> {
-        let value = result?;
-        self.moderation.rebuild(&self.store, &self.network)?;
-        self.store.flush_async().await?;
-        Ok(value)
     }
 
     /// Subscribes to a channel's topic, announces it and looks it up, and
@@ -284,55 +259,29 @@ impl Service {
         Ok(true)
     }
 
+    /// Answers a history query off the task, from a clone of the store
+    /// and the policy in use: reading and judging a long channel does not
+    /// hold up the swarm.
     fn history(
-        &self,
-        channel: &ChannelName,
+        &mut self,
+        channel: ChannelName,
         query: HistoryQuery,
-    ) -> Result<Vec<PostRecord>, NodeError> {
-        // Hidden posts are filtered after reading, so read in growing
-        // windows until `limit` visible posts are found or the channel ends.
-        // The store leaves out what retention deleted or is about to.
-        let now = now_ms();
-        let keep = self.config.retention.keep(channel);
-        let mut window = query.limit.max(1);
-        loop {
-            let stored = self
-                .store
-                .channel_posts(channel, query.since_ms, window, now, keep)?;
-            let exhausted = stored.len() < window;
-            let records: Vec<PostRecord> = stored
-                .into_iter()
-                .filter_map(|(id, post)| self.record(id, &post))
-                .filter(|r| query.include_hidden || !r.is_hidden())
-                .collect();
-            if records.len() >= query.limit || exhausted || window >= 1 << 20 {
-                let skip = records.len().saturating_sub(query.limit);
-                return Ok(records.into_iter().skip(skip).collect());
-            }
-            window = window.saturating_mul(4);
-        }
+        reply: Reply<Vec<PostRecord>>,
+    ) {
+        let reader = History {
+            store: self.store.clone(),
+            policy: self.moderation.current(),
+            network: self.network.clone(),
+            keep: self.config.retention.keep(&channel),
+        };
+        self.reads.push(tokio::task::spawn_blocking(move || {
+            let _ = reply.send(reader.read(&channel, &query));
+        }));
     }
 
-    /// A stored post as a record with the current policy's verdict; `None`
-    /// (with a warning) if the stored bytes no longer verify.
+    /// A stored post as a record with the current policy's verdict.
     fn record(&self, id: MessageId, stored: &StoredPost) -> Option<PostRecord> {
-        match open(&stored.bytes, &self.network) {
-            Ok(verified) => match verified.message {
-                Message::Post(post) => Some(PostRecord {
-                    id,
-                    verdict: self.moderation.verdict(&id, &post),
-                    post,
-                    received_ms: stored.received_ms,
-                    own: stored.own,
-                    origin: Origin::Stored,
-                }),
-                _ => None,
-            },
-            Err(e) => {
-                tracing::warn!(id = %id.short(), error = %e, "stored post does not verify; skipped");
-                None
-            }
-        }
+        record(&self.network, &self.moderation.current(), id, stored)
     }
 
     fn channel_infos(&mut self) -> Result<Vec<ChannelInfo>, NodeError> {
@@ -413,6 +362,72 @@ impl Service {
     }
 }
 
+/// What a history read needs, taken off the task.
+struct History {
+    store: Store,
+    policy: Arc<Compiled>,
+    network: NetworkId,
+    keep: Keep,
+}
+
+impl History {
+    fn read(
+        &self,
+        channel: &ChannelName,
+        query: &HistoryQuery,
+    ) -> Result<Vec<PostRecord>, NodeError> {
+        // Hidden posts are filtered after reading, so read in growing
+        // windows until `limit` visible posts are found or the channel ends.
+        // The store leaves out what retention deleted or is about to.
+        let now = now_ms();
+        let mut window = query.limit.max(1);
+        loop {
+            let stored =
+                self.store
+                    .channel_posts(channel, query.since_ms, window, now, self.keep)?;
+            let exhausted = stored.len() < window;
+            let records: Vec<PostRecord> = stored
+                .into_iter()
+                .filter_map(|(id, post)| record(&self.network, &self.policy, id, &post))
+                .filter(|r| query.include_hidden || !r.is_hidden())
+                .collect();
+            if records.len() >= query.limit || exhausted || window >= 1 << 20 {
+                let skip = records.len().saturating_sub(query.limit);
+                return Ok(records.into_iter().skip(skip).collect());
+            }
+            window = window.saturating_mul(4);
+        }
+    }
+}
+
+/// A stored post as a record with `policy`'s verdict; `None` (with a
+/// warning) if the stored bytes no longer decode. Their signature was
+/// checked before they were stored, and is not again.
+fn record(
+    network: &NetworkId,
+    policy: &Compiled,
+    id: MessageId,
+    stored: &StoredPost,
+) -> Option<PostRecord> {
+    match open_stored(&stored.bytes, network) {
+        Ok(verified) => match verified.message {
+            Message::Post(post) => Some(PostRecord {
+                id,
+                verdict: policy.verdict(&id, &post),
+                post,
+                received_ms: stored.received_ms,
+                own: stored.own,
+                origin: Origin::Stored,
+            }),
+            _ => None,
+        },
+        Err(e) => {
+            tracing::warn!(id = %id.short(), error = %e, "stored post does not decode; skipped");
+            None
+        }
+    }
+}
+
 /// An entry the user adds must be usable: the wire rules, and for a regular
 /// expression, that it compiles within the policy's limits (otherwise it
 /// would be stored and then silently skipped).
@@ -425,6 +440,33 @@ fn check_entry(entry: &BlockEntry) -> Result<(), EntryError> {
     }]);
     match probe.problems().first() {
         Some(problem) => Err(EntryError::Unusable(problem.clone())),
+        None => Ok(()),
+    }
+}
+
+/// Checks entries to add together as [`check_entry`] does one, with one
+/// probe compilation for all of them; the error names the first unusable
+/// entry.
+pub(crate) fn check_entries(entries: &[BlockEntry]) -> Result<(), NodeError> {
+    let refused = |index: usize, source| NodeError::InvalidEntryOf {
+        number: index.saturating_add(1),
+        source,
+    };
+    for (index, entry) in entries.iter().enumerate() {
+        entry
+            .check()
+            .map_err(|e| refused(index, EntryError::Rules(e)))?;
+    }
+    let probe = Policy::compile([PolicyList {
+        id: ListId::Local,
+        applies_to: Scope::All,
+        entries: entries.to_vec(),
+    }]);
+    match probe.problems().first() {
+        Some(problem) => Err(refused(
+            problem.entry,
+            EntryError::Unusable(problem.clone()),
+        )),
         None => Ok(()),
     }
 }

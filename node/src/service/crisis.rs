@@ -22,8 +22,7 @@ impl Service {
         match command {
             CrisisCommand::Trust(publisher, on, reply) => {
                 let result = self.trust_crisis(publisher, on);
-                let result = self.flushed(result).await;
-                let _ = reply.send(result);
+                self.reply_flushed(result, reply);
             }
             CrisisCommand::Trusted(reply) => {
                 let _ = reply.send(self.store.crisis_trusted().map_err(Into::into));
@@ -33,8 +32,7 @@ impl Service {
             }
             CrisisCommand::Accepted(id, reply) => {
                 let result = self.accept_crisis(id);
-                let result = self.flushed(result).await;
-                let _ = reply.send(result);
+                self.reply_flushed(result, reply);
             }
             CrisisCommand::PublishSigned(bytes, reply) => {
                 let result = self.publish_signed_crisis(bytes).await;

@@ -666,11 +666,7 @@ impl Service {
                     seen_until,
                     record,
                 } = *new;
-                if let Err(e) = self
-                    .store
-                    .insert_post(&id, &stored)
-                    .and_then(|_| self.store.mark_seen(&id, seen_until))
-                {
+                if let Err(e) = self.store.insert_seen_post(&id, &stored, seen_until) {
                     tracing::error!(error = %e, "cannot store post; not relayed");
                     return false;
                 }

@@ -75,19 +75,24 @@ impl Service {
     }
 
     /// Stores a verified list that replaces the held one, recompiles the
-    /// policy and says so.
+    /// policy off the task and says so once the new policy is in use.
     pub(super) fn keep_list(
         &mut self,
         list: &ModeratorList,
         bytes: &[u8],
     ) -> Result<(), NodeError> {
         self.store.put_moderator_list(&list.moderator, bytes)?;
-        self.moderation.rebuild(&self.store, &self.network)?;
-        self.emit(Event::ModeratorList {
+        let events = self.events.clone();
+        let event = Event::ModeratorList {
             moderator: list.moderator,
             sequence: list.sequence,
             entries: list.entries.len(),
-        });
+        };
+        self.recompile(Some(Box::new(move |done| {
+            if done.is_ok() {
+                let _ = events.send(event);
+            }
+        })));
         Ok(())
     }
 

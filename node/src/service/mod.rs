@@ -20,12 +20,14 @@
 //! | `maintenance.rs` | [`maintenance::Bans`], [`maintenance::Every`]: bans and periodic chores | the 1 s tick |
 //! | `reports.rs` | | reports to moderators: sealing keys, gossip, opening and keeping received ones |
 //! | `sync.rs` | [`crate::sync`]: reconciliation, sessions, the sync schedule, serving budgets | history sync: asking peers, answering them |
+//! | `durable.rs` | [`durable::Background`]: one flush and one policy compilation at a time, and the replies waiting for them | starting them off the task, answering the replies |
 //! | `refusals.rs` | [`refusals::Refusals`]: which refusals to report now, which to count into one later event | `Event::Refused` |
 
 mod cards;
 mod commands;
 mod crisis;
 mod discovery;
+mod durable;
 mod inbox;
 mod lists;
 mod maintenance;
@@ -36,6 +38,7 @@ mod reports;
 mod stamping;
 mod sync;
 
+pub(crate) use commands::check_entries;
 pub(crate) use reports::ReportKeys;
 
 use std::collections::{HashMap, HashSet};
@@ -75,8 +78,6 @@ use outbox::Outbox;
 use reach::Reach;
 use refusals::Refusals;
 
-/// Received posts are flushed in groups this far apart.
-const FLUSH_DELAY: Duration = Duration::from_millis(5);
 /// Known peers dialled at start.
 const KNOWN_PEERS_AT_START: usize = 8;
 
@@ -145,9 +146,16 @@ pub(crate) struct Service {
     pending_listeners: HashMap<ListenerId, Multiaddr>,
     ready: Option<oneshot::Sender<Result<(), NodeError>>>,
     signing: FuturesUnordered<BoxFuture<'static, Signed>>,
+    /// History reads running off the task; each answers its caller itself.
+    reads: FuturesUnordered<tokio::task::JoinHandle<()>>,
     /// Searches for own personas' stamps.
     stamping: stamping::Stamping,
+    /// When received data is flushed, if it waits for a flush.
     flush_due: Option<tokio::time::Instant>,
+    /// Store flushes off the task, and what waits for them.
+    flushes: durable::Background<()>,
+    /// Policy compilations off the task, and what waits for them.
+    compiles: durable::Background<crate::moderation::Compiled>,
     /// The retention sweep, while one runs.
     sweep: Option<Sweep>,
     /// Wall-clock ms at start: own posts stored before it waited across a
@@ -215,8 +223,11 @@ impl Service {
             pending_listeners: listeners.into_iter().collect(),
             ready: Some(ready),
             signing: FuturesUnordered::new(),
+            reads: FuturesUnordered::new(),
             stamping: stamping::Stamping::new(),
             flush_due: None,
+            flushes: durable::Background::default(),
+            compiles: durable::Background::default(),
             sweep: None,
             started_ms: now_ms(),
             stopping: false,
@@ -314,9 +325,10 @@ impl Service {
                 },
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 Some(signed) = self.signing.next(), if !self.signing.is_empty() => {
-                    self.on_signed(signed).await;
+                    self.on_signed(signed);
                     self.wake_joined_peers();
                 }
+                Some(_) = self.reads.next(), if !self.reads.is_empty() => {}
                 stamped = self.stamping.next_done(), if self.stamping.is_running() => {
                     self.on_stamped(stamped);
                 }
@@ -326,10 +338,14 @@ impl Service {
                 }
                 _ = sync_tick.tick() => self.sync_tick(std::time::Instant::now()),
                 _ = tokio::time::sleep_until(flush_at), if self.flush_due.is_some() => {
-                    self.flush_due = None;
-                    if let Err(e) = self.store.flush_async().await {
-                        tracing::error!(error = %e, "flushing received posts failed");
-                    }
+                    self.flush_timer();
+                }
+                (result, waiters) = self.flushes.done(), if self.flushes.is_running() => {
+                    self.on_flushed(result, waiters);
+                }
+                (result, waiters) = self.compiles.done(), if self.compiles.is_running() => {
+                    self.on_compiled(result, waiters);
+                    self.wake_joined_peers();
                 }
             }
         }
@@ -354,7 +370,7 @@ impl Service {
             tracing::info!(posts = signing, "waiting for posts being signed");
         }
         while let Some(signed) = self.signing.next().await {
-            self.on_signed(signed).await;
+            self.on_signed(signed);
         }
         // Searches no post waits for any more are not worth waiting for;
         // the stamps found meanwhile are kept.
@@ -364,7 +380,10 @@ impl Service {
             self.on_stamped(stamped);
         }
         self.end_sweep().await;
-        self.store.flush_async().await?;
+        // Reads hold clones of the store, which must be closed when
+        // `shutdown` returns.
+        while self.reads.next().await.is_some() {}
+        self.finish_background().await?;
         let pending_posts = self.store.pending_count();
         tracing::info!(pending_posts, "node stopped; store flushed");
         self.emit(Event::ShutDown { pending_posts });
@@ -382,12 +401,6 @@ impl Service {
     fn emit(&self, event: Event) {
         // No subscribers is fine.
         let _ = self.events.send(event);
-    }
-
-    /// Arms the flush timer for received data, if it is not armed.
-    fn flush_soon(&mut self) {
-        self.flush_due
-            .get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_DELAY);
     }
 
     /// Wakes the connections of peers that had two connections at once,

@@ -245,7 +245,7 @@ fn give_up(
 }
 
 impl Service {
-    pub(super) async fn publish(
+    pub(super) fn publish(
         &mut self,
         channel: ChannelName,
         options: PostOptions,
@@ -295,10 +295,10 @@ impl Service {
         match stamp.peek().cloned() {
             Some(Ok(stamp)) if difficulty == 0 => {
                 let result = match draft.with_persona_stamp(stamp).sign(&persona, &network, 0) {
-                    Ok(signed) => self.send_own(&channel, signed).await,
+                    Ok(signed) => self.send_own(&channel, &signed),
                     Err(e) => Err(e.into()),
                 };
-                let _ = reply.send(result);
+                self.reply_flushed(result, reply);
             }
             // The persona's stamp is still being searched for, or proof of
             // work takes real CPU time: sign off the node task so the swarm
@@ -324,21 +324,24 @@ impl Service {
         }
     }
 
-    /// A post signed off the task: send it and answer the caller.
-    pub(super) async fn on_signed(&mut self, signed: Signed) {
+    /// A post signed off the task: send it and answer the caller once it
+    /// is durable.
+    pub(super) fn on_signed(&mut self, signed: Signed) {
         let result = match signed.result {
-            Ok(message) => self.send_own(&signed.channel, message).await,
+            Ok(message) => self.send_own(&signed.channel, &message),
             Err(e) => Err(e),
         };
-        let _ = signed.reply.send(result);
+        self.reply_flushed(result, signed.reply);
     }
 
-    /// Stores and flushes an own post, then gossips it. With no peers yet it
-    /// waits in the outbox and goes out when peers of the channel appear.
-    async fn send_own(
+    /// Stores an own post and gossips it. With no peers yet it waits in the
+    /// outbox and goes out when peers of the channel appear. The caller
+    /// answers once the next flush made it durable (`durable.rs`), so a
+    /// burst of publishes shares one flush.
+    fn send_own(
         &mut self,
         channel: &ChannelName,
-        signed: SignedMessage,
+        signed: &SignedMessage,
     ) -> Result<Published, NodeError> {
         let Some(post) = signed.message.as_post() else {
             return Err(BuildError::Field("a signed draft that is not a post").into());
@@ -352,9 +355,8 @@ impl Service {
             received_ms: now,
             own: true,
         };
-        self.store.insert_post(&signed.id, &stored)?;
         self.store
-            .mark_seen(&signed.id, self.inbox.seen_until(post.created_ms))?;
+            .insert_seen_post(&signed.id, &stored, self.inbox.seen_until(post.created_ms))?;
         // While stopping, the swarm is not polled again: a gossiped post
         // could be counted as sent and never leave the machine. It waits
         // in the store instead, and goes out after the next start. Over
@@ -380,7 +382,6 @@ impl Service {
                 },
             );
         }
-        self.store.flush_async().await?;
         let record = PostRecord {
             id: signed.id,
             post: post.clone(),

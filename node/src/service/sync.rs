@@ -19,7 +19,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use hearth_protocol::{ChannelName, Message, MessageId, PublicKey, Topic, open};
+use hearth_protocol::{ChannelName, Message, MessageId, PublicKey, Topic, open_stored};
 use libp2p::PeerId;
 use libp2p::request_response::{self, OutboundFailure, OutboundRequestId, ResponseChannel};
 use rand::RngExt;
@@ -823,9 +823,10 @@ impl Service {
                     continue;
                 }
             };
-            // The verdict needs the post itself; a post that no longer
-            // verifies is not served at all.
-            let hidden = match open(&stored.bytes, &self.network) {
+            // The verdict needs the post itself; one that no longer decodes
+            // is not served at all. Its signature was checked before it was
+            // stored.
+            let hidden = match open_stored(&stored.bytes, &self.network) {
                 Ok(verified) => match &verified.message {
                     Message::Post(post) => self.moderation.verdict(id, post).is_some(),
                     _ => continue,

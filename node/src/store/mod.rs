@@ -331,9 +331,12 @@ impl Store {
     pub fn temporary(cache_bytes: u64) -> Result<Store, StoreError> {
         let dir = private_temp_dir()?;
         let cleanup = RemoveOnDrop(Some(dir.clone()));
+        // Nothing in it outlives the process: sled's periodic flush
+        // thread would only wake for nothing.
         let config = sled::Config::new()
             .path(&dir)
             .temporary(true)
+            .flush_every_ms(None)
             .cache_capacity(cache_bytes);
         Self::start(&config, dir, cleanup)
     }
@@ -496,9 +499,21 @@ impl Store {
         self.inner.corrupt.load(Ordering::Relaxed)
     }
 
+    /// Whether the store is deleted when closed ([`Store::temporary`]):
+    /// then nothing in it can be made durable, and [`Store::flush`] does
+    /// nothing.
+    pub fn is_temporary(&self) -> bool {
+        self.inner._cleanup.0.is_some()
+    }
+
     /// Makes every write so far durable, and records the save in the
-    /// witness file (see the module docs).
+    /// witness file (see the module docs). A temporary store is deleted
+    /// when closed, so there is nothing to make durable: it returns at
+    /// once.
     pub fn flush(&self) -> Result<(), StoreError> {
+        if self.is_temporary() {
+            return Ok(());
+        }
         let inner = &self.inner;
         let generation = inner.generation.fetch_add(1, Ordering::Relaxed);
         inner

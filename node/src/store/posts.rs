@@ -82,16 +82,63 @@ impl Store {
                 Ok(true)
             },
         )?;
+        self.inserted(post, inserted, value.len());
+        Ok(inserted)
+    }
+
+    /// [`Store::insert_post`] and [`Store::mark_seen`] in one transaction:
+    /// what a node does with every post it takes. Every sled transaction
+    /// takes a lock shared by every store of the process, so one instead
+    /// of two halves that cost on the receiving path. Returns whether the
+    /// post was new.
+    pub fn insert_seen_post(
+        &self,
+        id: &MessageId,
+        post: &StoredPost,
+        seen_until_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let value = encode(post)?;
+        let index = keys::by_channel(&post.channel, post.created_ms, id);
+        let expiry = post.expires_ms.map(|at| keys::time_id(at, id));
+        let inner = &self.inner;
+        let inserted = (
+            &inner.posts,
+            &inner.by_channel,
+            &inner.expiry,
+            &inner.seen,
+            &inner.seen_expiry,
+        )
+            .transaction(
+                |(posts, by_channel, by_expiry, seen, seen_by_time)| -> ConflictableTransactionResult<bool, StoreError> {
+                    mark_seen_in(seen, seen_by_time, id, seen_until_ms)?;
+                    if posts.get(id.as_bytes())?.is_some() {
+                        return Ok(false);
+                    }
+                    posts.insert(&id.as_bytes()[..], value.as_slice())?;
+                    by_channel.insert(index.as_slice(), &[][..])?;
+                    if let Some(key) = &expiry {
+                        by_expiry.insert(&key[..], &[][..])?;
+                    }
+                    Ok(true)
+                },
+            )?;
+        self.inserted(post, inserted, value.len());
+        Ok(inserted)
+    }
+
+    /// Counts a post just inserted (if it was new) and charges its
+    /// channel's byte budget.
+    fn inserted(&self, post: &StoredPost, inserted: bool, len: usize) {
+        let inner = &self.inner;
         if inserted {
             inner.post_count.fetch_add(1, Ordering::Relaxed);
             // The post is stored whatever the budget's pass does; a failure
             // there only leaves the channel over budget until the next.
-            let bytes = u64::try_from(value.len()).unwrap_or(u64::MAX);
+            let bytes = u64::try_from(len).unwrap_or(u64::MAX);
             if let Err(e) = self.charge(&post.channel, bytes) {
                 tracing::warn!(error = %e, channel = %post.channel, "byte budget not applied");
             }
         }
-        Ok(inserted)
     }
 
     /// A stored post. A record that does not decode is reported as
@@ -271,23 +318,10 @@ impl Store {
     /// Returns false if it was already seen; its time is then raised to
     /// `until_ms` if that is later, never lowered.
     pub fn mark_seen(&self, id: &MessageId, until_ms: u64) -> Result<bool, StoreError> {
-        let key = id.as_bytes();
-        let new_value = until_ms.to_be_bytes();
-        let new_index = keys::time_id(until_ms, id);
         let inner = &self.inner;
         let fresh = (&inner.seen, &inner.seen_expiry).transaction(
             |(seen, by_time)| -> ConflictableTransactionResult<bool, StoreError> {
-                let old = seen.get(&key[..])?;
-                let old_until = old.as_deref().and_then(keys::be_u64);
-                if let Some(old_until) = old_until {
-                    if old_until >= until_ms {
-                        return Ok(false);
-                    }
-                    by_time.remove(&keys::time_id(old_until, id)[..])?;
-                }
-                seen.insert(&key[..], &new_value[..])?;
-                by_time.insert(&new_index[..], &[][..])?;
-                Ok(old.is_none())
+                mark_seen_in(seen, by_time, id, until_ms)
             },
         )?;
         Ok(fresh)
@@ -634,4 +668,26 @@ impl Store {
             }
         }
     }
+}
+
+/// [`Store::mark_seen`] inside a transaction on the `seen` and
+/// `seen_expiry` trees.
+fn mark_seen_in(
+    seen: &sled::transaction::TransactionalTree,
+    by_time: &sled::transaction::TransactionalTree,
+    id: &MessageId,
+    until_ms: u64,
+) -> ConflictableTransactionResult<bool, StoreError> {
+    let key = id.as_bytes();
+    let old = seen.get(&key[..])?;
+    let old_until = old.as_deref().and_then(keys::be_u64);
+    if let Some(old_until) = old_until {
+        if old_until >= until_ms {
+            return Ok(false);
+        }
+        by_time.remove(&keys::time_id(old_until, id)[..])?;
+    }
+    seen.insert(&key[..], &until_ms.to_be_bytes()[..])?;
+    by_time.insert(&keys::time_id(until_ms, id)[..], &[][..])?;
+    Ok(old.is_none())
 }

@@ -77,6 +77,22 @@ impl Store {
         Ok(swapped.is_ok())
     }
 
+    /// Adds entries to the user's blocklist in one atomic batch: all or
+    /// none. Returns how many were new.
+    pub fn add_blocks(&self, entries: &[BlockEntry]) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut keys = std::collections::HashSet::new();
+        for entry in entries {
+            let value = encode(entry)?;
+            let key = sha256(&value);
+            if !self.inner.blocklist.contains_key(key)? && keys.insert(key) {
+                batch.insert(&key[..], value);
+            }
+        }
+        self.inner.blocklist.apply_batch(batch)?;
+        Ok(keys.len())
+    }
+
     /// Removes an entry from the user's blocklist. Returns whether it was
     /// there.
     pub fn remove_block(&self, entry: &BlockEntry) -> Result<bool, StoreError> {

@@ -862,6 +862,21 @@ fn pending_posts_come_oldest_first_per_channel() {
 }
 
 #[test]
+fn a_post_inserted_as_seen_is_stored_and_seen_once() {
+    let store = Store::temporary(CACHE).unwrap();
+    let stored = post("grief", 1, None);
+    assert!(store.insert_seen_post(&id(1), &stored, 5_000).unwrap());
+    assert!(store.contains_post(&id(1)).unwrap());
+    assert!(store.is_seen(&id(1)).unwrap());
+    assert!(!store.insert_seen_post(&id(1), &stored, 6_000).unwrap());
+    assert_eq!(store.post_count(), 1);
+    // The later seen mark replaced the earlier: the sweep forgets it at
+    // its own time, as after `mark_seen`.
+    assert!(!store.mark_seen(&id(1), 6_000).unwrap());
+    assert!(store.mark_seen(&id(2), 6_000).unwrap());
+}
+
+#[test]
 fn persona_debug_hides_the_secret() {
     let record = PersonaRecord {
         secret: [0xab; 32],

@@ -185,7 +185,7 @@ pub fn run_ingest(posts: usize, size: usize) -> anyhow::Result<IngestReport> {
         if policy.check(&id, body).is_some() || store.is_seen(&id)? {
             continue;
         }
-        store.insert_post(
+        store.insert_seen_post(
             &id,
             &StoredPost {
                 bytes: verified.bytes.clone(),
@@ -195,8 +195,8 @@ pub fn run_ingest(posts: usize, size: usize) -> anyhow::Result<IngestReport> {
                 received_ms: now_ms,
                 own: false,
             },
+            seen_until,
         )?;
-        store.mark_seen(&id, seen_until)?;
         if (i + 1) % FLUSH_EVERY == 0 {
             store.flush()?;
         }
