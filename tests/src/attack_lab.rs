@@ -111,6 +111,22 @@ pub enum LabError {
     Attacker(String),
 }
 
+/// One honest post's way and lateness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlowPost {
+    /// The process that wrote it.
+    pub author: String,
+    /// The process that showed it.
+    pub reader: String,
+    /// When it was written, from the start of the attack, in ms.
+    pub written_ms: f64,
+    /// Write → shown, in ms.
+    pub latency_ms: f64,
+}
+
+/// How many of the slowest posts an outcome keeps.
+const SLOWEST: usize = 3;
+
 /// How the lab runs.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -136,6 +152,10 @@ pub struct Outcome {
     pub honest_delivered: usize,
     /// Latencies of the delivered ones, write → shown, in ms, sorted.
     pub latencies_ms: Vec<f64>,
+    /// The slowest few delivered posts, slowest first: with a p99 of a
+    /// few dozen posts, where and when the slowest ones went is what
+    /// explains it.
+    pub slowest: Vec<SlowPost>,
     /// Hostile posts shown, per honest process.
     pub hostile_shown: Vec<(String, usize)>,
     /// v's resident memory at its peak, in MiB.
@@ -255,7 +275,7 @@ pub async fn run(options: &Options, attack: Attack) -> Result<Outcome, LabError>
     let readers = [&h1, &v, &h3];
     let mut honest_expected = 0;
     let mut honest_delivered = 0;
-    let mut latencies_ms = Vec::new();
+    let mut delivered: Vec<SlowPost> = Vec::new();
     for (index, reader) in readers.iter().enumerate() {
         let shown: HashMap<String, Instant> = reader.posts().into_iter().collect();
         for (text, (author, at)) in &written {
@@ -265,11 +285,22 @@ pub async fn run(options: &Options, attack: Attack) -> Result<Outcome, LabError>
             honest_expected += 1;
             if let Some(arrived) = shown.get(text) {
                 honest_delivered += 1;
-                latencies_ms.push(arrived.saturating_duration_since(*at).as_secs_f64() * 1000.0);
+                delivered.push(SlowPost {
+                    author: readers
+                        .get(*author)
+                        .map_or_else(String::new, |a| a.name.clone()),
+                    reader: reader.name.clone(),
+                    written_ms: at.saturating_duration_since(begin).as_secs_f64() * 1000.0,
+                    latency_ms: arrived.saturating_duration_since(*at).as_secs_f64() * 1000.0,
+                });
             }
         }
     }
+    delivered.sort_by(|a, b| b.latency_ms.total_cmp(&a.latency_ms));
+    let mut latencies_ms: Vec<f64> = delivered.iter().map(|p| p.latency_ms).collect();
     latencies_ms.sort_by(f64::total_cmp);
+    delivered.truncate(SLOWEST);
+    let slowest = delivered;
     let hostile_shown = readers
         .iter()
         .map(|r| {
@@ -295,6 +326,7 @@ pub async fn run(options: &Options, attack: Attack) -> Result<Outcome, LabError>
         honest_expected,
         honest_delivered,
         latencies_ms,
+        slowest,
         hostile_shown,
         victim_peak_mib,
         victim_store_mib,

@@ -32,6 +32,12 @@ pub fn json(outcome: &Outcome) -> Value {
         "delivery": outcome.delivery(),
         "latency_p50_ms": quantile(&outcome.latencies_ms, 0.5),
         "latency_p99_ms": quantile(&outcome.latencies_ms, 0.99),
+        "slowest": outcome.slowest.iter().map(|p| json!({
+            "author": p.author,
+            "reader": p.reader,
+            "written_ms": p.written_ms,
+            "latency_ms": p.latency_ms,
+        })).collect::<Vec<_>>(),
         "hostile_shown": shown,
         "victim_peak_mib": outcome.victim_peak_mib,
         "victim_store_mib": outcome.victim_store_mib,
