@@ -148,12 +148,20 @@ pub(crate) fn score_params() -> PeerScoreParams {
 /// Score parameters for one channel topic. Invalid messages weigh heavily
 /// (three forged posts put a peer under the graylist); quiet channels are
 /// normal, so mesh-delivery and mesh-failure penalties are off.
+///
+/// When newcomers fill the mesh to `mesh_n_high`, gossipsub keeps the
+/// best-scored `mesh_n` and prunes the rest for a minute. Time in the mesh
+/// therefore outweighs first deliveries: a flooder's ids that arrive
+/// together and deliver their paid personas' posts first must not outscore
+/// the honest neighbours they came to push out (which would leave those
+/// neighbours reached only by gossip, a heartbeat late, until the prune
+/// backoff ends).
 pub(crate) fn topic_score_params() -> TopicScoreParams {
     TopicScoreParams {
         topic_weight: 1.0,
-        time_in_mesh_weight: 0.01,
+        time_in_mesh_weight: 1.0,
         time_in_mesh_quantum: Duration::from_secs(1),
-        time_in_mesh_cap: 600.0,
+        time_in_mesh_cap: 60.0,
         first_message_deliveries_weight: 1.0,
         first_message_deliveries_decay: 0.99,
         first_message_deliveries_cap: 20.0,
@@ -554,6 +562,37 @@ pub(crate) fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A peer's positive channel score after `secs` in the mesh with
+    /// `first` first deliveries (no decay: the most a newcomer can have).
+    fn positive_score(params: &TopicScoreParams, secs: f64, first: f64) -> f64 {
+        let quanta = secs / params.time_in_mesh_quantum.as_secs_f64();
+        params.topic_weight
+            * (params.time_in_mesh_weight * quanta.min(params.time_in_mesh_cap)
+                + params.first_message_deliveries_weight
+                    * first.min(params.first_message_deliveries_cap))
+    }
+
+    /// Gossipsub keeps the best-scored peers when newcomers fill the mesh.
+    /// A neighbour half a minute in the mesh that delivered nothing first
+    /// must outscore a fresh id that delivered as many first messages as
+    /// count, or a flood of fresh ids prunes honest neighbours from it.
+    #[test]
+    fn half_a_minute_in_the_mesh_outweighs_any_number_of_first_deliveries() {
+        let params = topic_score_params();
+        let neighbour = positive_score(&params, 30.0, 0.0);
+        let flooder = positive_score(&params, 1.0, f64::MAX);
+        assert!(
+            neighbour > flooder,
+            "neighbour {neighbour} vs fresh flooder {flooder}"
+        );
+        // Three invalid messages put a fresh peer under the graylist, and
+        // five the best-standing one.
+        let best = positive_score(&params, f64::MAX, f64::MAX);
+        let invalid = |n: f64| params.invalid_message_deliveries_weight * n * n;
+        assert!(best + invalid(5.0) < score_thresholds().graylist_threshold);
+        assert!(invalid(3.0) < score_thresholds().graylist_threshold);
+    }
 
     /// The DNS transport takes `/dnsaddr` addresses and tries to resolve
     /// them (TXT records of `_dnsaddr.<name>`); a swarm without it would
