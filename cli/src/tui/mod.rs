@@ -106,10 +106,13 @@ pub async fn run(
     }
     let unsaved = worker.finish().await;
     drop(screen);
-    let reason = match ended? {
-        Ending::Quit => "quit",
-        Ending::Signal(name) => name,
-        Ending::TerminalGone => "the terminal is gone",
+    // Logged whatever ended the window, a failing terminal included: the
+    // log is where a person (and the tests) learn what was still signing.
+    let reason = match &ended {
+        Ok(Ending::Quit) => "quit",
+        Ok(Ending::Signal(name)) => *name,
+        Ok(Ending::TerminalGone) => "the terminal is gone",
+        Err(_) => "the terminal failed",
     };
     tracing::info!(
         reason,
@@ -117,6 +120,7 @@ pub async fn run(
         unsaved = unsaved.len(),
         "chat window closed"
     );
+    ended?;
     Ok(Closed { signing, unsaved })
 }
 
