@@ -584,30 +584,15 @@ impl Service {
         refused: &mut usize,
         response: Response,
     ) -> Result<Option<Request>, Failure> {
-        let lists = session.on_response(response)?;
-        let mut invalid = 0;
-        let mut unasked = false;
-        for bytes in lists {
-            let (moderator, taken) = self.take_synced_list(&bytes);
-            if moderator.is_some_and(|m| !session.asked(&m)) {
-                unasked = true;
-            }
-            match taken {
-                Taken::Stored => *received += 1,
-                Taken::Invalid => {
-                    *refused += 1;
-                    invalid += 1;
-                }
-                Taken::Refused | Taken::Ignored => *refused += 1,
-            }
-        }
-        if invalid > 0 {
-            tracing::info!(%peer, invalid, "peer served invalid moderator lists");
-            self.penalise(peer, invalid);
-        }
-        if unasked {
-            return Err(Failure::Violation("a list nobody asked for".to_owned()));
-        }
+        let counts = (received, refused);
+        self.take_signed_by(
+            peer,
+            session,
+            counts,
+            response,
+            Self::take_synced_list,
+            "moderator lists",
+        )?;
         let moderators: Vec<PublicKey> = self.moderators.iter().copied().collect();
         let held = self.held_sequences(&moderators);
         Ok(session.next(&|m| held.get(m).copied().flatten()))
@@ -621,12 +606,39 @@ impl Service {
         refused: &mut usize,
         response: Response,
     ) -> Result<Option<Request>, Failure> {
-        let updates = session.on_response(response)?;
+        let counts = (received, refused);
+        self.take_signed_by(
+            peer,
+            session,
+            counts,
+            response,
+            Self::take_synced_crisis,
+            "crisis-directory updates",
+        )?;
+        let publishers: Vec<PublicKey> = self.sync.crisis_keys.iter().copied().collect();
+        let held = self.held_crisis_sequences(&publishers);
+        Ok(session.next(&|p| held.get(p).copied().flatten()))
+    }
+
+    /// Takes what a list-like session's answer carries (moderator lists,
+    /// crisis-directory updates: messages named by their signer), counts
+    /// it, penalises `peer` for invalid ones, and fails the session when
+    /// it carries a signer nobody asked for.
+    fn take_signed_by(
+        &mut self,
+        peer: PeerId,
+        session: &mut ListSession,
+        (received, refused): (&mut usize, &mut usize),
+        response: Response,
+        take: fn(&mut Self, &[u8]) -> (Option<PublicKey>, Taken),
+        what: &str,
+    ) -> Result<(), Failure> {
+        let messages = session.on_response(response)?;
         let mut invalid = 0;
         let mut unasked = false;
-        for bytes in updates {
-            let (publisher, taken) = self.take_synced_crisis(&bytes);
-            if publisher.is_some_and(|p| !session.asked(&p)) {
+        for bytes in messages {
+            let (signer, taken) = take(self, &bytes);
+            if signer.is_some_and(|s| !session.asked(&s)) {
                 unasked = true;
             }
             match taken {
@@ -639,15 +651,13 @@ impl Service {
             }
         }
         if invalid > 0 {
-            tracing::info!(%peer, invalid, "peer served invalid crisis-directory updates");
+            tracing::info!(%peer, invalid, what, "peer served invalid signed messages");
             self.penalise(peer, invalid);
         }
         if unasked {
-            return Err(Failure::Violation("an update nobody asked for".to_owned()));
+            return Err(Failure::Violation(format!("{what} nobody asked for")));
         }
-        let publishers: Vec<PublicKey> = self.sync.crisis_keys.iter().copied().collect();
-        let held = self.held_crisis_sequences(&publishers);
-        Ok(session.next(&|p| held.get(p).copied().flatten()))
+        Ok(())
     }
 
     fn end_session(&mut self, key: Key, running: &Running, failure: Option<Failure>) {
