@@ -65,24 +65,12 @@ impl Store {
     /// missing, and the "already stored?" check and the writes cannot
     /// interleave with a concurrent insert of the same id.
     pub fn insert_post(&self, id: &MessageId, post: &StoredPost) -> Result<bool, StoreError> {
-        let value = encode(post)?;
-        let index = keys::by_channel(&post.channel, post.created_ms, id);
-        let expiry = post.expires_ms.map(|at| keys::time_id(at, id));
+        let record = PostRecord::of(id, post)?;
         let inner = &self.inner;
         let inserted = (&inner.posts, &inner.by_channel, &inner.expiry).transaction(
-            |(posts, by_channel, by_expiry)| -> ConflictableTransactionResult<bool, StoreError> {
-                if posts.get(id.as_bytes())?.is_some() {
-                    return Ok(false);
-                }
-                posts.insert(&id.as_bytes()[..], value.as_slice())?;
-                by_channel.insert(index.as_slice(), &[][..])?;
-                if let Some(key) = &expiry {
-                    by_expiry.insert(&key[..], &[][..])?;
-                }
-                Ok(true)
-            },
+            |(posts, by_channel, by_expiry)| record.insert_in(posts, by_channel, by_expiry),
         )?;
-        self.inserted(post, inserted, value.len());
+        self.inserted(post, inserted, record.value.len());
         Ok(inserted)
     }
 
@@ -97,9 +85,7 @@ impl Store {
         post: &StoredPost,
         seen_until_ms: u64,
     ) -> Result<bool, StoreError> {
-        let value = encode(post)?;
-        let index = keys::by_channel(&post.channel, post.created_ms, id);
-        let expiry = post.expires_ms.map(|at| keys::time_id(at, id));
+        let record = PostRecord::of(id, post)?;
         let inner = &self.inner;
         let inserted = (
             &inner.posts,
@@ -108,21 +94,11 @@ impl Store {
             &inner.seen,
             &inner.seen_expiry,
         )
-            .transaction(
-                |(posts, by_channel, by_expiry, seen, seen_by_time)| -> ConflictableTransactionResult<bool, StoreError> {
-                    mark_seen_in(seen, seen_by_time, id, seen_until_ms)?;
-                    if posts.get(id.as_bytes())?.is_some() {
-                        return Ok(false);
-                    }
-                    posts.insert(&id.as_bytes()[..], value.as_slice())?;
-                    by_channel.insert(index.as_slice(), &[][..])?;
-                    if let Some(key) = &expiry {
-                        by_expiry.insert(&key[..], &[][..])?;
-                    }
-                    Ok(true)
-                },
-            )?;
-        self.inserted(post, inserted, value.len());
+            .transaction(|(posts, by_channel, by_expiry, seen, seen_by_time)| {
+                mark_seen_in(seen, seen_by_time, id, seen_until_ms)?;
+                record.insert_in(posts, by_channel, by_expiry)
+            })?;
+        self.inserted(post, inserted, record.value.len());
         Ok(inserted)
     }
 
@@ -672,6 +648,45 @@ impl Store {
 
 /// [`Store::mark_seen`] inside a transaction on the `seen` and
 /// `seen_expiry` trees.
+/// A post's stored value and index keys, made once outside the
+/// transaction (which sled may run more than once).
+struct PostRecord<'a> {
+    id: &'a MessageId,
+    value: Vec<u8>,
+    index: Vec<u8>,
+    expiry: Option<[u8; keys::TIME_ID_LEN]>,
+}
+
+impl<'a> PostRecord<'a> {
+    fn of(id: &'a MessageId, post: &StoredPost) -> Result<Self, StoreError> {
+        Ok(Self {
+            id,
+            value: encode(post)?,
+            index: keys::by_channel(&post.channel, post.created_ms, id),
+            expiry: post.expires_ms.map(|at| keys::time_id(at, id)),
+        })
+    }
+
+    /// Writes the post and its index entries unless a post with its id is
+    /// stored; returns whether it wrote.
+    fn insert_in(
+        &self,
+        posts: &sled::transaction::TransactionalTree,
+        by_channel: &sled::transaction::TransactionalTree,
+        by_expiry: &sled::transaction::TransactionalTree,
+    ) -> ConflictableTransactionResult<bool, StoreError> {
+        if posts.get(self.id.as_bytes())?.is_some() {
+            return Ok(false);
+        }
+        posts.insert(&self.id.as_bytes()[..], self.value.as_slice())?;
+        by_channel.insert(self.index.as_slice(), &[][..])?;
+        if let Some(key) = &self.expiry {
+            by_expiry.insert(&key[..], &[][..])?;
+        }
+        Ok(true)
+    }
+}
+
 fn mark_seen_in(
     seen: &sled::transaction::TransactionalTree,
     by_time: &sled::transaction::TransactionalTree,
