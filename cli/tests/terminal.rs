@@ -48,8 +48,8 @@
 //! of debug builds (`HEARTH_TEST_CLOCK_FILE`, see `cli/src/tui/test_clock.rs`)
 //! instead of waiting.
 //!
-//! Without tmux the tests say "skipped: tmux not installed" and pass (CI
-//! installs tmux first, see `.ci/run`).
+//! Without tmux the tests say "skipped: tmux not installed" and pass, except
+//! under CI (`CI` set), where they fail: `.ci/run` installs tmux first.
 
 use std::collections::hash_map::RandomState;
 use std::fs::File;
@@ -84,7 +84,6 @@ const EXITED: &str = "hearth exited with status ";
 #[test]
 fn typing_posting_and_a_reply_arriving_mid_line_under_tmux() {
     if !tmux_installed() {
-        eprintln!("skipped: tmux not installed");
         return;
     }
     let started = Instant::now();
@@ -267,7 +266,6 @@ fn typing_posting_and_a_reply_arriving_mid_line_under_tmux() {
 #[test]
 fn crisis_card_with_the_network_off_and_a_post_sent_only_when_confirmed() {
     if !tmux_installed() {
-        eprintln!("skipped: tmux not installed");
         return;
     }
     let unique = unique();
@@ -453,7 +451,6 @@ const NO_MODERATOR: &str = "no moderator active right now · Ctrl+G shows crisis
 #[test]
 fn the_chat_says_no_moderator_is_active_once_the_moderators_go_quiet() {
     if !tmux_installed() {
-        eprintln!("skipped: tmux not installed");
         return;
     }
     let unique = unique();
@@ -677,7 +674,6 @@ fn signing_at_close(log: &Path) -> usize {
 #[test]
 fn quit_with_posts_being_signed_keeps_them_and_the_next_start_sends_them() {
     if !tmux_installed() {
-        eprintln!("skipped: tmux not installed");
         return;
     }
     let unique = unique();
@@ -749,7 +745,6 @@ fn quit_with_posts_being_signed_keeps_them_and_the_next_start_sends_them() {
 #[test]
 fn sigterm_and_a_closed_terminal_keep_posts_being_signed() {
     if !tmux_installed() {
-        eprintln!("skipped: tmux not installed");
         return;
     }
     for how in ["SIGTERM", "SIGHUP"] {
@@ -789,7 +784,6 @@ fn sigterm_and_a_closed_terminal_keep_posts_being_signed() {
 #[test]
 fn wipe_asks_on_a_terminal_and_deletes_only_after_yes() {
     if !tmux_installed() {
-        eprintln!("skipped: tmux not installed");
         return;
     }
     let unique = unique();
@@ -881,13 +875,24 @@ fn wait_gone(pid: nix::unistd::Pid, log: &Path) {
 }
 
 /// Whether `tmux` can be run.
+/// Whether tmux is here to drive the chat. Without it a test says it
+/// skipped; under CI (`CI` set), where `.ci/run` installs tmux, a missing
+/// tmux fails the test instead of letting it pass unseen.
 fn tmux_installed() -> bool {
-    Command::new("tmux")
+    let installed = Command::new("tmux")
         .arg("-V")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success())
+        .is_ok_and(|s| s.success());
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is not installed, and under CI the terminal tests must run"
+        );
+        eprintln!("skipped: tmux not installed");
+    }
+    installed
 }
 
 /// 16 hex digits no other run of this test shares: the process id and the
